@@ -1,0 +1,25 @@
+#pragma once
+// Streaming readers for the archives Debian's localisation data comes in (libarchive):
+// .deb (an ar archive holding data.tar.{xz,zst,gz}) and zip files (.xpi langpacks, omni.ja).
+// Members are streamed: nothing is unpacked to disk.
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace strata::data {
+
+// Selects members by path (relative, without a leading "./").
+using MemberFilter = std::function<bool(const std::string& path)>;
+// Receives a selected member's path and its bytes.
+using MemberSink = std::function<void(const std::string& path, std::string&& bytes)>;
+
+// Calls `sink` for every regular file in the .deb's data archive whose path passes `want`.
+// Throws strata::Error naming the file when it is missing, not a .deb, or corrupt.
+void for_each_deb_member(const std::string& deb_path, const MemberFilter& want,
+                         const MemberSink& sink);
+
+// Same for a zip archive held in memory; `name` is used in error messages.
+void for_each_zip_member(std::string_view bytes, const std::string& name,
+                         const MemberFilter& want, const MemberSink& sink);
+
+}  // namespace strata::data

@@ -1,0 +1,15 @@
+#pragma once
+// Error type for bad input: the message is one line naming the file, line or field.
+#include <stdexcept>
+#include <string>
+
+namespace strata {
+
+// Thrown for user-facing input errors (bad file, bad config, bad argument). The CLI prints
+// what() on one line and exits non-zero. Invariant violations use assertions instead.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+}  // namespace strata

@@ -1,0 +1,147 @@
+#include "data/yaml_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "data/error.h"
+
+namespace strata {
+
+YAML::Node load_yaml(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open config file");
+  YAML::Node root;
+  try {
+    root = YAML::Load(in);
+  } catch (const YAML::Exception& e) {
+    throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML (" + e.msg + ")");
+  }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) throw Error(path + ": expected a mapping at the top level");
+  for (const auto& ov : overrides) {
+    auto eq = ov.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error("--set " + ov + ": expected key.path=value");
+    std::string key = ov.substr(0, eq);
+    YAML::Node value;
+    try {
+      value = YAML::Load(ov.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      throw Error("--set " + ov + ": invalid value (" + e.msg + ")");
+    }
+    // Walk down with fresh handles: yaml-cpp node assignment rebinds, so use reset().
+    std::vector<std::string> parts;
+    std::stringstream ss(key);
+    for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
+    YAML::Node cur;
+    cur.reset(root);
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      if (cur[parts[i]] && !cur[parts[i]].IsMap())
+        throw Error("--set " + ov + ": " + parts[i] + " is not a mapping");
+      if (!cur[parts[i]]) cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      YAML::Node next = cur[parts[i]];
+      cur.reset(next);
+    }
+    cur[parts.back()] = value;
+  }
+  return root;
+}
+
+YamlMap::YamlMap(YAML::Node node, std::string file, std::string path)
+    : node_(node), file_(std::move(file)), path_(std::move(path)) {
+  if (node_ && !node_.IsNull() && !node_.IsMap())
+    throw Error(file_ + ": " + (path_.empty() ? "top level" : path_) + ": expected a mapping");
+}
+
+std::string YamlMap::where(const char* key) const {
+  return file_ + ": " + (path_.empty() ? "" : path_ + ".") + key;
+}
+
+bool YamlMap::has(const char* key) const { return node_ && node_.IsMap() && node_[key]; }
+
+namespace {
+std::string show(const YAML::Node& n) {
+  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a mapping";
+  return "nothing";
+}
+template <class T>
+bool read_scalar(const YamlMap& m, const YAML::Node& n, const char* key, const char* what, T& out) {
+  if (!n.IsScalar()) throw Error(m.where(key) + ": expected " + what + ", got " + show(n));
+  try {
+    out = n.as<T>();
+  } catch (const YAML::Exception&) {
+    throw Error(m.where(key) + ": expected " + what + ", got " + show(n));
+  }
+  return true;
+}
+}  // namespace
+
+#define STRATA_READ_SCALAR(T, WHAT)                             \
+  void YamlMap::read(const char* key, T& out) {                 \
+    seen_.insert(key);                                          \
+    if (!has(key)) return;                                      \
+    read_scalar(*this, node_[key], key, WHAT, out);             \
+  }
+STRATA_READ_SCALAR(int, "an integer")
+STRATA_READ_SCALAR(int64_t, "an integer")
+STRATA_READ_SCALAR(double, "a number")
+STRATA_READ_SCALAR(bool, "true or false")
+#undef STRATA_READ_SCALAR
+
+void YamlMap::read(const char* key, std::string& out) {
+  seen_.insert(key);
+  if (!has(key)) return;
+  const YAML::Node n = node_[key];
+  if (!n.IsScalar()) throw Error(where(key) + ": expected a string, got " + show(n));
+  out = n.Scalar();
+}
+
+void YamlMap::read(const char* key, std::vector<std::string>& out) {
+  seen_.insert(key);
+  if (!has(key)) return;
+  const YAML::Node n = node_[key];
+  if (!n.IsSequence()) throw Error(where(key) + ": expected a list, got " + show(n));
+  out.clear();
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!n[i].IsScalar())
+      throw Error(where(key) + "[" + std::to_string(i) + "]: expected a string, got " + show(n[i]));
+    out.push_back(n[i].Scalar());
+  }
+}
+
+void YamlMap::read(const char* key, std::vector<int>& out) {
+  seen_.insert(key);
+  if (!has(key)) return;
+  const YAML::Node n = node_[key];
+  if (!n.IsSequence()) throw Error(where(key) + ": expected a list, got " + show(n));
+  out.clear();
+  for (size_t i = 0; i < n.size(); ++i) {
+    int v = 0;
+    std::string k = std::string(key) + "[" + std::to_string(i) + "]";
+    read_scalar(*this, n[i], k.c_str(), "an integer", v);
+    out.push_back(v);
+  }
+}
+
+YamlMap YamlMap::child(const char* key) {
+  seen_.insert(key);
+  std::string p = path_.empty() ? key : path_ + "." + key;
+  if (!has(key)) return YamlMap(YAML::Node(YAML::NodeType::Map), file_, p);
+  return YamlMap(node_[key], file_, p);
+}
+
+void YamlMap::finish() const {
+  if (!node_ || !node_.IsMap()) return;
+  std::string known;
+  for (const auto& k : seen_) known += (known.empty() ? "" : ", ") + k;
+  for (const auto& kv : node_) {
+    std::string k = kv.first.as<std::string>();
+    if (!seen_.count(k))
+      throw Error(where(k.c_str()) + ": unknown key" +
+                  (known.empty() ? std::string() : " (known here: " + known + ")"));
+  }
+}
+
+}  // namespace strata

@@ -1,0 +1,14 @@
+#pragma once
+// Subcommand entry points: each takes the arguments after its name and returns the exit code.
+// Errors are thrown (strata::Error) and reported by main().
+#include <string>
+#include <vector>
+
+namespace strata::cli {
+
+int run_data(const std::vector<std::string>& args);
+int run_train(const std::vector<std::string>& args);
+int run_translate(const std::vector<std::string>& args);
+int run_eval(const std::vector<std::string>& args);
+
+}  // namespace strata::cli

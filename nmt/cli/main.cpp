@@ -1,0 +1,82 @@
+// strata: the command-line interface. Parses arguments, calls the libraries, and turns every
+// error into one line on stderr and a non-zero exit.
+#include <c10/util/Exception.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "data/error.h"
+#include "nmt/cli/commands.h"
+#include "nmt/util/system.h"
+#include "strata_version.h"
+#include "nmt/util/torch_compat.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  std::function<int(const std::vector<std::string>&)> run;
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> cmds = {
+      {"data", "build the benchmark corpus and the SentencePiece model", strata::cli::run_data},
+      {"train", "train a model from a YAML config (resumable)", strata::cli::run_train},
+      {"translate", "translate stdin into a target language", strata::cli::run_translate},
+      {"eval", "BLEU/chrF as sacreBLEU computes them; score a model on a benchmark",
+       strata::cli::run_eval},
+  };
+  return cmds;
+}
+
+void print_usage() {
+  std::printf("usage: strata [--version] [--help] <command> [<args>]\n\ncommands:\n");
+  for (const auto& c : commands()) std::printf("  %-10s %s\n", c.name, c.summary);
+  std::printf("\n'strata <command> --help' describes a command.\n");
+}
+
+int dispatch(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    print_usage();
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::printf("strata %s (LibTorch %s)\n", STRATA_VERSION, strata::compat::torch_version());
+    return 0;
+  }
+  for (const auto& c : commands())
+    if (args[0] == c.name) {
+      strata::set_threads(0);
+      strata::warn_if_slow_blas();
+      return c.run({args.begin() + 1, args.end()});
+    }
+  std::string names;
+  for (const auto& c : commands()) names += (names.empty() ? "" : ", ") + std::string(c.name);
+  throw strata::Error("unknown command '" + args[0] + "' (commands: " + names + ")");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const strata::Error& e) {
+    std::fprintf(stderr, "strata: error: %s\n", e.what());
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "strata: error: %s (see --help)\n", e.what());
+  } catch (const c10::Error& e) {
+    std::string msg = strata::compat::error_message(e);
+    std::fprintf(stderr, "strata: error: %s\n", msg.substr(0, msg.find('\n')).c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "strata: error: %s\n", e.what());
+  }
+  return 1;
+}

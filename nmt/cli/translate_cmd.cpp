@@ -1,0 +1,119 @@
+// strata translate -m MODEL --tgt-lang ja < in > out
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "data/error.h"
+#include "nmt/cli/commands.h"
+#include "nmt/decode/translator.h"
+#include "nmt/model/checkpoint.h"
+#include "nmt/util/system.h"
+
+namespace po = boost::program_options;
+
+namespace strata::cli {
+
+namespace {
+// Returns the byte offset of the first invalid UTF-8 sequence, or npos.
+size_t invalid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int n;
+    if (c < 0x80) n = 0;
+    else if ((c >> 5) == 0x6 && c >= 0xC2) n = 1;
+    else if ((c >> 4) == 0xE) n = 2;
+    else if ((c >> 3) == 0x1E && c <= 0xF4) n = 3;
+    else return i;
+    for (int k = 1; k <= n; ++k)
+      if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) >> 6) != 2) return i;
+    i += n + 1;
+  }
+  return std::string::npos;
+}
+}  // namespace
+
+int run_translate(const std::vector<std::string>& args) {
+  po::options_description desc(
+      "strata translate: translate stdin line by line into --tgt-lang (output in input order)");
+  desc.add_options()("help,h", "show this help")(
+      "model,m", po::value<std::string>(), "checkpoint (e.g. work/models/quickstart/best.pt)")(
+      "tgt-lang,t", po::value<std::string>(), "target language code")(
+      "input,i", po::value<std::string>(), "read this file instead of stdin")(
+      "beam", po::value<int>(), "beam size (1 = greedy); default from the model's decode config")(
+      "lenpen", po::value<double>(), "length penalty")(
+      "nbest", po::value<int>(), "print the n best: 'line<TAB>score<TAB>text'")(
+      "batch-size", po::value<int>(), "sentences per batch")(
+      "max-len-a", po::value<double>(), "output limit a·source_len + b")(
+      "max-len-b", po::value<int>(), "output limit a·source_len + b")(
+      "threads", po::value<int>()->default_value(0), "threads (0 = all cores)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  if (!vm.count("model")) throw Error("--model is required");
+  if (!vm.count("tgt-lang")) throw Error("--tgt-lang is required");
+  set_threads(vm["threads"].as<int>());
+  nmt::Translator tr(nmt::load_checkpoint(vm["model"].as<std::string>()));
+  nmt::SearchOptions opt = tr.default_options();
+  int batch = tr.config().decode.batch_size;
+  if (vm.count("beam")) opt.beam = vm["beam"].as<int>();
+  if (vm.count("lenpen")) opt.lenpen = vm["lenpen"].as<double>();
+  if (vm.count("nbest")) opt.nbest = vm["nbest"].as<int>();
+  if (vm.count("batch-size")) batch = vm["batch-size"].as<int>();
+  if (vm.count("max-len-a")) opt.max_len_a = vm["max-len-a"].as<double>();
+  if (vm.count("max-len-b")) opt.max_len_b = vm["max-len-b"].as<int>();
+  if (opt.beam < 1) throw Error("--beam must be >= 1");
+  if (opt.nbest < 1 || opt.nbest > opt.beam) throw Error("--nbest must be in [1, beam]");
+  if (batch < 1) throw Error("--batch-size must be >= 1");
+  const std::string tgt = vm["tgt-lang"].as<std::string>();
+  if (std::find(tr.langs().begin(), tr.langs().end(), tgt) == tr.langs().end()) {
+    std::string all;
+    for (const auto& l : tr.langs()) all += (all.empty() ? "" : " ") + l;
+    throw Error("--tgt-lang: the model does not translate into '" + tgt + "' (its languages: " +
+                all + ")");
+  }
+  std::FILE* in = stdin;
+  std::string name = "<stdin>";
+  if (vm.count("input")) {
+    name = vm["input"].as<std::string>();
+    in = std::fopen(name.c_str(), "rb");
+    if (!in) throw Error(name + ": cannot open");
+  }
+  std::vector<std::string> lines;
+  char* buf = nullptr;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline(&buf, &cap, in)) >= 0) {
+    std::string line(buf, n);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    size_t bad = invalid_utf8(line);
+    if (bad != std::string::npos) {
+      std::free(buf);
+      throw Error(name + ":" + std::to_string(lines.size() + 1) + ": invalid UTF-8 at byte " +
+                  std::to_string(bad + 1));
+    }
+    lines.push_back(std::move(line));
+  }
+  std::free(buf);
+  if (in != stdin) std::fclose(in);
+  auto out = tr.translate(lines, tgt, opt, batch);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (opt.nbest == 1) {
+      std::printf("%s\n", out[i].empty() ? "" : out[i][0].text.c_str());
+    } else {
+      for (const auto& t : out[i]) std::printf("%zu\t%.4f\t%s\n", i, t.score, t.text.c_str());
+    }
+  }
+  if (tr.truncated() > 0)
+    std::fprintf(stderr, "strata: warning: %lld input lines were longer than the model's %d "
+                 "positions and were truncated\n", static_cast<long long>(tr.truncated()),
+                 tr.config().model.max_positions - 2);
+  return 0;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,129 @@
+#include "nmt/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "data/error.h"
+#include "data/yaml_config.h"
+
+namespace strata::nmt {
+
+namespace {
+
+// One table of fields drives reading and writing, so the two never disagree.
+template <class Visitor>
+void visit(Config& c, Visitor&& v) {
+  v("model", "d_model", c.model.d_model);
+  v("model", "heads", c.model.heads);
+  v("model", "ffn", c.model.ffn);
+  v("model", "encoder_layers", c.model.encoder_layers);
+  v("model", "decoder_layers", c.model.decoder_layers);
+  v("model", "dropout", c.model.dropout);
+  v("model", "attention_dropout", c.model.attention_dropout);
+  v("model", "activation_dropout", c.model.activation_dropout);
+  v("model", "max_positions", c.model.max_positions);
+  v("model", "decoder_lang_tag", c.model.decoder_lang_tag);
+  v("train", "data", c.train.data);
+  v("train", "out_dir", c.train.out_dir);
+  v("train", "max_tokens", c.train.max_tokens);
+  v("train", "update_freq", c.train.update_freq);
+  v("train", "lr", c.train.lr);
+  v("train", "warmup", c.train.warmup);
+  v("train", "warmup_init_lr", c.train.warmup_init_lr);
+  v("train", "adam_beta1", c.train.adam_beta1);
+  v("train", "adam_beta2", c.train.adam_beta2);
+  v("train", "adam_eps", c.train.adam_eps);
+  v("train", "weight_decay", c.train.weight_decay);
+  v("train", "clip_norm", c.train.clip_norm);
+  v("train", "label_smoothing", c.train.label_smoothing);
+  v("train", "temperature", c.train.temperature);
+  v("train", "max_len", c.train.max_len);
+  v("train", "max_updates", c.train.max_updates);
+  v("train", "max_minutes", c.train.max_minutes);
+  v("train", "valid_every", c.train.valid_every);
+  v("train", "valid_sentences", c.train.valid_sentences);
+  v("train", "patience", c.train.patience);
+  v("train", "keep_last", c.train.keep_last);
+  v("train", "log_every", c.train.log_every);
+  v("train", "seed", c.train.seed);
+  v("train", "threads", c.train.threads);
+  v("decode", "beam", c.decode.beam);
+  v("decode", "lenpen", c.decode.lenpen);
+  v("decode", "max_len_a", c.decode.max_len_a);
+  v("decode", "max_len_b", c.decode.max_len_b);
+  v("decode", "batch_size", c.decode.batch_size);
+  v("decode", "nbest", c.decode.nbest);
+}
+
+void validate(const Config& c, const std::string& name) {
+  auto fail = [&](const std::string& field, const std::string& why) {
+    throw Error(name + ": " + field + ": " + why);
+  };
+  const auto& m = c.model;
+  if (m.d_model <= 0) fail("model.d_model", "must be > 0");
+  if (m.heads <= 0 || m.d_model % m.heads)
+    fail("model.heads", "must divide model.d_model=" + std::to_string(m.d_model) + ", got " +
+                            std::to_string(m.heads));
+  if (m.ffn <= 0) fail("model.ffn", "must be > 0");
+  if (m.encoder_layers < 1) fail("model.encoder_layers", "must be >= 1");
+  if (m.decoder_layers < 1) fail("model.decoder_layers", "must be >= 1");
+  for (auto [f, p] : {std::pair{"model.dropout", m.dropout},
+                      std::pair{"model.attention_dropout", m.attention_dropout},
+                      std::pair{"model.activation_dropout", m.activation_dropout},
+                      std::pair{"train.label_smoothing", c.train.label_smoothing}})
+    if (p < 0 || p >= 1) fail(f, "must be in [0, 1), got " + std::to_string(p));
+  const auto& t = c.train;
+  if (t.max_tokens < 16) fail("train.max_tokens", "must be >= 16");
+  if (t.update_freq < 1) fail("train.update_freq", "must be >= 1");
+  if (t.lr <= 0) fail("train.lr", "must be > 0");
+  if (t.warmup < 0) fail("train.warmup", "must be >= 0");
+  if (t.temperature <= 0) fail("train.temperature", "must be > 0");
+  if (t.max_len < 2 || t.max_len + 2 > m.max_positions)
+    fail("train.max_len", "must be in [2, model.max_positions - 2]");
+  if (t.valid_every < 1) fail("train.valid_every", "must be >= 1");
+  if (t.keep_last < 0) fail("train.keep_last", "must be >= 0");
+  if (c.decode.beam < 1) fail("decode.beam", "must be >= 1");
+  if (c.decode.nbest < 1 || c.decode.nbest > c.decode.beam)
+    fail("decode.nbest", "must be in [1, decode.beam=" + std::to_string(c.decode.beam) + "]");
+  if (c.decode.batch_size < 1) fail("decode.batch_size", "must be >= 1");
+}
+
+Config read(const YAML::Node& root, const std::string& name) {
+  Config c;
+  YamlMap top(root, name, "");
+  std::map<std::string, YamlMap> sections;
+  for (const char* s : {"model", "train", "decode"}) sections.emplace(s, top.child(s));
+  visit(c, [&](const char* section, const char* key, auto& field) {
+    sections.at(section).read(key, field);
+  });
+  for (auto& [s, m] : sections) m.finish();
+  top.finish();
+  validate(c, name);
+  return c;
+}
+
+}  // namespace
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  return read(load_yaml(path, overrides), path);
+}
+
+Config parse_config(const std::string& yaml, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw Error(name + ": invalid stored config (" + e.msg + ")");
+  }
+  return read(root, name);
+}
+
+std::string to_yaml(const Config& cfg) {
+  Config c = cfg;
+  YAML::Node root;
+  visit(c, [&](const char* section, const char* key, auto& field) { root[section][key] = field; });
+  YAML::Emitter out;
+  out << root;
+  return out.c_str();
+}
+
+}  // namespace strata::nmt

@@ -1,0 +1,140 @@
+#include "nmt/decode/search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace strata::nmt {
+
+namespace {
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+}
+
+std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch::Tensor& src,
+                                                 const std::vector<int64_t>& first, int64_t eos,
+                                                 const SearchOptions& opt) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const int64_t B = src.size(0);
+  const int64_t K = opt.beam;
+  const int64_t pad = model->options.pad_id();
+  TORCH_CHECK(static_cast<int64_t>(first.size()) == B, "beam_search: need one start token per sentence");
+
+  // Per-sentence length limits from the unpadded source length.
+  auto src_len = src.ne(pad).sum(1);  // [B]
+  std::vector<int64_t> max_len(B);
+  for (int64_t b = 0; b < B; ++b)
+    max_len[b] = std::min<int64_t>(
+        static_cast<int64_t>(opt.max_len_a * src_len[b].item<int64_t>() + opt.max_len_b),
+        model->options.max_positions() - 1);
+
+  // Expand the encoder output to B·K rows.
+  auto expand = torch::arange(B, torch::kLong).repeat_interleave(K);  // [B·K]
+  DecoderState state = model->start(model->encode(src));
+  state.select(expand);
+
+  std::vector<std::vector<Hypothesis>> finished(B);
+  std::vector<int64_t> active(B);  // sentence id of each active block of K rows
+  for (int64_t b = 0; b < B; ++b) active[b] = b;
+  // Per active row: tokens so far and cumulative score.
+  std::vector<std::vector<int64_t>> seqs(B * K);
+  std::vector<double> scores(B * K, kNegInf);
+  std::vector<int64_t> input(B * K);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t k = 0; k < K; ++k) {
+      input[b * K + k] = first[b];
+      scores[b * K + k] = k == 0 ? 0.0 : kNegInf;  // identical beams: keep only the first
+    }
+  torch::Tensor banned;
+  if (!opt.banned.empty()) banned = torch::tensor(opt.banned, torch::kLong);
+
+  for (int64_t t = 0; !active.empty(); ++t) {
+    const int64_t A = static_cast<int64_t>(active.size());
+    auto lprobs = model->step(torch::tensor(input, torch::kLong), state);  // [A·K, V]
+    if (banned.defined()) lprobs.index_fill_(1, banned, -std::numeric_limits<float>::infinity());
+    const int64_t V = lprobs.size(1);
+    auto cand = lprobs + torch::tensor(scores, torch::kDouble).to(torch::kFloat).unsqueeze(1);
+    // Top 2K per sentence so that K non-EOS continuations always exist.
+    auto top = cand.view({A, K * V}).topk(std::min<int64_t>(2 * K, K * V), 1);
+    auto top_scores = std::get<0>(top).to(torch::kDouble).contiguous();
+    auto top_idx = std::get<1>(top).contiguous();
+    const double* ts = top_scores.data_ptr<double>();
+    const int64_t* ti = top_idx.data_ptr<int64_t>();
+    const int64_t C = top_idx.size(1);
+
+    std::vector<int64_t> keep_rows, next_active;
+    std::vector<std::vector<int64_t>> next_seqs;
+    std::vector<double> next_scores;
+    std::vector<int64_t> next_input;
+    for (int64_t a = 0; a < A; ++a) {
+      const int64_t b = active[a];
+      const bool at_limit = t + 1 >= max_len[b];
+      std::vector<int64_t> rows;
+      std::vector<std::vector<int64_t>> s_new;
+      std::vector<double> sc_new;
+      std::vector<int64_t> in_new;
+      for (int64_t c = 0; c < C && static_cast<int64_t>(rows.size()) < K; ++c) {
+        double s = ts[a * C + c];
+        if (s == kNegInf) break;
+        int64_t beam = ti[a * C + c] / V, tok = ti[a * C + c] % V;
+        int64_t row = a * K + beam;
+        if (tok == eos) {
+          if (c < K) {  // only EOS among the top K candidates ends a hypothesis (as fairseq)
+            Hypothesis h;
+            h.tokens = seqs[row];
+            h.logprob = s;
+            h.score = s / std::pow(static_cast<double>(h.tokens.size() + 1), opt.lenpen);
+            finished[b].push_back(std::move(h));
+          }
+          continue;
+        }
+        if (at_limit) {
+          // Forced end: the hypothesis ends here with </s>'s probability.
+          Hypothesis h;
+          h.tokens = seqs[row];
+          h.tokens.push_back(tok);
+          h.logprob = s;
+          h.score = s / std::pow(static_cast<double>(h.tokens.size() + 1), opt.lenpen);
+          finished[b].push_back(std::move(h));
+          continue;
+        }
+        rows.push_back(row);
+        auto sq = seqs[row];
+        sq.push_back(tok);
+        s_new.push_back(std::move(sq));
+        sc_new.push_back(s);
+        in_new.push_back(tok);
+      }
+      const bool done = static_cast<int64_t>(finished[b].size()) >= K || at_limit || rows.empty();
+      if (done) continue;
+      while (static_cast<int64_t>(rows.size()) < K) {  // pad with dead beams
+        rows.push_back(rows.back());
+        s_new.push_back(s_new.back());
+        sc_new.push_back(kNegInf);
+        in_new.push_back(in_new.back());
+      }
+      next_active.push_back(b);
+      for (int64_t k = 0; k < K; ++k) {
+        keep_rows.push_back(rows[k]);
+        next_seqs.push_back(std::move(s_new[k]));
+        next_scores.push_back(sc_new[k]);
+        next_input.push_back(in_new[k]);
+      }
+    }
+    active = std::move(next_active);
+    if (active.empty()) break;
+    state.select(torch::tensor(keep_rows, torch::kLong));
+    seqs = std::move(next_seqs);
+    scores = std::move(next_scores);
+    input = std::move(next_input);
+  }
+  for (auto& f : finished) {
+    std::stable_sort(f.begin(), f.end(), [](const Hypothesis& x, const Hypothesis& y) {
+      return x.score > y.score;
+    });
+    if (static_cast<int>(f.size()) > opt.nbest) f.resize(opt.nbest);
+  }
+  return finished;
+}
+
+}  // namespace strata::nmt

@@ -1,0 +1,32 @@
+#pragma once
+// Greedy and beam search over a Transformer with incremental decoding.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "nmt/model/transformer.h"
+
+namespace strata::nmt {
+
+struct SearchOptions {
+  int beam = 4;            // 1 = greedy
+  double lenpen = 1.0;     // final score = log p / length^lenpen (length includes </s>)
+  double max_len_a = 1.5;  // output length limit a·src_len + b tokens (</s> forced there)
+  int max_len_b = 10;
+  int nbest = 1;
+  std::vector<int64_t> banned;  // ids never generated (pad, bos, language tags)
+};
+
+struct Hypothesis {
+  std::vector<int64_t> tokens;  // without the start token and without </s>
+  double score = 0;             // length-normalised log-probability
+  double logprob = 0;           // sum of token log-probabilities (incl. </s>)
+};
+
+// src [B, S] (padded with pad id), first[b] = the decoder's start token for sentence b.
+// Returns the n-best hypotheses per sentence, best first. Runs under NoGradGuard, eval mode.
+std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch::Tensor& src,
+                                                 const std::vector<int64_t>& first, int64_t eos,
+                                                 const SearchOptions& opt);
+
+}  // namespace strata::nmt

@@ -1,0 +1,54 @@
+#pragma once
+// Translator facade: text in, text out. Tokenises, sorts by length, batches, runs beam search,
+// detokenises and restores the input order. No training code.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/spm.h"
+#include "nmt/decode/search.h"
+#include "nmt/model/checkpoint.h"
+
+namespace strata::nmt {
+
+struct Translation {
+  std::string text;
+  double score = 0;
+};
+
+class Translator {
+ public:
+  // Takes a loaded checkpoint (inference: eval mode, no gradients).
+  explicit Translator(Checkpoint ckpt);
+
+  // n-best translations of each line into `tgt_lang` (empty lines give empty translations).
+  // Throws strata::Error listing the model's languages when tgt_lang is not one of them.
+  std::vector<std::vector<Translation>> translate(const std::vector<std::string>& lines,
+                                                  const std::string& tgt_lang,
+                                                  const SearchOptions& opt, int batch_size);
+  // Same on token ids (without tags/eos); used by validation.
+  std::vector<std::vector<Hypothesis>> translate_ids(const std::vector<std::vector<int>>& src,
+                                                     const std::string& tgt_lang,
+                                                     const SearchOptions& opt, int batch_size);
+
+  const std::vector<std::string>& langs() const { return ckpt_.langs; }
+  const Config& config() const { return ckpt_.config; }
+  Transformer& model() { return ckpt_.model; }
+  const data::Tokenizer& tokenizer() const { return *tok_; }
+  SearchOptions default_options() const;  // from the checkpoint's decode config
+  int64_t truncated() const { return truncated_; }
+
+ private:
+  Checkpoint ckpt_;
+  std::unique_ptr<data::Tokenizer> tok_;
+  int64_t truncated_ = 0;
+};
+
+// Search options for a model: decode config plus the ids never generated (pad, bos, tags).
+SearchOptions search_options(const DecodeConfig& d, const data::Tokenizer& tok,
+                             const std::vector<std::string>& langs);
+
+// Decoder start token for a target language.
+int64_t start_token(bool decoder_lang_tag, const data::Tokenizer& tok, const std::string& tgt);
+
+}  // namespace strata::nmt

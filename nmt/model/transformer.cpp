@@ -1,0 +1,243 @@
+#include "nmt/model/transformer.h"
+
+#include <cmath>
+
+namespace strata::nmt {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor sinusoidal_positions(int64_t n, int64_t d) {
+  const int64_t half = d / 2;
+  auto pos = torch::arange(n, torch::kFloat).unsqueeze(1);                          // [n, 1]
+  double scale = std::log(10000.0) / std::max<int64_t>(half - 1, 1);
+  auto freq = torch::exp(torch::arange(half, torch::kFloat) * -scale).unsqueeze(0);  // [1, d/2]
+  auto angles = pos * freq;                                                          // [n, d/2]
+  auto table = torch::cat({torch::sin(angles), torch::cos(angles)}, 1);              // [n, 2*(d/2)]
+  if (d % 2) table = torch::cat({table, torch::zeros({n, 1})}, 1);
+  return table;
+}
+
+int64_t count_parameters(const torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t d_model, int64_t heads, double dropout,
+                                               bool self_attention)
+    : d_model_(d_model), heads_(heads), dropout_(dropout), self_(self_attention) {
+  TORCH_CHECK(d_model % heads == 0, "attention: d_model (", d_model, ") must be divisible by heads (",
+              heads, ")");
+  if (self_) {
+    in_proj = register_module("in_proj", torch::nn::Linear(d_model, 3 * d_model));
+  } else {
+    q_proj = register_module("q_proj", torch::nn::Linear(d_model, d_model));
+    kv_proj = register_module("kv_proj", torch::nn::Linear(d_model, 2 * d_model));
+  }
+  out_proj = register_module("out_proj", torch::nn::Linear(d_model, d_model));
+  // Xavier-uniform as in fairseq; per-projection gain for fused weights.
+  for (auto& p : named_parameters())
+    if (p.key().find("weight") != std::string::npos) torch::nn::init::xavier_uniform_(p.value());
+    else torch::nn::init::zeros_(p.value());
+}
+
+torch::Tensor MultiheadAttentionImpl::split_heads(const torch::Tensor& x) const {
+  const int64_t B = x.size(0), T = x.size(1);
+  return x.view({B, T, heads_, d_model_ / heads_}).transpose(1, 2);  // [B, H, T, dh]
+}
+
+torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
+                                              const torch::Tensor& memory,
+                                              const torch::Tensor& key_pad, bool causal,
+                                              KvCache* cache) {
+  const int64_t B = query.size(0), T = query.size(1);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d_model_ / heads_));
+  torch::Tensor q, k, v;
+  if (self_) {
+    auto qkv = in_proj(query).chunk(3, -1);  // 3 x [B, T, d]
+    q = split_heads(qkv[0]);
+    k = split_heads(qkv[1]);
+    v = split_heads(qkv[2]);
+    if (cache) {
+      if (cache->k.defined()) {
+        k = torch::cat({cache->k, k}, 2);
+        v = torch::cat({cache->v, v}, 2);
+      }
+      cache->k = k;
+      cache->v = v;
+    }
+  } else {
+    q = split_heads(q_proj(query));
+    if (cache && cache->k.defined()) {
+      k = cache->k;
+      v = cache->v;
+    } else {
+      auto kv = kv_proj(memory).chunk(2, -1);
+      k = split_heads(kv[0]);
+      v = split_heads(kv[1]);
+      if (cache) {
+        cache->k = k;
+        cache->v = v;
+      }
+    }
+  }
+  auto scores = torch::matmul(q * scale, k.transpose(-2, -1));  // [B, H, T, S]
+  const int64_t S = k.size(2);
+  if (key_pad.defined())
+    scores = scores.masked_fill(key_pad.view({B, 1, 1, S}), -std::numeric_limits<float>::infinity());
+  if (causal && !cache && T > 1) {
+    auto future = torch::ones({T, S}, torch::dtype(torch::kBool).device(q.device())).triu(S - T + 1);
+    scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+  }
+  auto probs = torch::softmax(scores, -1);
+  if (dropout_ > 0 && is_training()) probs = F::dropout(probs, F::DropoutFuncOptions().p(dropout_).training(true));
+  auto ctx = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, d_model_});  // [B, T, d]
+  return out_proj(ctx);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+FeedForwardImpl::FeedForwardImpl(int64_t d_model, int64_t ffn, double activation_dropout)
+    : activation_dropout_(activation_dropout) {
+  fc1 = register_module("fc1", torch::nn::Linear(d_model, ffn));
+  fc2 = register_module("fc2", torch::nn::Linear(ffn, d_model));
+  for (auto* l : {&fc1, &fc2}) {
+    torch::nn::init::xavier_uniform_((*l)->weight);
+    torch::nn::init::zeros_((*l)->bias);
+  }
+}
+
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
+  auto h = torch::relu(fc1(x));
+  if (activation_dropout_ > 0 && is_training())
+    h = F::dropout(h, F::DropoutFuncOptions().p(activation_dropout_).training(true));
+  return fc2(h);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+torch::nn::LayerNorm layer_norm(int64_t d) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-5));
+}
+torch::Tensor drop(const torch::Tensor& x, double p, bool training) {
+  return (p > 0 && training) ? F::dropout(x, F::DropoutFuncOptions().p(p).training(true)) : x;
+}
+}  // namespace
+
+EncoderLayerImpl::EncoderLayerImpl(const TransformerOptions& o) : dropout_(o.dropout()) {
+  self_attn_norm = register_module("self_attn_norm", layer_norm(o.d_model()));
+  self_attn = register_module(
+      "self_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), true));
+  ffn_norm = register_module("ffn_norm", layer_norm(o.d_model()));
+  ffn = register_module("ffn", FeedForward(o.d_model(), o.ffn(), o.activation_dropout()));
+}
+
+torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& src_pad) {
+  auto h = self_attn_norm(x);
+  auto y = x + drop(self_attn(h, h, src_pad, false), dropout_, is_training());
+  return y + drop(ffn(ffn_norm(y)), dropout_, is_training());
+}
+
+DecoderLayerImpl::DecoderLayerImpl(const TransformerOptions& o) : dropout_(o.dropout()) {
+  self_attn_norm = register_module("self_attn_norm", layer_norm(o.d_model()));
+  self_attn = register_module(
+      "self_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), true));
+  cross_attn_norm = register_module("cross_attn_norm", layer_norm(o.d_model()));
+  cross_attn = register_module(
+      "cross_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), false));
+  ffn_norm = register_module("ffn_norm", layer_norm(o.d_model()));
+  ffn = register_module("ffn", FeedForward(o.d_model(), o.ffn(), o.activation_dropout()));
+}
+
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& memory,
+                                        const torch::Tensor& src_pad, DecoderLayerCache* cache) {
+  auto h = self_attn_norm(x);
+  auto y = x + drop(self_attn(h, h, torch::Tensor(), true, cache ? &cache->self : nullptr), dropout_,
+                    is_training());
+  h = cross_attn_norm(y);
+  y = y + drop(cross_attn(h, memory, src_pad, false, cache ? &cache->cross : nullptr), dropout_,
+               is_training());
+  return y + drop(ffn(ffn_norm(y)), dropout_, is_training());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+void DecoderState::select(const torch::Tensor& order) {
+  enc.states = enc.states.index_select(0, order);
+  enc.pad = enc.pad.index_select(0, order);
+  for (auto& l : layers)
+    for (KvCache* c : {&l.self, &l.cross})
+      if (c->k.defined()) {
+        c->k = c->k.index_select(0, order);
+        c->v = c->v.index_select(0, order);
+      }
+}
+
+TransformerImpl::TransformerImpl(TransformerOptions o) : options(std::move(o)) { reset(); }
+
+void TransformerImpl::reset() {
+  const auto& o = options;
+  TORCH_CHECK(o.vocab_size() > 0 && o.d_model() > 0 && o.heads() > 0,
+              "transformer: vocab_size, d_model and heads must be positive");
+  embed = register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(
+                                                            o.vocab_size(), o.d_model())
+                                                            .padding_idx(o.pad_id())));
+  // fairseq: N(0, d^-1/2), pad row zero.
+  torch::NoGradGuard no_grad;
+  embed->weight.normal_(0, std::pow(static_cast<double>(o.d_model()), -0.5));
+  embed->weight[o.pad_id()].zero_();
+  encoder_layers = register_module("encoder_layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.encoder_layers(); ++i) encoder_layers->push_back(EncoderLayer(o));
+  decoder_layers = register_module("decoder_layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.decoder_layers(); ++i) decoder_layers->push_back(DecoderLayer(o));
+  encoder_norm = register_module("encoder_norm", layer_norm(o.d_model()));
+  decoder_norm = register_module("decoder_norm", layer_norm(o.d_model()));
+  positions_ = register_buffer("positions", sinusoidal_positions(o.max_positions(), o.d_model()));
+}
+
+torch::Tensor TransformerImpl::embed_tokens(const torch::Tensor& tokens, int64_t offset) {
+  const int64_t T = tokens.size(1);
+  TORCH_CHECK(offset + T <= options.max_positions(), "transformer: sequence of ", offset + T,
+              " tokens exceeds max_positions ", options.max_positions());
+  auto x = embed(tokens) * std::sqrt(static_cast<double>(options.d_model()));
+  x = x + positions_.slice(0, offset, offset + T).unsqueeze(0);
+  return drop(x, options.dropout(), is_training());
+}
+
+EncoderOut TransformerImpl::encode(const torch::Tensor& src) {
+  EncoderOut out;
+  out.pad = src.eq(options.pad_id());  // [B, S]
+  auto x = embed_tokens(src, 0);
+  for (auto& m : *encoder_layers) x = m->as<EncoderLayer>()->forward(x, out.pad);
+  out.states = encoder_norm(x);
+  return out;
+}
+
+torch::Tensor TransformerImpl::decode(const torch::Tensor& prev, const EncoderOut& enc) {
+  auto x = embed_tokens(prev, 0);
+  for (auto& m : *decoder_layers) x = m->as<DecoderLayer>()->forward(x, enc.states, enc.pad);
+  x = decoder_norm(x);
+  return torch::matmul(x, embed->weight.t());  // [B, T, V]
+}
+
+DecoderState TransformerImpl::start(EncoderOut enc) {
+  DecoderState s;
+  s.enc = std::move(enc);
+  s.layers.resize(decoder_layers->size());
+  return s;
+}
+
+torch::Tensor TransformerImpl::step(const torch::Tensor& tokens, DecoderState& state) {
+  auto x = embed_tokens(tokens.view({-1, 1}), state.step);  // [B, 1, d]
+  size_t i = 0;
+  for (auto& m : *decoder_layers)
+    x = m->as<DecoderLayer>()->forward(x, state.enc.states, state.enc.pad, &state.layers[i++]);
+  x = decoder_norm(x).squeeze(1);  // [B, d]
+  state.step++;
+  return torch::log_softmax(torch::matmul(x, embed->weight.t()), -1);  // [B, V]
+}
+
+}  // namespace strata::nmt

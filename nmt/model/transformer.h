@@ -1,0 +1,150 @@
+#pragma once
+// Pre-LN Transformer encoder-decoder (Vaswani et al. 2017; pre-LN as in fairseq's
+// --encoder-normalize-before): shared source/target/output embeddings, sinusoidal positions,
+// incremental decoding with cached self-attention keys/values and cross-attention keys/values
+// computed once per sentence.
+//
+//   Transformer model(TransformerOptions(vocab).d_model(256).heads(4));
+//   auto enc = model->encode(src);                 // src [B, S] i64, pad = 0
+//   auto logits = model->forward(src, prev_tgt);   // [B, T, V]
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace strata::nmt {
+
+struct TransformerOptions {
+  explicit TransformerOptions(int64_t vocab_size) : vocab_size_(vocab_size) {}
+  TORCH_ARG(int64_t, vocab_size);
+  TORCH_ARG(int64_t, d_model) = 512;
+  TORCH_ARG(int64_t, heads) = 8;
+  TORCH_ARG(int64_t, ffn) = 2048;
+  TORCH_ARG(int64_t, encoder_layers) = 6;
+  TORCH_ARG(int64_t, decoder_layers) = 6;
+  TORCH_ARG(double, dropout) = 0.1;            // residual and embedding dropout
+  TORCH_ARG(double, attention_dropout) = 0.0;  // on attention probabilities
+  TORCH_ARG(double, activation_dropout) = 0.0; // on the FFN hidden activation
+  TORCH_ARG(int64_t, max_positions) = 1024;
+  TORCH_ARG(int64_t, pad_id) = 0;
+};
+
+// Cached keys/values of one attention layer during incremental decoding: [B, H, t, dh].
+struct KvCache {
+  torch::Tensor k, v;
+};
+
+// Multi-head attention. Self-attention uses one fused [3d, d] input projection; cross-attention
+// a [d, d] query and a fused [2d, d] key/value projection.
+class MultiheadAttentionImpl : public torch::nn::Module {
+ public:
+  MultiheadAttentionImpl(int64_t d_model, int64_t heads, double dropout, bool self_attention);
+  // query [B, T, d]; memory [B, S, d] (cross only); key_pad [B, S] bool (true = pad) or undefined;
+  // causal: mask future positions (self, full sequence). With `cache` (incremental decoding):
+  // self-attention appends this step's keys/values; cross-attention computes them once.
+  torch::Tensor forward(const torch::Tensor& query, const torch::Tensor& memory,
+                        const torch::Tensor& key_pad, bool causal, KvCache* cache = nullptr);
+
+  torch::nn::Linear in_proj{nullptr};   // self: [3d, d]
+  torch::nn::Linear q_proj{nullptr};    // cross: [d, d]
+  torch::nn::Linear kv_proj{nullptr};   // cross: [2d, d]
+  torch::nn::Linear out_proj{nullptr};  // [d, d]
+
+ private:
+  torch::Tensor split_heads(const torch::Tensor& x) const;  // [B, T, d] -> [B, H, T, dh]
+  int64_t d_model_, heads_;
+  double dropout_;
+  bool self_;
+};
+TORCH_MODULE(MultiheadAttention);
+
+// Position-wise feed-forward: Linear -> ReLU -> dropout -> Linear.
+class FeedForwardImpl : public torch::nn::Module {
+ public:
+  FeedForwardImpl(int64_t d_model, int64_t ffn, double activation_dropout);
+  torch::Tensor forward(const torch::Tensor& x);  // [*, d] -> [*, d]
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+
+ private:
+  double activation_dropout_;
+};
+TORCH_MODULE(FeedForward);
+
+class EncoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit EncoderLayerImpl(const TransformerOptions& o);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& src_pad);  // [B, S, d]
+  torch::nn::LayerNorm self_attn_norm{nullptr}, ffn_norm{nullptr};
+  MultiheadAttention self_attn{nullptr};
+  FeedForward ffn{nullptr};
+
+ private:
+  double dropout_;
+};
+TORCH_MODULE(EncoderLayer);
+
+struct DecoderLayerCache {
+  KvCache self, cross;
+};
+
+class DecoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit DecoderLayerImpl(const TransformerOptions& o);
+  // x [B, T, d]; memory [B, S, d]; with `cache`, x is one step [B, 1, d].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& memory,
+                        const torch::Tensor& src_pad, DecoderLayerCache* cache = nullptr);
+  torch::nn::LayerNorm self_attn_norm{nullptr}, cross_attn_norm{nullptr}, ffn_norm{nullptr};
+  MultiheadAttention self_attn{nullptr}, cross_attn{nullptr};
+  FeedForward ffn{nullptr};
+
+ private:
+  double dropout_;
+};
+TORCH_MODULE(DecoderLayer);
+
+// Encoder output: states [B, S, d] and the padding mask [B, S] (true = pad).
+struct EncoderOut {
+  torch::Tensor states, pad;
+};
+
+// State of incremental decoding for a batch of hypotheses.
+struct DecoderState {
+  EncoderOut enc;
+  std::vector<DecoderLayerCache> layers;
+  int64_t step = 0;
+  // Keeps rows `order` ([N] i64) of every cached tensor: beam reordering and finished sentences.
+  void select(const torch::Tensor& order);
+};
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  explicit TransformerImpl(TransformerOptions options);
+  void reset();
+
+  EncoderOut encode(const torch::Tensor& src);  // src [B, S] i64
+  // Teacher-forced decoder: prev [B, T] i64 -> logits [B, T, V] (f32).
+  torch::Tensor decode(const torch::Tensor& prev, const EncoderOut& enc);
+  torch::Tensor forward(const torch::Tensor& src, const torch::Tensor& prev) {
+    return decode(prev, encode(src));
+  }
+  DecoderState start(EncoderOut enc);
+  // One incremental step: tokens [B] i64 -> log-probabilities [B, V] (f32).
+  torch::Tensor step(const torch::Tensor& tokens, DecoderState& state);
+
+  TransformerOptions options;
+  torch::nn::Embedding embed{nullptr};  // shared: source, target and output projection
+  torch::nn::ModuleList encoder_layers{nullptr}, decoder_layers{nullptr};
+  torch::nn::LayerNorm encoder_norm{nullptr}, decoder_norm{nullptr};
+
+ private:
+  torch::Tensor embed_tokens(const torch::Tensor& tokens, int64_t offset);  // [B, T] -> [B, T, d]
+  torch::Tensor positions_;  // [max_positions, d] sinusoidal table (buffer)
+};
+TORCH_MODULE(Transformer);
+
+// The sinusoidal position table: row p = [sin(p·w_0..w_{d/2-1}), cos(p·w_0..)], w_i = 10000^(-i/(d/2-1)).
+torch::Tensor sinusoidal_positions(int64_t n, int64_t d);
+
+// Number of parameters (shared embedding counted once).
+int64_t count_parameters(const torch::nn::Module& m);
+
+}  // namespace strata::nmt

@@ -1,0 +1,3 @@
+#pragma once
+// Precompiled header for LibTorch targets: <torch/torch.h> costs ~25 s per translation unit.
+#include <torch/torch.h>

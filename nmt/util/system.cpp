@@ -1,0 +1,47 @@
+#include "nmt/util/system.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace strata {
+
+int set_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+  return at::get_num_threads();
+}
+
+std::string loaded_blas() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    std::string path = line.substr(slash);
+    std::string base = path.substr(path.rfind('/') + 1);
+    if (base.rfind("libblas.so", 0) == 0 || base.rfind("libopenblas", 0) == 0 ||
+        base.rfind("libblis", 0) == 0 || base.rfind("libmkl_rt", 0) == 0) {
+      std::error_code ec;
+      auto real = std::filesystem::canonical(path, ec);
+      return ec ? path : real.string();
+    }
+  }
+  return "";
+}
+
+void warn_if_slow_blas() {
+  std::string blas = loaded_blas();
+  // Debian's reference BLAS lives in .../blas/libblas.so.3; OpenBLAS, BLIS and MKL are fine.
+  if (blas.find("/blas/libblas.so") != std::string::npos)
+    std::fprintf(stderr,
+                 "strata: warning: using the slow reference BLAS (%s); run scripts/bootstrap.sh "
+                 "or 'apt-get install libopenblas0-pthread' for ~10x faster matrix products\n",
+                 blas.c_str());
+}
+
+}  // namespace strata

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs everything Strata needs on Debian 12 (bookworm), from Debian packages only.
+# Idempotent: packages already present are skipped by apt; SentencePiece is rebuilt only when missing.
+#   scripts/bootstrap.sh [BUILD_DIR]     (default BUILD_DIR: build)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${1:-$here/build}
+say() { printf '[bootstrap] %s\n' "$*"; }
+die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || die "run as root or install sudo"
+  sudo=sudo
+fi
+
+pkgs=(
+  build-essential cmake ccache pkg-config git        # compiler, build system, compiler cache
+  libtorch-dev                                       # LibTorch 1.13 (CPU): tensors, autograd, c10d
+  libopenblas0-pthread                               # fast BLAS for LibTorch's matrix products
+  libgloo-dev                                        # Gloo collectives (c10d ProcessGroupGloo)
+  libyaml-cpp-dev nlohmann-json3-dev                 # YAML configs, JSON logs/manifests
+  libboost-program-options-dev libboost-dev          # CLI parsing, asio/beast (serving)
+  libgtest-dev                                       # unit tests
+  libarchive-dev                                     # reading .deb (ar+tar) and .xpi/.ja (zip) members
+  protobuf-compiler libprotobuf-dev                  # SentencePiece rebuilt against system protobuf
+  dpkg-dev                                           # apt-get source
+  gettext                                            # msgfmt, used by the .mo parser tests
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${#missing[@]} Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq || die "apt-get update failed (no network or broken sources.list?)"
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install failed for: ${missing[*]}"
+else
+  say "all Debian packages present"
+fi
+
+# Select OpenBLAS (pthread) as the system BLAS/LAPACK: LibTorch's reference BLAS is ~10x slower.
+arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+for lib in libblas.so.3 liblapack.so.3; do
+  alt="/usr/lib/$arch/openblas-pthread/$lib"
+  if [ -e "$alt" ]; then
+    $sudo update-alternatives --set "$lib-$arch" "$alt" >/dev/null 2>&1 || true
+  fi
+done
+say "BLAS: $(readlink -f /usr/lib/$arch/libblas.so.3)"
+
+# SentencePiece: Debian's libsentencepiece0 embeds protobuf 3.14 and crashes any process that also
+# loads libtorch (protobuf 3.21). Rebuild it from Debian's source against the system protobuf, into a
+# prefix inside the build tree.
+"$here/scripts/build_sentencepiece.sh" "$build_dir/third_party"
+say "done"

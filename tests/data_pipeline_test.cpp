@@ -1,0 +1,411 @@
+// Tests of the data pipeline around the parsers: archives, config, alignment, splits,
+// temperature sampling, and `strata data` end to end on .debs built in the test.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "data/archive.h"
+#include "data/clean.h"
+#include "data/data_config.h"
+#include "data/error.h"
+#include "data/prepare.h"
+#include "data/spm.h"
+#include "tests/test_util.h"
+
+using namespace strata;
+using namespace strata::data;
+using strata::test::TempDir;
+
+// ---------------------------------------------------------------------------------------------
+
+TEST(Md5Test, MatchesRfc1321Vectors) {
+  EXPECT_EQ(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(md5_hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_EQ(md5_hex("message digest"), "f96b697d7cb7938d525a2f31aaf161d0");
+}
+
+TEST(TemperatureTest, ProportionalAtT1) {
+  auto p = temperature_probs({100, 1}, 1.0);
+  EXPECT_NEAR(p[0], 100.0 / 101, 1e-12);
+  EXPECT_NEAR(p[1], 1.0 / 101, 1e-12);
+}
+
+TEST(TemperatureTest, HandComputedT5) {
+  // (100/101)^0.2 = 0.998011..., (1/101)^0.2 = 0.397164...; normalised: 0.715253, 0.284747.
+  auto p = temperature_probs({100, 1}, 5.0);
+  EXPECT_NEAR(p[0], 0.7152527510, 1e-9);
+  EXPECT_NEAR(p[1], 0.2847472490, 1e-9);
+}
+
+TEST(TemperatureTest, QuotaUsesLargestRemainders) {
+  // T=2, counts 300,100,0,600: p = .334273, .192993, 0, .472734 -> 334.27, 192.99, 0, 472.73.
+  // Floors sum to 998; the two largest remainders (.99, .73) get one more each.
+  auto q = temperature_quota({300, 100, 0, 600}, 2.0, 1000);
+  EXPECT_EQ(q, (std::vector<int64_t>{334, 193, 0, 473}));
+}
+
+TEST(TemperatureTest, LargeTemperatureIsUniform) {
+  auto p = temperature_probs({1000, 10, 1}, 1e6);
+  for (double v : p) EXPECT_NEAR(v, 1.0 / 3, 1e-4);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class DataConfigTest : public ::testing::Test {
+ protected:
+  std::string write(const std::string& yaml) {
+    std::string p = dir / "c.yaml";
+    test::write_file(p, yaml);
+    return p;
+  }
+  std::string error_of(const std::string& yaml, std::vector<std::string> sets = {}) {
+    try {
+      load_data_config(write(yaml), sets);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+  TempDir dir;
+};
+
+TEST_F(DataConfigTest, LoadsDefaultsAndOverrides) {
+  auto c = load_data_config(write("langs: [en, de, ja]\nsplit: {test_size: 10}\n"),
+                            {"split.valid_size=7", "spm.temperature=2.5"});
+  EXPECT_EQ(c.langs, (std::vector<std::string>{"en", "de", "ja"}));
+  EXPECT_EQ(c.split.test_size, 10);
+  EXPECT_EQ(c.split.valid_size, 7);
+  EXPECT_DOUBLE_EQ(c.spm.temperature, 2.5);
+  EXPECT_EQ(c.split.split_langs, c.langs);
+}
+
+TEST_F(DataConfigTest, RepoCore8ConfigLoads) {
+  auto c = load_data_config("configs/data/core8.yaml", {});
+  EXPECT_EQ(c.langs.size(), 8u);
+  EXPECT_EQ(c.ood_source, "thunderbird");
+}
+
+TEST_F(DataConfigTest, RejectsUnknownKeyWithDottedPath) {
+  std::string e = error_of("split:\n  tets_size: 5\n");
+  EXPECT_NE(e.find("c.yaml: split.tets_size: unknown key"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos);
+}
+
+TEST_F(DataConfigTest, RejectsWrongType) {
+  std::string e = error_of("split:\n  test_size: many\n");
+  EXPECT_NE(e.find("split.test_size: expected an integer, got 'many'"), std::string::npos) << e;
+  e = error_of("langs: en\n");
+  EXPECT_NE(e.find("langs: expected a list"), std::string::npos) << e;
+}
+
+TEST_F(DataConfigTest, RejectsUnknownLanguageListingValidOnes) {
+  std::string e = error_of("langs: [en, de, xx]\n");
+  EXPECT_NE(e.find("langs[2]: unknown language code 'xx' (valid: "), std::string::npos) << e;
+  EXPECT_NE(e.find(" zh-CN"), std::string::npos) << e;
+}
+
+TEST_F(DataConfigTest, RejectsBadOverride) {
+  EXPECT_NE(error_of("", {"spm.vocab=5"}).find("spm.vocab: unknown key"), std::string::npos);
+  EXPECT_NE(error_of("", {"novalue"}).find("expected key.path=value"), std::string::npos);
+}
+
+TEST_F(DataConfigTest, RejectsInvalidYamlWithLine) {
+  std::string e = error_of("langs: [en, de\nname: x\n");
+  EXPECT_NE(e.find("c.yaml:"), std::string::npos);
+  EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+DataConfig small_config() {
+  DataConfig c;
+  c.langs = {"en", "de", "fr"};
+  c.split.split_langs = c.langs;
+  c.sources = {"lo-ui", "gettext"};
+  c.ood_source = "thunderbird";
+  return c;
+}
+Unit unit(const std::string& en, std::map<std::string, std::string> tr, bool plural = false) {
+  Unit u;
+  u.en = en;
+  u.tr = std::move(tr);
+  u.plural = plural;
+  return u;
+}
+}  // namespace
+
+TEST(AlignTest, KeepsMostFrequentTranslationAndDropsPlurals) {
+  DataConfig c = small_config();
+  std::map<std::string, std::vector<Unit>> units;
+  units["lo-ui"] = {
+      unit("Open the file", {{"de", "Datei öffnen"}, {"fr", "Ouvrir le fichier"}}),
+      unit("Open the file", {{"de", "Die Datei öffnen"}}),
+      unit("Open the file", {{"de", "Datei öffnen"}}),
+      unit("%d files", {{"de", "%d Dateien"}}, /*plural=*/true),
+      unit("~Save", {{"de", "~Speichern"}}),
+  };
+  units["lo-ui"][4].accel = Accel::kTilde;
+  AlignStats stats;
+  auto rows = align_sources(c, units, &stats);
+  ASSERT_EQ(rows["lo-ui"].size(), 2u);
+  EXPECT_EQ(rows["lo-ui"][0].text, (std::vector<std::string>{"Open the file", "Datei öffnen",
+                                                               "Ouvrir le fichier"}));
+  EXPECT_EQ(rows["lo-ui"][1].text, (std::vector<std::string>{"Save", "Speichern", ""}));
+  EXPECT_EQ(stats.drops["lo-ui:plural"], 1);
+}
+
+TEST(AlignTest, EarlierSourceWinsDuplicateEnglish) {
+  DataConfig c = small_config();
+  std::map<std::string, std::vector<Unit>> units;
+  units["lo-ui"] = {unit("Close the window", {{"de", "Fenster schließen"}})};
+  units["gettext"] = {unit("Close the window", {{"fr", "Fermer la fenêtre"}}),
+                      unit("Quit the program", {{"fr", "Quitter le programme"}})};
+  AlignStats stats;
+  auto rows = align_sources(c, units, &stats);
+  ASSERT_EQ(rows["lo-ui"].size(), 1u);
+  ASSERT_EQ(rows["gettext"].size(), 1u);
+  EXPECT_EQ(rows["gettext"][0].text[0], "Quit the program");
+}
+
+TEST(SplitTest, IsLeakFreeAcrossSplitsAndOod) {
+  DataConfig c = small_config();
+  c.split.test_size = 20;
+  c.split.valid_size = 10;
+  std::map<std::string, std::vector<Row>> rows;
+  auto row = [](std::string src, std::string en, std::string de, std::string fr) {
+    return Row{std::move(src), {std::move(en), std::move(de), std::move(fr)}};
+  };
+  for (int i = 0; i < 100; ++i) {
+    std::string n = std::to_string(i);
+    // Each sentence twice with case/punctuation variants: they share a normalised key.
+    rows["lo-ui"].push_back(row("lo-ui", "Save the file number " + n, "de " + n, "fr " + n));
+    rows["gettext"].push_back(row("gettext", "save the file number " + n + "…", "de2 " + n, ""));
+    rows["gettext"].push_back(row("gettext", "Short " + n, "kurz " + n, "court " + n));  // 2 words
+  }
+  rows["thunderbird"].push_back(row("thunderbird", "Save the file number 5.", "x", "y"));
+  rows["thunderbird"].push_back(row("thunderbird", "A mail only string", "x", "y"));
+  Splits s = split_rows(c, rows);
+  auto keys = [](const std::vector<Row>& v) {
+    std::set<std::string> k;
+    for (const auto& r : v) k.insert(normalise_key(r.text[0]));
+    return k;
+  };
+  auto tr = keys(s.train), va = keys(s.valid), te = keys(s.test), oo = keys(s.ood_test);
+  EXPECT_EQ(te.size(), 20u);
+  EXPECT_EQ(va.size(), 10u);
+  EXPECT_EQ(s.test.size(), 40u);  // both variants of each key moved together
+  for (const auto& k : te) EXPECT_FALSE(tr.count(k) || va.count(k) || oo.count(k)) << k;
+  for (const auto& k : va) EXPECT_FALSE(tr.count(k) || oo.count(k)) << k;
+  for (const auto& k : oo) EXPECT_FALSE(tr.count(k)) << k;
+  EXPECT_EQ(s.ood_test.size(), 1u);  // the string shared with an in-domain source is removed
+  for (const auto& r : s.test) EXPECT_GE(count_words(r.text[0]), 3);
+  EXPECT_EQ(s.train.size() + s.valid.size() + s.test.size(), 300u);
+}
+
+TEST(SplitTest, TsvRoundTripAndBadLine) {
+  TempDir d;
+  std::vector<Row> rows = {{"lo-ui", {"a b", "c", ""}}, {"firefox", {"x", "", "z"}}};
+  write_split(d / "s.tsv", {"en", "de", "fr"}, rows);
+  std::vector<std::string> langs;
+  auto back = read_split(d / "s.tsv", &langs);
+  EXPECT_EQ(langs, (std::vector<std::string>{"en", "de", "fr"}));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[1].text, rows[1].text);
+  test::write_file(d / "bad.tsv", "source\ten\tde\nlo-ui\tonly-one\n");
+  try {
+    read_split(d / "bad.tsv", &langs);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.tsv:2: expected 3 fields, got 2"), std::string::npos);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+TEST(ArchiveTest, StreamsMembersOfARealDeb) {
+  TempDir d;
+  test::write_file(d / "root/usr/share/doc/x/a.txt", "hello");
+  test::write_file(d / "root/usr/share/doc/x/b.txt", std::string(200000, 'z'));
+  test::build_deb(d / "root", "x", d / "x.deb");
+  std::map<std::string, std::string> got;
+  for_each_deb_member(
+      d / "x.deb", [](const std::string& p) { return p.find(".txt") != std::string::npos; },
+      [&](const std::string& p, std::string&& b) { got[p] = b; });
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got["usr/share/doc/x/a.txt"], "hello");
+  EXPECT_EQ(got["usr/share/doc/x/b.txt"].size(), 200000u);
+}
+
+TEST(ArchiveTest, CorruptOrMissingDebIsAnErrorNamingTheFile) {
+  TempDir d;
+  test::write_file(d / "bad.deb", "this is not an ar archive at all");
+  auto none = [](const std::string&) { return true; };
+  auto sink = [](const std::string&, std::string&&) {};
+  try {
+    for_each_deb_member(d / "bad.deb", none, sink);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.deb"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(for_each_deb_member(d / "missing.deb", none, sink), Error);
+  // A truncated .deb: cut a real one in half.
+  test::write_file(d / "root/usr/share/x/big.bin", std::string(300000, 'q') + "end");
+  test::build_deb(d / "root", "x", d / "x.deb");
+  std::string bytes = test::read_file(d / "x.deb");
+  test::write_file(d / "cut.deb", bytes.substr(0, bytes.size() / 2));
+  EXPECT_THROW(for_each_deb_member(d / "cut.deb", none, sink), Error);
+}
+
+TEST(ArchiveTest, ReadsZipFromMemory) {
+  TempDir d;
+  // Python's zipfile is the reference zip writer (stored and deflated members).
+  std::string py = "import zipfile; z=zipfile.ZipFile('" + (d / "a.zip") +
+                   "','w'); z.writestr('localization/de/a.ftl','x = Hallo\\n', "
+                   "compress_type=zipfile.ZIP_DEFLATED); z.writestr('b.properties','k=v'); z.close()";
+  ASSERT_EQ(std::system(("python3 -c \"" + py + "\"").c_str()), 0);
+  std::map<std::string, std::string> got;
+  for_each_zip_member(test::read_file(d / "a.zip"), "a.zip",
+                      [](const std::string&) { return true; },
+                      [&](const std::string& p, std::string&& b) { got[p] = b; });
+  EXPECT_EQ(got["localization/de/a.ftl"], "x = Hallo\n");
+  EXPECT_EQ(got["b.properties"], "k=v");
+}
+
+// ---------------------------------------------------------------------------------------------
+// `strata data` end to end on .debs made here, and its errors.
+
+namespace {
+
+const std::string kStrata = STRATA_BIN;
+
+// A fake package cache with LibreOffice UI catalogues for de and fr.
+void make_lo_ui_cache(const TempDir& d, const std::string& cache, bool truncate_fr = false) {
+  auto po = [](const std::vector<std::pair<std::string, std::string>>& entries) {
+    std::string s = "msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n";
+    for (const auto& [id, str] : entries) s += "msgid \"" + id + "\"\nmsgstr \"" + str + "\"\n\n";
+    return s;
+  };
+  std::vector<std::pair<std::string, std::string>> de, fr;
+  for (int i = 0; i < 60; ++i) {
+    std::string n = std::to_string(i);
+    de.push_back({"Insert a new table number " + n, "Neue Tabelle Nummer " + n + " einfügen"});
+    fr.push_back({"Insert a new table number " + n, "Insérer le nouveau tableau numéro " + n});
+  }
+  de.push_back({"~Open", "Ö~ffnen"});
+  fr.push_back({"~Open", "~Ouvrir"});
+  for (auto [lang, entries] : {std::pair{std::string("de"), de}, std::pair{std::string("fr"), fr}}) {
+    std::string root = d / ("root-" + lang);
+    std::string mo = root + "/usr/lib/libreoffice/program/resource/" + lang + "/LC_MESSAGES/sw.mo";
+    test::msgfmt(po(entries), mo, d.str());
+    if (truncate_fr && lang == "fr") {
+      std::string b = test::read_file(mo);
+      test::write_file(mo, b.substr(0, b.size() / 3));
+    }
+    test::build_deb(root, "libreoffice-l10n-" + lang, cache + "/libreoffice-l10n-" + lang + ".deb");
+  }
+}
+
+std::string write_config(const TempDir& d, const std::string& extra = "") {
+  std::string p = d / "data.yaml";
+  test::write_file(p, "name: tiny\nlangs: [en, de, fr]\nsources: [lo-ui]\nood_source: \"\"\n"
+                      "cache_dir: " + (d / "cache") + "\nout_dir: " + (d / "out") + "\n"
+                      "split: {test_size: 10, valid_size: 5}\n"
+                      "spm: {vocab_size: 400, sample_sentences: 2000}\n" + extra);
+  return p;
+}
+
+using test::expect_one_line_error;
+
+}  // namespace
+
+TEST(DataCliTest, PrepareSpmAndPairsOnLocalDebs) {
+  TempDir d;
+  make_lo_ui_cache(d, d / "cache");
+  std::string cfg = write_config(d);
+  auto r = test::run_command(kStrata + " data prepare --config " + cfg, d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("| train | 46 |"), std::string::npos) << r.out;  // 61 - 10 test - 5 valid
+  EXPECT_NE(r.out.find("| test | 10 | 10 |"), std::string::npos) << r.out;
+  std::vector<std::string> langs;
+  auto train = read_split(d / "out/train.tsv", &langs);
+  bool saw_open = false;
+  for (const auto& row : train)
+    if (row.text[0] == "Open") {
+      saw_open = true;
+      EXPECT_EQ(row.text[1], "Öffnen");
+      EXPECT_EQ(row.text[2], "Ouvrir");
+    }
+  EXPECT_TRUE(saw_open);
+  r = test::run_command(kStrata + " data pairs --config " + cfg + " --split test --src fr --tgt de",
+                        d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 10);
+  EXPECT_NE(r.out.find("Insérer le nouveau tableau numéro"), std::string::npos);
+  r = test::run_command(kStrata + " data spm --config " + cfg, d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  Tokenizer tok(d / "out/spm.model");
+  EXPECT_LE(tok.vocab_size(), 400);
+  EXPECT_GT(tok.vocab_size(), 300);
+  EXPECT_GE(tok.piece_id(">>de<<"), 4);
+  auto tagged = tok.encode(">>fr<< Neue Tabelle");  // the tag is one piece, never split
+  EXPECT_NE(std::find(tagged.begin(), tagged.end(), tok.piece_id(">>fr<<")), tagged.end());
+  EXPECT_EQ(tok.decode(tok.encode("Neue Tabelle Nummer 7 einfügen")), "Neue Tabelle Nummer 7 einfügen");
+}
+
+TEST(DataCliTest, UnknownLanguageIsOneLineError) {
+  TempDir d;
+  auto r = test::run_command(kStrata + " data prepare --config " + write_config(d) +
+                                 " --set 'langs=[en, de, klingon]'", d.str());
+  expect_one_line_error(r, "langs[2]: unknown language code 'klingon' (valid: ");
+}
+
+TEST(DataCliTest, ConfigErrorsAreOneLine) {
+  TempDir d;
+  auto r = test::run_command(kStrata + " data prepare --config " + write_config(d, "bogus: 1\n"),
+                             d.str());
+  expect_one_line_error(r, "data.yaml: bogus: unknown key");
+  r = test::run_command(kStrata + " data prepare --config " + write_config(d) +
+                            " --set split.test_size=lots", d.str());
+  expect_one_line_error(r, "split.test_size: expected an integer, got 'lots'");
+  r = test::run_command(kStrata + " data prepare --config " + (d / "nope.yaml"), d.str());
+  expect_one_line_error(r, "nope.yaml: cannot open config file");
+}
+
+TEST(DataCliTest, CorruptDebIsOneLineError) {
+  TempDir d;
+  make_lo_ui_cache(d, d / "cache");
+  test::write_file(d / "cache/libreoffice-l10n-fr.deb", "garbage");
+  auto r = test::run_command(kStrata + " data prepare --config " + write_config(d), d.str());
+  expect_one_line_error(r, "libreoffice-l10n-fr.deb");
+}
+
+TEST(DataCliTest, TruncatedMoIsOneLineErrorNamingTheMember) {
+  TempDir d;
+  make_lo_ui_cache(d, d / "cache", /*truncate_fr=*/true);
+  auto r = test::run_command(kStrata + " data prepare --config " + write_config(d), d.str());
+  expect_one_line_error(r, "libreoffice-l10n-fr.deb:usr/lib/libreoffice/program/resource/fr/"
+                           "LC_MESSAGES/sw.mo");
+}
+
+TEST(DataCliTest, PairsRejectsLanguageNotInCorpus) {
+  TempDir d;
+  make_lo_ui_cache(d, d / "cache");
+  std::string cfg = write_config(d);
+  ASSERT_EQ(test::run_command(kStrata + " data prepare --config " + cfg, d.str()).status, 0);
+  auto r = test::run_command(kStrata + " data pairs --config " + cfg + " --src de --tgt ja", d.str());
+  expect_one_line_error(r, "--tgt: language 'ja' is not in this corpus (languages: en de fr)");
+}
+
+TEST(CliTest, UnknownCommandAndVersion) {
+  TempDir d;
+  auto r = test::run_command(kStrata + " frobnicate", d.str());
+  expect_one_line_error(r, "unknown command 'frobnicate'");
+  r = test::run_command(kStrata + " --version", d.str());
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out.rfind("strata ", 0), 0u) << r.out;
+  r = test::run_command(kStrata + " --help", d.str());
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("  data "), std::string::npos);
+}

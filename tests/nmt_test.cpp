@@ -1,0 +1,403 @@
+// Tests of the LibTorch side. This binary links LibTorch and SentencePiece together, which is
+// what crashed with Debian's libsentencepiece0 (embedded protobuf 3.14 vs the system's 3.21).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "data/data_config.h"
+#include "data/error.h"
+#include "data/langs.h"
+#include "data/prepare.h"
+#include "data/spm.h"
+#include "nmt/util/system.h"
+#include "tests/test_util.h"
+
+using namespace strata;
+
+TEST(SpmTorchTest, RoundTripInAProcessThatUsesLibTorch) {
+  test::TempDir d;
+  data::DataConfig cfg;
+  cfg.langs = {"en", "de", "ja"};
+  cfg.out_dir = d.str();
+  cfg.spm.vocab_size = 400;
+  cfg.spm.sample_sentences = 600;
+  std::vector<data::Row> rows;
+  for (int i = 0; i < 50; ++i) {
+    std::string n = std::to_string(i);
+    rows.push_back({"lo-ui", {"Open file " + n, "Datei " + n + " öffnen", "ファイル" + n + "を開く"}});
+  }
+  data::write_split(d / "train.tsv", cfg.langs, rows);
+  data::train_spm(cfg);
+  data::Tokenizer tok(d / "spm.model");
+  const std::string text = "Datei 42 öffnen ファイルを開く";
+  std::vector<int> ids = tok.encode(text);
+  ids.insert(ids.begin(), tok.piece_id(">>ja<<"));  // as the batcher prepends the tag
+  torch::Tensor t = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()));  // [T] i64
+  EXPECT_EQ(t.size(0), static_cast<int64_t>(ids.size()));
+  EXPECT_EQ(t[0].item<int64_t>(), tok.piece_id(">>ja<<"));
+  auto back = t.slice(0, 1).contiguous();
+  std::vector<int> rest(back.data_ptr<int64_t>(), back.data_ptr<int64_t>() + back.numel());
+  EXPECT_EQ(tok.decode(rest), text);
+  EXPECT_EQ(tok.piece_id("<pad>"), data::kPadId);
+  EXPECT_EQ(tok.piece_id("</s>"), data::kEosId);
+}
+
+TEST(SpmTorchTest, MissingModelIsAnErrorNamingTheFile) {
+  EXPECT_THROW(data::Tokenizer("/nonexistent/spm.model"), Error);
+}
+
+TEST(SystemTest, FindsTheLoadedBlas) {
+  // LibTorch links libblas.so.3; whichever alternative is selected must show up in the maps.
+  torch::mm(torch::ones({4, 4}), torch::ones({4, 4}));
+  EXPECT_NE(loaded_blas(), "");
+  EXPECT_GE(set_threads(1), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model, loss, decoding, checkpoints.
+
+#include <cmath>
+
+#include "nmt/config.h"
+#include "nmt/decode/search.h"
+#include "nmt/decode/translator.h"
+#include "nmt/model/checkpoint.h"
+#include "nmt/model/transformer.h"
+#include "nmt/train/batcher.h"
+#include "nmt/train/loss.h"
+
+using namespace strata::nmt;
+
+namespace {
+
+Transformer tiny_model(int64_t vocab = 40, uint64_t seed = 7) {
+  torch::manual_seed(seed);
+  auto m = Transformer(TransformerOptions(vocab).d_model(32).heads(4).ffn(64).encoder_layers(2)
+                           .decoder_layers(2).dropout(0.0).max_positions(64));
+  m->eval();
+  return m;
+}
+
+// Random token ids in [4, vocab) with a given length.
+std::vector<int64_t> tokens(int n, int64_t vocab, std::mt19937& rng) {
+  std::vector<int64_t> v(n);
+  for (auto& x : v) x = 4 + static_cast<int64_t>(rng() % (vocab - 4));
+  return v;
+}
+
+torch::Tensor pad_rows(const std::vector<std::vector<int64_t>>& rows) {
+  size_t T = 0;
+  for (const auto& r : rows) T = std::max(T, r.size());
+  auto t = torch::zeros({static_cast<int64_t>(rows.size()), static_cast<int64_t>(T)}, torch::kLong);
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (size_t j = 0; j < rows[i].size(); ++j) t[i][j] = rows[i][j];
+  return t;
+}
+
+}  // namespace
+
+TEST(LossTest, LabelSmoothingMatchesHandComputation) {
+  // V = 4, eps = 0.1: eps_i = 0.1/3. One token with target 2, one pad (0) token.
+  auto lp = torch::log_softmax(torch::tensor({{1.0, 2.0, 3.0, 4.0}, {0.5, 0.5, 0.5, 0.5}}), -1);
+  auto out = label_smoothed_nll(lp, torch::tensor({2, 0}, torch::kLong), 0.1, 0);
+  // log-softmax of [1,2,3,4]: x - logsumexp, logsumexp = 4.4401896985611957
+  const double lse = 4.4401896985611957;
+  const double nll = lse - 3.0;
+  const double smooth = 4 * lse - 10.0;
+  const double expect = (1 - 0.1 - 0.1 / 3) * nll + 0.1 / 3 * smooth;
+  EXPECT_NEAR(out.nll.item<double>(), nll, 1e-5);
+  EXPECT_NEAR(out.loss.item<double>(), expect, 1e-5);
+}
+
+TEST(LossTest, InverseSqrtScheduleHandValues) {
+  EXPECT_DOUBLE_EQ(inverse_sqrt_lr(0, 1e-3, 100, 0.0), 0.0);
+  EXPECT_DOUBLE_EQ(inverse_sqrt_lr(50, 1e-3, 100, 0.0), 5e-4);
+  EXPECT_DOUBLE_EQ(inverse_sqrt_lr(100, 1e-3, 100, 0.0), 1e-3);
+  EXPECT_DOUBLE_EQ(inverse_sqrt_lr(400, 1e-3, 100, 0.0), 5e-4);  // 1e-3 * sqrt(100/400)
+  EXPECT_NEAR(inverse_sqrt_lr(25, 1e-3, 100, 1e-7), 1e-7 + 25 * (1e-3 - 1e-7) / 100, 1e-15);
+}
+
+TEST(TransformerTest, PaddedBatchLossEqualsSumOfSentenceLosses) {
+  auto m = tiny_model();
+  std::mt19937 rng(1);
+  std::vector<std::vector<int64_t>> src, prev, tgt;
+  for (int n : {3, 7, 5}) {
+    src.push_back(tokens(n, 40, rng));
+    auto y = tokens(n + 1, 40, rng);
+    std::vector<int64_t> p = {2};
+    p.insert(p.end(), y.begin(), y.end() - 1);
+    prev.push_back(p);
+    tgt.push_back(y);
+  }
+  torch::NoGradGuard ng;
+  auto batch_logits = m->forward(pad_rows(src), pad_rows(prev));
+  auto lp = torch::log_softmax(batch_logits, -1);
+  double batch_loss =
+      label_smoothed_nll(lp.view({-1, 40}), pad_rows(tgt).view(-1), 0.1, 0).loss.item<double>();
+  double sum = 0;
+  for (size_t i = 0; i < src.size(); ++i) {
+    auto l = torch::log_softmax(m->forward(pad_rows({src[i]}), pad_rows({prev[i]})), -1);
+    sum += label_smoothed_nll(l.view({-1, 40}), pad_rows({tgt[i]}).view(-1), 0.1, 0).loss.item<double>();
+  }
+  EXPECT_NEAR(batch_loss, sum, 1e-3 * std::abs(sum));
+}
+
+TEST(TransformerTest, IncrementalDecodingEqualsFullRecomputation) {
+  auto m = tiny_model();
+  std::mt19937 rng(2);
+  auto src = pad_rows({tokens(6, 40, rng), tokens(4, 40, rng)});
+  auto prev = pad_rows({tokens(5, 40, rng), tokens(5, 40, rng)});
+  torch::NoGradGuard ng;
+  auto full = torch::log_softmax(m->forward(src, prev), -1);  // [2, 5, V]
+  auto state = m->start(m->encode(src));
+  for (int64_t t = 0; t < 5; ++t) {
+    auto step = m->step(prev.select(1, t), state);  // [2, V]
+    EXPECT_TRUE(torch::allclose(step, full.select(1, t), 1e-4, 1e-5)) << "step " << t;
+  }
+}
+
+TEST(TransformerTest, BeamOneEqualsGreedyByFullRecomputation) {
+  auto m = tiny_model();
+  std::mt19937 rng(3);
+  auto src = pad_rows({tokens(5, 40, rng), tokens(8, 40, rng), tokens(3, 40, rng)});
+  SearchOptions opt;
+  opt.beam = 1;
+  opt.max_len_a = 1.0;
+  opt.max_len_b = 4;
+  opt.banned = {0, 2};
+  auto hyps = beam_search(m, src, {2, 2, 2}, 3, opt);
+  // Naive greedy: recompute the whole decoder for every step.
+  torch::NoGradGuard ng;
+  for (int64_t b = 0; b < 3; ++b) {
+    auto s = src[b].unsqueeze(0);
+    int64_t len = s.ne(0).sum().item<int64_t>();
+    int64_t limit = len + 4;
+    std::vector<int64_t> out = {2};
+    double logprob = 0;
+    for (int64_t t = 0; t < limit; ++t) {
+      auto lp = torch::log_softmax(m->forward(s, pad_rows({out})), -1)[0][t].clone();
+      lp[0] = -INFINITY;
+      lp[2] = -INFINITY;
+      int64_t tok = lp.argmax().item<int64_t>();
+      logprob += lp[tok].item<double>();
+      if (tok == 3) break;
+      out.push_back(tok);
+    }
+    std::vector<int64_t> expect(out.begin() + 1, out.end());
+    ASSERT_EQ(hyps[b].size(), 1u);
+    EXPECT_EQ(hyps[b][0].tokens, expect) << "sentence " << b;
+    EXPECT_NEAR(hyps[b][0].logprob, logprob, 1e-3);
+  }
+}
+
+TEST(TransformerTest, BeamSearchFindsNoWorseThanGreedy) {
+  auto m = tiny_model(40, 11);
+  std::mt19937 rng(4);
+  auto src = pad_rows({tokens(6, 40, rng), tokens(4, 40, rng)});
+  SearchOptions g;
+  g.beam = 1;
+  g.lenpen = 0;
+  g.banned = {0, 2};
+  SearchOptions b4 = g;
+  b4.beam = 4;
+  b4.nbest = 4;
+  auto hg = beam_search(m, src, {2, 2}, 3, g);
+  auto hb = beam_search(m, src, {2, 2}, 3, b4);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_FALSE(hb[i].empty());
+    EXPECT_GE(hb[i][0].score, hg[i][0].score - 1e-4);
+    for (size_t k = 1; k < hb[i].size(); ++k) EXPECT_GE(hb[i][k - 1].score, hb[i][k].score);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints and the end-to-end commands on a tiny corpus made here.
+
+namespace {
+
+const std::string kStrata = STRATA_BIN;
+
+// A tiny 3-language corpus with a SentencePiece model: data.yaml in `d`.
+std::string make_tiny_corpus(const test::TempDir& d) {
+  data::DataConfig cfg;
+  cfg.langs = {"en", "de", "fr"};
+  cfg.out_dir = d / "data";
+  cfg.spm.vocab_size = 320;
+  cfg.spm.sample_sentences = 2000;
+  const char* en[] = {"open", "close", "save", "print", "copy"};
+  const char* de[] = {"öffnen", "schließen", "speichern", "drucken", "kopieren"};
+  const char* fr[] = {"ouvrir", "fermer", "enregistrer", "imprimer", "copier"};
+  const char* obj_en[] = {"the file", "the window", "the table", "the page"};
+  const char* obj_de[] = {"die Datei", "das Fenster", "die Tabelle", "die Seite"};
+  const char* obj_fr[] = {"le fichier", "la fenêtre", "le tableau", "la page"};
+  std::vector<data::Row> rows;
+  for (int v = 0; v < 5; ++v)
+    for (int o = 0; o < 4; ++o)
+      rows.push_back({"lo-ui", {std::string(en[v]) + " " + obj_en[o],
+                                std::string(obj_de[o]) + " " + de[v],
+                                std::string(fr[v]) + " " + obj_fr[o]}});
+  std::filesystem::create_directories(cfg.out_dir);
+  data::write_split(cfg.out_dir + "/train.tsv", cfg.langs, rows);
+  data::write_split(cfg.out_dir + "/valid.tsv", cfg.langs,
+                    std::vector<data::Row>(rows.begin(), rows.begin() + 4));
+  data::write_split(cfg.out_dir + "/test.tsv", cfg.langs,
+                    std::vector<data::Row>(rows.begin() + 4, rows.begin() + 8));
+  data::train_spm(cfg);
+  std::string yaml = d / "data.yaml";
+  test::write_file(yaml, "langs: [en, de, fr]\nout_dir: " + cfg.out_dir + "\n");
+  return yaml;
+}
+
+std::string tiny_train_config(const test::TempDir& d, const std::string& data_yaml,
+                              const std::string& out, int updates, int valid_every) {
+  std::string p = d / (out + ".yaml");
+  test::write_file(p, "model: {d_model: 32, heads: 4, ffn: 64, encoder_layers: 1, decoder_layers: 1, "
+                      "dropout: 0.1, max_positions: 64}\n"
+                      "train: {data: " + data_yaml + ", out_dir: " + (d / out) +
+                      ", max_tokens: 200, lr: 0.003, warmup: 10, max_updates: " +
+                      std::to_string(updates) + ", valid_every: " + std::to_string(valid_every) +
+                      ", valid_sentences: 2, log_every: 5, max_len: 30, keep_last: 1}\n"
+                      "decode: {beam: 2, batch_size: 8}\n");
+  return p;
+}
+
+using test::expect_one_line_error;
+
+}  // namespace
+
+TEST(CheckpointTest, SaveReloadGivesIdenticalLogitsAndBadFilesAreErrors) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  data::Tokenizer tok(d / "data/spm.model");
+  Config cfg = load_config(tiny_train_config(d, data_yaml, "m", 1, 1), {});
+  torch::manual_seed(3);
+  Transformer m = build_model(cfg.model, tok.vocab_size());
+  m->eval();
+  save_checkpoint(d / "m.pt", cfg, {"en", "de", "fr"}, tok.serialized(), m, nullptr, nullptr);
+  Checkpoint back = load_checkpoint(d / "m.pt");
+  back.model->eval();
+  auto src = torch::tensor({{5, 6, 7, 3}}, torch::kLong);
+  auto prev = torch::tensor({{2, 8, 9}}, torch::kLong);
+  torch::NoGradGuard ng;
+  EXPECT_TRUE(torch::equal(m->forward(src, prev), back.model->forward(src, prev)));
+  EXPECT_EQ(back.langs, (std::vector<std::string>{"en", "de", "fr"}));
+  EXPECT_EQ(to_yaml(back.config), to_yaml(cfg));
+
+  std::string bytes = test::read_file(d / "m.pt");
+  test::write_file(d / "cut.pt", bytes.substr(0, bytes.size() / 2));
+  test::write_file(d / "junk.pt", "not a checkpoint");
+  EXPECT_THROW(load_checkpoint(d / "cut.pt"), Error);
+  EXPECT_THROW(load_checkpoint(d / "junk.pt"), Error);
+  EXPECT_THROW(load_checkpoint(d / "missing.pt"), Error);
+  // Shapes are validated: a config with another width cannot load these weights.
+  Config other = cfg;
+  other.model.ffn = 128;
+  torch::manual_seed(3);
+  Transformer m2 = build_model(other.model, tok.vocab_size());
+  save_checkpoint(d / "m2.pt", cfg, {"en", "de", "fr"}, tok.serialized(), m2, nullptr, nullptr);
+  try {
+    load_checkpoint(d / "m2.pt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has shape"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainTest, TinyModelMemorisesTwentyPairs) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  data::Tokenizer tok(d / "data/spm.model");
+  std::vector<std::string> langs;
+  auto rows = data::read_split(d / "data/train.tsv", &langs);
+  ParallelData pd(rows, langs, tok, 30);
+  std::vector<int> tags;
+  for (const auto& l : langs) tags.push_back(tok.piece_id(data::lang_tag(l)));
+  torch::manual_seed(1);
+  auto m = Transformer(TransformerOptions(tok.vocab_size()).d_model(64).heads(4).ffn(128)
+                           .encoder_layers(2).decoder_layers(2).dropout(0.0).max_positions(64));
+  // en -> de, all 20 pairs in one batch.
+  std::vector<Example> ex;
+  for (uint32_t r = 0; r < 20; ++r) ex.push_back({r, 0, 1});
+  Batch b = make_batch(pd, ex, tags, true);
+  torch::optim::Adam opt(m->parameters(), torch::optim::AdamOptions(3e-3));
+  m->train();
+  for (int step = 0; step < 300; ++step) {
+    opt.zero_grad();
+    auto lp = torch::log_softmax(m->forward(b.src, b.prev), -1);
+    auto l = label_smoothed_nll(lp.view({-1, lp.size(-1)}), b.target.view(-1), 0.0, 0);
+    (l.loss / b.target_tokens).backward();
+    opt.step();
+  }
+  SearchOptions so;
+  so.beam = 1;
+  so.banned = {0, 2};
+  auto hyps = beam_search(m, b.src, std::vector<int64_t>(20, tags[1]), 3, so);
+  int correct = 0;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<int> t(hyps[i][0].tokens.begin(), hyps[i][0].tokens.end());
+    correct += tok.decode(t) == rows[i].text[1];
+  }
+  EXPECT_EQ(correct, 20);
+}
+
+TEST(TrainTest, ResumedRunEqualsUninterruptedRun) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  // A: 8 updates in one go (validates and checkpoints at 4 and 8).
+  auto a = test::run_command(kStrata + " train --config " +
+                                 tiny_train_config(d, data_yaml, "a", 8, 4), d.str());
+  ASSERT_EQ(a.status, 0) << a.err;
+  // B: stopped after 4 updates, then resumed to 8 with the same config otherwise.
+  std::string cfg_b = tiny_train_config(d, data_yaml, "b", 8, 4);
+  auto b1 = test::run_command(kStrata + " train --config " + cfg_b + " --set train.max_updates=4",
+                              d.str());
+  ASSERT_EQ(b1.status, 0) << b1.err;
+  auto b2 = test::run_command(kStrata + " train --config " + cfg_b, d.str());
+  ASSERT_EQ(b2.status, 0) << b2.err;
+  EXPECT_NE(b2.err.find("resumed from"), std::string::npos) << b2.err;
+  Checkpoint ca = load_checkpoint(d / "a/last.pt"), cb = load_checkpoint(d / "b/last.pt");
+  ASSERT_TRUE(ca.trainer && cb.trainer);
+  EXPECT_EQ(ca.trainer->updates, 8);
+  EXPECT_EQ(cb.trainer->updates, 8);
+  auto pa = ca.model->named_parameters(), pb = cb.model->named_parameters();
+  for (const auto& p : pa)
+    EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  // The JSON-lines log has train and valid events.
+  std::string log = test::read_file(d / "a/train.jsonl");
+  EXPECT_NE(log.find("\"event\":\"valid\""), std::string::npos);
+  EXPECT_NE(log.find("\"event\":\"train\""), std::string::npos);
+}
+
+TEST(TranslateCliTest, TranslatesAndRejectsBadInput) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  auto r = test::run_command(kStrata + " train --config " +
+                                 tiny_train_config(d, data_yaml, "t", 4, 4), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string model = d / "t/best.pt";
+  test::write_file(d / "in.txt", "open the file\n\nsave the page\n");
+  r = test::run_command(kStrata + " translate -m " + model + " --tgt-lang de < " + (d / "in.txt"),
+                        d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);  // one line per input, empty kept
+  r = test::run_command(kStrata + " translate -m " + model + " --tgt-lang de --nbest 2 < " +
+                            (d / "in.txt"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("0\t", 0), 0u) << r.out;
+  r = test::run_command(kStrata + " translate -m " + model + " --tgt-lang ja < " + (d / "in.txt"),
+                        d.str());
+  expect_one_line_error(r, "the model does not translate into 'ja' (its languages: en de fr)");
+  test::write_file(d / "bad.txt", "fine\nbad \xff\xfe here\n");
+  r = test::run_command(kStrata + " translate -m " + model + " --tgt-lang de < " + (d / "bad.txt"),
+                        d.str());
+  expect_one_line_error(r, "<stdin>:2: invalid UTF-8 at byte 5");
+  test::write_file(d / "junk.pt", "junk");
+  r = test::run_command(kStrata + " translate -m " + (d / "junk.pt") + " --tgt-lang de < " +
+                            (d / "in.txt"), d.str());
+  expect_one_line_error(r, "junk.pt: corrupt or truncated checkpoint");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set model.d_modle=3", d.str());
+  expect_one_line_error(r, "model.d_modle: unknown key");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set model.heads=5", d.str());
+  expect_one_line_error(r, "model.heads: must divide model.d_model=32, got 5");
+}
