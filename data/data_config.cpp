@@ -37,6 +37,7 @@ DataConfig load_data_config(const std::string& path, const std::vector<std::stri
   m.read("cache_dir", c.cache_dir);
   m.read("out_dir", c.out_dir);
   m.read("keep_plurals", c.keep_plurals);
+  m.read("dedup_across_sources", c.dedup_across_sources);
   {
     YamlMap k = m.child("clean");
     k.read("max_words", c.clean.max_words);

@@ -37,6 +37,8 @@ struct DataConfig {
   std::string cache_dir = "work/cache/debs";  // downloaded .debs (reused by later runs)
   std::string out_dir = "work/data/core8";    // corpus, manifest and SentencePiece model
   bool keep_plurals = false;                  // keep plural forms (first form)
+  bool dedup_across_sources = false;          // an English string seen in two in-domain sources
+                                              // keeps only the first source's row
   CleanOptions clean;
   SplitConfig split;
   SpmConfig spm;

@@ -470,15 +470,18 @@ std::map<std::string, std::vector<Row>> align_sources(
       rows.push_back(std::move(r));
     }
   }
-  // A cleaned English string that occurs in two in-domain sources keeps the first source's row.
-  std::set<std::string> taken;
-  for (const auto& source : cfg.sources) {
-    auto& rows = out[source];
-    std::vector<Row> kept;
-    for (auto& r : rows)
-      if (taken.insert(r.text[en_idx]).second) kept.push_back(std::move(r));
-      else stats->drops[source + ":duplicate-of-earlier-source"]++;
-    rows = std::move(kept);
+  // Optionally, a cleaned English string that occurs in two in-domain sources keeps only the first
+  // source's row (default off, as corpus.md counts: rows are keyed by English within a source).
+  if (cfg.dedup_across_sources) {
+    std::set<std::string> taken;
+    for (const auto& source : cfg.sources) {
+      auto& rows = out[source];
+      std::vector<Row> kept;
+      for (auto& r : rows)
+        if (taken.insert(r.text[en_idx]).second) kept.push_back(std::move(r));
+        else stats->drops[source + ":duplicate-of-earlier-source"]++;
+      rows = std::move(kept);
+    }
   }
   return out;
 }
@@ -517,6 +520,9 @@ Splits split_rows(const DataConfig& cfg, const std::map<std::string, std::vector
   }
   Splits s;
   std::unordered_map<std::string, int> in_domain_keys;
+  // Valid/test keep one row per key: the first complete one in source order. Other rows with the
+  // key ("Save As…" next to "save as") are dropped, neither evaluated twice nor trained on.
+  std::unordered_map<std::string, const Row*> eval_row;
   for (const auto& source : cfg.sources) {
     auto it = rows.find(source);
     if (it == rows.end()) continue;
@@ -524,10 +530,21 @@ Splits split_rows(const DataConfig& cfg, const std::map<std::string, std::vector
       std::string key = normalise_key(r.text[en_idx]);
       in_domain_keys[key] = 1;
       auto w = which.find(key);
-      if (w == which.end()) s.train.push_back(r);
-      else if (w->second == 1) s.test.push_back(r);
-      else s.valid.push_back(r);
+      if (w == which.end()) {
+        s.train.push_back(r);
+        continue;
+      }
+      bool complete = true;
+      for (size_t i : split_idx) complete = complete && !r.text[i].empty();
+      auto& slot = eval_row[key];
+      if (!slot && complete && count_words(r.text[en_idx]) >= cfg.split.eval_min_words) slot = &r;
     }
+  }
+  for (const auto& [hash, key] : ordered) {  // md5 order
+    auto w = which.find(key);
+    if (w == which.end()) break;
+    const Row* r = eval_row[key];
+    if (r) (w->second == 1 ? s.test : s.valid).push_back(*r);
   }
   if (!cfg.ood_source.empty()) {
     auto it = rows.find(cfg.ood_source);

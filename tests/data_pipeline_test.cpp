@@ -156,8 +156,20 @@ TEST(AlignTest, KeepsMostFrequentTranslationAndDropsPlurals) {
   EXPECT_EQ(stats.drops["lo-ui:plural"], 1);
 }
 
-TEST(AlignTest, EarlierSourceWinsDuplicateEnglish) {
+TEST(AlignTest, SourcesKeepTheirOwnRowsByDefault) {
   DataConfig c = small_config();
+  std::map<std::string, std::vector<Unit>> units;
+  units["lo-ui"] = {unit("Close the window", {{"de", "Fenster schließen"}})};
+  units["gettext"] = {unit("Close the window", {{"fr", "Fermer la fenêtre"}})};
+  AlignStats stats;
+  auto rows = align_sources(c, units, &stats);
+  EXPECT_EQ(rows["lo-ui"].size(), 1u);
+  EXPECT_EQ(rows["gettext"].size(), 1u);
+}
+
+TEST(AlignTest, EarlierSourceWinsDuplicateEnglishWhenDeduplicatingAcrossSources) {
+  DataConfig c = small_config();
+  c.dedup_across_sources = true;
   std::map<std::string, std::vector<Unit>> units;
   units["lo-ui"] = {unit("Close the window", {{"de", "Fenster schließen"}})};
   units["gettext"] = {unit("Close the window", {{"fr", "Fermer la fenêtre"}}),
@@ -195,13 +207,15 @@ TEST(SplitTest, IsLeakFreeAcrossSplitsAndOod) {
   auto tr = keys(s.train), va = keys(s.valid), te = keys(s.test), oo = keys(s.ood_test);
   EXPECT_EQ(te.size(), 20u);
   EXPECT_EQ(va.size(), 10u);
-  EXPECT_EQ(s.test.size(), 40u);  // both variants of each key moved together
+  EXPECT_EQ(s.test.size(), 20u);  // one row per key: the complete variant
+  for (const auto& r : s.test) EXPECT_EQ(r.source, "lo-ui");
   for (const auto& k : te) EXPECT_FALSE(tr.count(k) || va.count(k) || oo.count(k)) << k;
   for (const auto& k : va) EXPECT_FALSE(tr.count(k) || oo.count(k)) << k;
   for (const auto& k : oo) EXPECT_FALSE(tr.count(k)) << k;
   EXPECT_EQ(s.ood_test.size(), 1u);  // the string shared with an in-domain source is removed
   for (const auto& r : s.test) EXPECT_GE(count_words(r.text[0]), 3);
-  EXPECT_EQ(s.train.size() + s.valid.size() + s.test.size(), 300u);
+  // The other variant of each eval key is dropped, not trained on.
+  EXPECT_EQ(s.train.size() + s.valid.size() + s.test.size(), 300u - 30u);
 }
 
 TEST(SplitTest, TsvRoundTripAndBadLine) {
