@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything Strata needs on Debian 12 (bookworm), from Debian packages only.
 # Idempotent: packages already present are skipped by apt; SentencePiece is rebuilt only when missing.
-#   scripts/bootstrap.sh [BUILD_DIR]     (default BUILD_DIR: build)
+#   scripts/bootstrap.sh [--bench] [BUILD_DIR]     (default BUILD_DIR: build)
+#   --bench also installs python3-torch (PyTorch 1.13), the reference that bench/ compares with.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+bench=0
+if [ "${1:-}" = "--bench" ]; then bench=1; shift; fi
 build_dir=${1:-$here/build}
 say() { printf '[bootstrap] %s\n' "$*"; }
 die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
@@ -26,7 +29,10 @@ pkgs=(
   protobuf-compiler libprotobuf-dev                  # SentencePiece rebuilt against system protobuf
   dpkg-dev                                           # apt-get source
   gettext                                            # msgfmt, used by the .mo parser tests
+  libssl-dev                                         # md5 (OpenSSL) for the split order
+  python3                                            # zip fixtures in the archive tests
 )
+if [ "$bench" = 1 ]; then pkgs+=(python3-torch); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

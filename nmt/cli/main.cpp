@@ -66,6 +66,7 @@ int dispatch(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  strata::configure_runtime(argv);
   try {
     return dispatch(argc, argv);
   } catch (const strata::Error& e) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -171,54 +172,56 @@ void train(const Config& cfg, const TrainOptions& opt) {
     double t0 = now_s();
     model->eval();
     torch::NoGradGuard no_grad;
-    double loss_sum = 0, tokens = 0;
-    nlohmann::json dirs = nlohmann::json::object();
-    double chrf_sum = 0, bleu_sum = 0;
     SearchOptions so = search_options(cfg.decode, tok, langs);
     so.beam = 1;
     so.nbest = 1;
-    for (const auto& d : vset.dirs) {
-      std::vector<Example> ex;
-      for (auto r : d.rows) ex.push_back({r, d.src, d.tgt});
-      for (size_t s = 0; s < ex.size(); s += 64) {
-        std::vector<Example> part(ex.begin() + s, ex.begin() + std::min(ex.size(), s + 64));
-        Batch b = make_batch(valid_data, part, tag_ids, cfg.model.decoder_lang_tag);
-        auto logits = model->forward(b.src, b.prev);
-        auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
-        auto l = label_smoothed_nll(lp, b.target.view(-1), 0.0, data::kPadId);
-        loss_sum += l.nll.item<double>();
-        tokens += b.target_tokens;
+    // All directions in mixed batches (each sentence carries its own target tag), sorted by
+    // source length: a few large batches instead of one small batch per direction.
+    std::vector<Example> all;
+    for (size_t d = 0; d < vset.dirs.size(); ++d)
+      for (auto r : vset.dirs[d].rows) all.push_back({r, vset.dirs[d].src, vset.dirs[d].tgt});
+    std::stable_sort(all.begin(), all.end(), [&](const Example& a, const Example& b) {
+      return valid_data.ids(a.row, a.src).size() < valid_data.ids(b.row, b.src).size();
+    });
+    double loss_sum = 0, tokens = 0;
+    std::map<std::pair<int, int>, std::pair<std::vector<std::string>, std::vector<std::string>>> out;
+    for (size_t s = 0; s < all.size(); s += 64) {
+      std::vector<Example> part(all.begin() + s, all.begin() + std::min(all.size(), s + 64));
+      Batch b = make_batch(valid_data, part, tag_ids, cfg.model.decoder_lang_tag);
+      auto logits = model->forward(b.src, b.prev);
+      auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
+      loss_sum += label_smoothed_nll(lp, b.target.view(-1), 0.0, data::kPadId).nll.item<double>();
+      tokens += b.target_tokens;
+      auto first_col = b.prev.select(1, 0).contiguous();
+      std::vector<int64_t> first(first_col.data_ptr<int64_t>(),
+                                 first_col.data_ptr<int64_t>() + first_col.numel());
+      auto hyps = beam_search(model, b.src, first, data::kEosId, so);
+      for (size_t i = 0; i < part.size(); ++i) {
+        std::vector<int> t;
+        if (!hyps[i].empty()) t.assign(hyps[i][0].tokens.begin(), hyps[i][0].tokens.end());
+        auto& slot = out[{part[i].src, part[i].tgt}];
+        slot.first.push_back(tok.decode(t));
+        slot.second.push_back(tok.decode(valid_data.ids(part[i].row, part[i].tgt)));
       }
-      // Greedy translations for BLEU/chrF.
-      std::vector<std::string> hyps, refs;
-      for (size_t s = 0; s < ex.size(); s += 64) {
-        std::vector<Example> part(ex.begin() + s, ex.begin() + std::min(ex.size(), s + 64));
-        Batch b = make_batch(valid_data, part, tag_ids, cfg.model.decoder_lang_tag);
-        std::vector<int64_t> first(part.size(), b.prev[0][0].item<int64_t>());
-        auto out = beam_search(model, b.src, first, data::kEosId, so);
-        for (size_t i = 0; i < part.size(); ++i) {
-          std::vector<int> t(out[i].empty() ? std::vector<int>{}
-                                            : std::vector<int>(out[i][0].tokens.begin(),
-                                                               out[i][0].tokens.end()));
-          hyps.push_back(tok.decode(t));
-          refs.push_back(tok.decode(valid_data.ids(part[i].row, part[i].tgt)));
-        }
-      }
-      const std::string& tl = valid_langs[d.tgt];
-      double bleu = eval::corpus_bleu(hyps, refs, eval::default_tokenizer_for(tl)).score;
-      double chrf = eval::corpus_chrf(hyps, refs).score;
-      dirs[valid_langs[d.src] + "-" + tl] = {{"bleu", bleu}, {"chrf", chrf}};
+    }
+    nlohmann::json dirs = nlohmann::json::object();
+    double chrf_sum = 0, bleu_sum = 0;
+    for (const auto& [dir, hr] : out) {
+      const std::string& tl = valid_langs[dir.second];
+      double bleu = eval::corpus_bleu(hr.first, hr.second, eval::default_tokenizer_for(tl)).score;
+      double chrf = eval::corpus_chrf(hr.first, hr.second).score;
+      dirs[valid_langs[dir.first] + "-" + tl] = {{"bleu", bleu}, {"chrf", chrf}};
       bleu_sum += bleu;
       chrf_sum += chrf;
     }
     model->train();
     double loss = tokens > 0 ? loss_sum / tokens : 0;
-    size_t nd = std::max<size_t>(vset.dirs.size(), 1);
+    size_t nd = std::max<size_t>(out.size(), 1);
     std::fprintf(stderr,
                  "[valid] update %lld | nll %.3f | ppl %.1f | BLEU %.2f | chrF %.2f (averages over "
                  "%zu directions, %d sentences each) | %.0fs\n",
                  static_cast<long long>(state.updates), loss, std::exp(loss), bleu_sum / nd,
-                 chrf_sum / nd, vset.dirs.size(), tc.valid_sentences, now_s() - t0);
+                 chrf_sum / nd, out.size(), tc.valid_sentences, now_s() - t0);
     nlohmann::json j = {{"event", "valid"},      {"update", state.updates},
                         {"nll", loss},           {"avg_bleu", bleu_sum / nd},
                         {"avg_chrf", chrf_sum / nd}, {"directions", dirs}};

@@ -1,14 +1,27 @@
 #include "nmt/util/system.h"
 
 #include <ATen/Parallel.h>
+#include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 namespace strata {
+
+void configure_runtime(char** argv) {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("STRATA_NO_REEXEC")) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  setenv("STRATA_NO_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
+}
 
 int set_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -1,0 +1,95 @@
+// bench/decode: target tokens/s and peak RSS of strata's beam search (greedy and beam 4, batch 32,
+// 2 threads) on the Transformer-base shape and the quickstart shape, next to a PyTorch eager
+// implementation of the same shapes (bench/ref_transformer.py, Debian's python3-torch), with the
+// ratio. Random weights; </s> is banned so every sentence decodes exactly --steps tokens.
+//   build/bench/bench_decode [--threads 2] [--steps 24] [--repeat 3]
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+
+#include "bench/bench_common.h"
+#include "nmt/decode/search.h"
+#include "nmt/util/system.h"
+
+using namespace strata;
+
+namespace {
+
+struct Args {
+  int threads = 2, batch = 32, src_len = 24, steps = 24, repeat = 3, vocab = 8000;
+};
+
+nlohmann::json run_one(const bench::Shape& s, int beam, const Args& a) {
+  set_threads(a.threads);
+  auto m = bench::make_model(s, a.vocab);
+  m->eval();
+  auto src = torch::randint(4, a.vocab, {a.batch, a.src_len}, torch::kLong);
+  nmt::SearchOptions o;
+  o.beam = beam;
+  o.max_len_a = 0;
+  o.max_len_b = a.steps;
+  o.banned = {0, 2, 3};
+  std::vector<int64_t> first(a.batch, 2);
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t tokens = 0;
+  for (int r = 0; r < a.repeat; ++r) {
+    auto h = nmt::beam_search(m, src, first, 3, o);
+    for (const auto& x : h) tokens += x.empty() ? 0 : static_cast<int64_t>(x[0].tokens.size());
+  }
+  double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return {{"tokens_per_s", tokens / dt}, {"seconds", dt}, {"peak_rss_mb", bench::peak_rss_mb()}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  configure_runtime(argv);
+  Args a;
+  std::string one_shape;
+  int one_beam = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto val = [&]() { return std::atoi(argv[++i]); };
+    if (k == "--threads") a.threads = val();
+    else if (k == "--steps") a.steps = val();
+    else if (k == "--repeat") a.repeat = val();
+    else if (k == "--batch") a.batch = val();
+    else if (k == "--one") {
+      one_shape = argv[++i];
+      one_beam = val();
+    } else {
+      std::fprintf(stderr, "usage: bench_decode [--threads N] [--steps N] [--repeat N] [--batch N]\n");
+      return 2;
+    }
+  }
+  if (!one_shape.empty()) {  // child: one configuration, its own peak RSS
+    std::cout << run_one(bench::shape(one_shape), one_beam, a).dump() << std::endl;
+    return 0;
+  }
+  std::printf("decode: batch %d, source %d tokens, %d target tokens per sentence, %d threads, "
+              "vocab %d, %d repeats\n\n", a.batch, a.src_len, a.steps, a.threads, a.vocab, a.repeat);
+  std::printf("| shape | search | strata tok/s | strata peak RSS MB | PyTorch eager tok/s | PyTorch peak RSS MB | strata / PyTorch |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|\n");
+  for (const auto& s : bench::kShapes)
+    for (int beam : {1, 4}) {
+      std::string common = " --threads " + std::to_string(a.threads) + " --steps " +
+                           std::to_string(a.steps) + " --repeat " + std::to_string(a.repeat) +
+                           " --batch " + std::to_string(a.batch);
+      auto ours = bench::run_json(bench::self_exe() + " --one " + s.name + " " +
+                                  std::to_string(beam) + common);
+      auto ref = bench::run_json("/usr/bin/python3 bench/ref_transformer.py decode --shape " +
+                                 std::string(s.name) + " --beam " + std::to_string(beam) +
+                                 " --src-len " + std::to_string(a.src_len) + common);
+      double o = ours.is_null() ? 0 : ours["tokens_per_s"].get<double>();
+      double r = ref.is_null() ? 0 : ref["tokens_per_s"].get<double>();
+      std::printf("| %s | %s | %.0f | %.0f | %s | %s | %s |\n", s.name,
+                  beam == 1 ? "greedy" : "beam 4", o,
+                  ours.is_null() ? 0.0 : ours["peak_rss_mb"].get<double>(),
+                  ref.is_null() ? "n/a" : std::to_string(static_cast<int>(r)).c_str(),
+                  ref.is_null() ? "n/a" : std::to_string(static_cast<int>(ref["peak_rss_mb"].get<double>())).c_str(),
+                  ref.is_null() || r == 0 ? "n/a" : (std::to_string(o / r).substr(0, 4) + "x").c_str());
+    }
+  return 0;
+}
