@@ -8,6 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 bench=0
 if [ "${1:-}" = "--bench" ]; then bench=1; shift; fi
 build_dir=${1:-$here/build}
+mkdir -p "$build_dir" && build_dir=$(cd "$build_dir" && pwd)
 say() { printf '[bootstrap] %s\n' "$*"; }
 die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
 

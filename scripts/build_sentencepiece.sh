@@ -4,6 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 root=${1:-$here/build/third_party}
+mkdir -p "$root" && root=$(cd "$root" && pwd)  # absolute: the script changes directory
 prefix=$root/sentencepiece
 say() { printf '[sentencepiece] %s\n' "$*"; }
 die() { printf '[sentencepiece] error: %s\n' "$*" >&2; exit 1; }
