@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "data/utf8.h"
+
 namespace strata::data {
 namespace {
 
@@ -42,59 +44,6 @@ bool istarts_with(std::string_view s, std::string_view p) {
     if (to_lower(s[i]) != to_lower(p[i])) return false;
   }
   return true;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-// Decodes the code point at s[i]; *len is its byte length (1 for an invalid byte, which
-// decodes to 0xFFFFFFFF).
-constexpr uint32_t kInvalid = 0xFFFFFFFF;
-uint32_t decode_utf8(std::string_view s, size_t i, size_t* len) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  *len = 1;
-  if (b0 < 0x80) return b0;
-  size_t n;
-  uint32_t cp;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-    cp = b0 & 0x1F;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    cp = b0 & 0x0F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    cp = b0 & 0x07;
-  } else {
-    return kInvalid;
-  }
-  if (i + n > s.size()) return kInvalid;
-  for (size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return kInvalid;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-      (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return kInvalid;
-  }
-  *len = n;
-  return cp;
 }
 
 // White space other than ASCII: NBSP, Ogham space, U+2000-U+200A, line/paragraph separators,
@@ -479,7 +428,7 @@ std::string tidy_spaces(const std::string& s) {
     }
     size_t len;
     const uint32_t cp = decode_utf8(s, i, &len);
-    if (cp != kInvalid) {
+    if (cp != kInvalidCodePoint) {
       if (is_unicode_space(cp)) {
         pending_space = true;
         i += len;
@@ -719,7 +668,8 @@ bool has_text(std::string_view s) {
     }
     size_t len;
     const uint32_t cp = decode_utf8(s, i, &len);
-    if (cp != kInvalid && !is_unicode_non_word(cp) && !is_invisible(cp) && !is_unicode_space(cp)) {
+    if (cp != kInvalidCodePoint && !is_unicode_non_word(cp) && !is_invisible(cp) &&
+        !is_unicode_space(cp)) {
       return true;
     }
     i += len;
@@ -808,7 +758,7 @@ std::string normalise_key(std::string_view en) {
     size_t len;
     const uint32_t cp = decode_utf8(en, i, &len);
     const bool drop =
-        cp != kInvalid && (is_unicode_non_word(cp) || is_unicode_space(cp) || is_invisible(cp));
+        cp != kInvalidCodePoint && (is_unicode_non_word(cp) || is_unicode_space(cp) || is_invisible(cp));
     if (!drop) out.append(en, i, len);
     i += len;
   }

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "data/error.h"
+#include "data/utf8.h"
 #include "nmt/cli/commands.h"
 #include "nmt/decode/translator.h"
 #include "nmt/model/checkpoint.h"
@@ -13,26 +14,6 @@
 namespace po = boost::program_options;
 
 namespace strata::cli {
-
-namespace {
-// Returns the byte offset of the first invalid UTF-8 sequence, or npos.
-size_t invalid_utf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    int n;
-    if (c < 0x80) n = 0;
-    else if ((c >> 5) == 0x6 && c >= 0xC2) n = 1;
-    else if ((c >> 4) == 0xE) n = 2;
-    else if ((c >> 3) == 0x1E && c <= 0xF4) n = 3;
-    else return i;
-    for (int k = 1; k <= n; ++k)
-      if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) >> 6) != 2) return i;
-    i += n + 1;
-  }
-  return std::string::npos;
-}
-}  // namespace
 
 int run_translate(const std::vector<std::string>& args) {
   po::options_description desc(
@@ -91,7 +72,7 @@ int run_translate(const std::vector<std::string>& args) {
   while ((n = getline(&buf, &cap, in)) >= 0) {
     std::string line(buf, n);
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    size_t bad = invalid_utf8(line);
+    size_t bad = data::find_invalid_utf8(line);
     if (bad != std::string::npos) {
       std::free(buf);
       throw Error(name + ":" + std::to_string(lines.size() + 1) + ": invalid UTF-8 at byte " +
