@@ -1,0 +1,61 @@
+#include "moe/dispatch.h"
+
+#include <cmath>
+
+namespace strata::moe {
+
+Dispatch make_dispatch(const Routing& r, int64_t num_experts) {
+  const int64_t N = r.expert.size(0), K = r.expert.size(1);
+  // Priority order (choice-major, then token) as the router assigned slots.
+  auto expert = r.expert.t().reshape(-1);                                    // [K·N]
+  auto token = torch::arange(N, torch::kLong).repeat({K});                   // [K·N]
+  auto gate = r.gate.t().reshape(-1);                                        // [K·N]
+  auto keep = r.keep.t().reshape(-1);                                        // [K·N]
+  auto idx = keep.nonzero().squeeze(1);
+  expert = expert.index_select(0, idx);
+  auto order = std::get<1>(expert.sort(/*stable=*/true, 0, false));
+  Dispatch d;
+  d.token = token.index_select(0, idx).index_select(0, order);
+  d.gate = gate.index_select(0, idx).index_select(0, order);
+  auto counts = torch::bincount(expert, {}, num_experts);
+  d.counts.assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + num_experts);
+  return d;
+}
+
+torch::Tensor combine(const torch::Tensor& expert_out, const Dispatch& d, int64_t num_tokens) {
+  auto out = torch::zeros({num_tokens, expert_out.size(1)}, expert_out.options());
+  if (d.token.numel() == 0) return out;
+  return out.index_add(0, d.token, expert_out * d.gate.to(expert_out.dtype()).unsqueeze(1));
+}
+
+ExpertsImpl::ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn)
+    : num_experts_(num_experts) {
+  // Each expert initialised like a dense FFN of the same shape (xavier-uniform, zero bias).
+  const double a1 = std::sqrt(6.0 / (d_model + ffn));
+  w1 = register_parameter("w1", torch::empty({num_experts, d_model, ffn}).uniform_(-a1, a1));
+  b1 = register_parameter("b1", torch::zeros({num_experts, ffn}));
+  w2 = register_parameter("w2", torch::empty({num_experts, ffn, d_model}).uniform_(-a1, a1));
+  b2 = register_parameter("b2", torch::zeros({num_experts, d_model}));
+}
+
+torch::Tensor ExpertsImpl::expert(int64_t e, const torch::Tensor& x) {
+  return torch::relu(x.matmul(w1[e]) + b1[e]).matmul(w2[e]) + b2[e];
+}
+
+torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
+                                   const std::vector<int64_t>& counts) {
+  TORCH_CHECK(static_cast<int64_t>(counts.size()) == num_experts_, "experts: need ", num_experts_,
+              " counts, got ", counts.size());
+  std::vector<torch::Tensor> outs;
+  int64_t start = 0;
+  for (int64_t e = 0; e < num_experts_; ++e) {
+    if (counts[e] == 0) continue;
+    outs.push_back(expert(e, x_sorted.slice(0, start, start + counts[e])));
+    start += counts[e];
+  }
+  TORCH_CHECK(start == x_sorted.size(0), "experts: counts sum to ", start, ", rows ", x_sorted.size(0));
+  if (outs.empty()) return torch::zeros_like(x_sorted);
+  return torch::cat(outs, 0);
+}
+
+}  // namespace strata::moe

@@ -1,0 +1,42 @@
+#pragma once
+// Dispatch and combine for MoE layers without per-token loops: the kept (token, choice) pairs are
+// sorted by expert (stably, so each expert's rows keep their priority order), every expert runs one
+// GEMM on its contiguous slice, and the outputs are scaled by their gates and added back to their
+// tokens (index_add).
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "moe/router.h"
+
+namespace strata::moe {
+
+struct Dispatch {
+  torch::Tensor token;          // [M] i64: source token of each routed row, sorted by expert
+  torch::Tensor gate;           // [M] f32: its combine weight
+  std::vector<int64_t> counts;  // [E]: rows per expert (they sum to M)
+};
+
+// Kept choices of `r`, sorted by expert.
+Dispatch make_dispatch(const Routing& r, int64_t num_experts);
+
+// out[t] = Σ_rows-of-t gate · expert_out[row]; tokens with no kept choice get zeros.
+// expert_out [M, d] -> [N, d].
+torch::Tensor combine(const torch::Tensor& expert_out, const Dispatch& d, int64_t num_tokens);
+
+// Experts as one [E, …] parameter set: FFN_e(x) = relu(x W1_e + b1_e) W2_e + b2_e.
+class ExpertsImpl : public torch::nn::Module {
+ public:
+  ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn);
+  // x_sorted [M, d], rows grouped by expert with `counts` -> [M, d].
+  torch::Tensor forward(const torch::Tensor& x_sorted, const std::vector<int64_t>& counts);
+  // One expert applied to x [*, d] (reference and tests).
+  torch::Tensor expert(int64_t e, const torch::Tensor& x);
+  torch::Tensor w1, b1, w2, b2;  // [E, d, ffn], [E, ffn], [E, ffn, d], [E, d]
+
+ private:
+  int64_t num_experts_;
+};
+TORCH_MODULE(Experts);
+
+}  // namespace strata::moe

@@ -1,0 +1,85 @@
+#include "moe/router.h"
+
+#include <cmath>
+#include <limits>
+
+namespace strata::moe {
+
+int64_t expert_capacity(int64_t tokens, int64_t num_experts, int64_t top_k, double factor) {
+  if (factor <= 0) return 0;
+  double c = std::ceil(factor * top_k * tokens / static_cast<double>(num_experts));
+  return std::max<int64_t>(1, static_cast<int64_t>(c));
+}
+
+Routing route_topk(const torch::Tensor& logits_in, int64_t top_k, int64_t capacity,
+                   const torch::Tensor& noise) {
+  TORCH_CHECK(logits_in.dim() == 2, "route_topk: logits must be [tokens, experts], got ",
+              logits_in.sizes());
+  TORCH_CHECK(top_k == 1 || top_k == 2, "route_topk: top_k must be 1 or 2, got ", top_k);
+  // Routers compute in at least fp32 (selective precision: never in fp16/bf16).
+  auto logits = logits_in.scalar_type() == torch::kDouble ? logits_in : logits_in.to(torch::kFloat);
+  const int64_t N = logits.size(0), E = logits.size(1);
+  TORCH_CHECK(top_k <= E, "route_topk: top_k ", top_k, " > experts ", E);
+  Routing r;
+  r.probs = torch::softmax(logits, -1);  // [N, E]
+  auto e1 = logits.argmax(1);             // [N]
+  std::vector<torch::Tensor> experts = {e1};
+  if (top_k == 2) {
+    auto l2 = noise.defined() ? logits.detach() + noise : logits.detach();
+    l2 = l2.scatter(1, e1.unsqueeze(1), -std::numeric_limits<float>::infinity());
+    experts.push_back(l2.argmax(1));
+  }
+  r.expert = torch::stack(experts, 1);  // [N, k]
+  auto g = r.probs.gather(1, r.expert);  // [N, k]
+
+  // Slots in priority order: choice 0 of every token, then choice 1, each in token order.
+  auto one_hot = torch::zeros({top_k, N, E}, torch::kLong);
+  for (int64_t k = 0; k < top_k; ++k) one_hot[k].scatter_(1, r.expert.select(1, k).unsqueeze(1), 1);
+  auto flat = one_hot.view({top_k * N, E});
+  auto slot = (flat.cumsum(0) - flat).mul(flat).sum(1).view({top_k, N}).t();  // [N, k]
+  r.keep = capacity > 0 ? slot.lt(capacity) : torch::ones({N, top_k}, torch::kBool);
+
+  auto kept = g * r.keep.to(g.dtype());
+  if (top_k == 1) {
+    r.gate = kept;  // Switch: the raw probability, no renormalisation
+  } else {
+    // GShard: renormalise over the kept choices (a token whose 2nd choice was dropped gets 1).
+    auto denom = kept.sum(1, true).clamp_min(std::numeric_limits<float>::epsilon());
+    r.gate = kept / denom;
+  }
+  // Load balancing: f_e = fraction of tokens whose first choice is e (before dropping),
+  // P_e = mean router probability of e.
+  auto f = one_hot[0].to(logits.scalar_type()).mean(0);  // [E]
+  auto P = r.probs.mean(0);                       // [E]
+  r.aux_loss = (f * P).sum() * static_cast<double>(E);
+  r.z_loss = torch::logsumexp(logits, 1).pow(2).mean();
+  return r;
+}
+
+TopKRouterImpl::TopKRouterImpl(TopKRouterOptions o) : options(std::move(o)) { reset(); }
+
+void TopKRouterImpl::reset() {
+  wg = register_module("wg", torch::nn::Linear(
+                                 torch::nn::LinearOptions(options.d_model(), options.num_experts())
+                                     .bias(false)));
+  torch::NoGradGuard ng;
+  wg->weight.normal_(0, 0.02);  // flaxformer's router init
+}
+
+Routing TopKRouterImpl::forward(const torch::Tensor& x, int64_t capacity) {
+  const auto dtype = x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+  auto xr = x.to(dtype);
+  if (is_training() && options.jitter() > 0)
+    xr = xr * torch::empty_like(xr).uniform_(1 - options.jitter(), 1 + options.jitter());
+  auto logits = torch::nn::functional::linear(xr, wg->weight.to(dtype));
+  torch::Tensor noise;
+  if (options.top_k() == 2 && is_training() &&
+      options.second_policy() == SecondExpertPolicy::kSampling) {
+    // Gumbel(0, 1) noise: -log(-log U).
+    auto u = torch::rand_like(logits).clamp(1e-9, 1 - 1e-9);
+    noise = -torch::log(-torch::log(u));
+  }
+  return route_topk(logits, options.top_k(), capacity, noise);
+}
+
+}  // namespace strata::moe

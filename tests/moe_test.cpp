@@ -1,0 +1,167 @@
+// MoE stages against independent references: a naive per-token loop, the dense FFN, hand-computed
+// routing/capacity/aux-loss cases, and finite differences.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "moe/dispatch.h"
+#include "moe/moe_layer.h"
+#include "moe/router.h"
+#include "nmt/model/transformer.h"
+
+using namespace strata::moe;
+
+namespace {
+
+// The per-token loop the vectorised layer must equal: y_t = Σ_k keep·gate·FFN_{e_tk}(x_t).
+torch::Tensor naive_moe(MoeLayer& m, const torch::Tensor& x, int64_t capacity) {
+  auto flat = x.reshape({-1, m->options.d_model()});
+  Routing r = m->router(flat, capacity);
+  std::vector<torch::Tensor> rows;
+  for (int64_t t = 0; t < flat.size(0); ++t) {
+    auto y = torch::zeros({m->options.d_model()}, x.options());
+    for (int64_t k = 0; k < r.expert.size(1); ++k)
+      if (r.keep[t][k].item<bool>())
+        y = y + r.gate[t][k].to(x.dtype()) * m->experts->expert(r.expert[t][k].item<int64_t>(), flat[t]);
+    rows.push_back(y);
+  }
+  return torch::stack(rows).view(x.sizes());
+}
+
+MoeLayer make_layer(int64_t E, int64_t k, double cf, uint64_t seed = 5) {
+  torch::manual_seed(seed);
+  MoeLayer m(MoeLayerOptions(8, 16, E).top_k(k).capacity_factor(cf).eval_capacity_factor(cf)
+                 .second_policy(SecondExpertPolicy::kAll));
+  m->to(torch::kDouble);
+  return m;
+}
+
+}  // namespace
+
+TEST(RouterTest, CapacityDropsInTokenOrderHandCase) {
+  // 5 tokens, 2 experts; first choices 0,0,1,0,1. Capacity 2: token 3 (third for expert 0) drops.
+  auto logits = torch::tensor({{2.0, 0.0}, {1.0, 0.0}, {0.0, 3.0}, {0.5, 0.0}, {0.0, 1.0}});
+  Routing r = route_topk(logits, 1, 2);
+  EXPECT_TRUE(torch::equal(r.expert.squeeze(1), torch::tensor({0, 0, 1, 0, 1}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(r.keep.squeeze(1), torch::tensor({true, true, true, false, true})));
+  // Switch gate = raw softmax probability of the chosen expert; dropped tokens get 0.
+  const double p0 = 1 / (1 + std::exp(-2.0));
+  EXPECT_NEAR(r.gate[0][0].item<double>(), p0, 1e-6);
+  EXPECT_EQ(r.gate[3][0].item<double>(), 0.0);
+  // aux = E · Σ f_e P_e with f = (3/5, 2/5) from first choices before dropping.
+  double P0 = 0;
+  const double d[5] = {2.0, 1.0, -3.0, 0.5, -1.0};  // logit(0) - logit(1)
+  for (double v : d) P0 += 1 / (1 + std::exp(-v)) / 5;
+  const double aux = 2 * (0.6 * P0 + 0.4 * (1 - P0));
+  EXPECT_NEAR(r.aux_loss.item<double>(), aux, 1e-6);
+  // z-loss = mean logsumexp^2.
+  double z = 0;
+  const double l[5][2] = {{2, 0}, {1, 0}, {0, 3}, {0.5, 0}, {0, 1}};
+  for (auto& row : l) z += std::pow(std::log(std::exp(row[0]) + std::exp(row[1])), 2) / 5;
+  EXPECT_NEAR(r.z_loss.item<double>(), z, 1e-5);
+}
+
+TEST(RouterTest, Top2SecondChoicesQueueBehindFirstChoicesAndRenormalise) {
+  // 3 tokens, 3 experts, capacity 2. First choices: 0, 0, 1. Second: 1, 2, 0.
+  // Expert 0 gets tokens 0 and 1 (first choices), so token 2's second choice (expert 0) drops.
+  auto logits = torch::tensor({{3.0, 2.0, 0.0}, {3.0, 0.0, 1.0}, {2.5, 3.0, 0.0}});
+  Routing r = route_topk(logits, 2, 2);
+  EXPECT_TRUE(torch::equal(r.expert, torch::tensor({{0, 1}, {0, 2}, {1, 0}}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(r.keep, torch::tensor({{true, true}, {true, true}, {true, false}})));
+  auto p = torch::softmax(logits, -1);
+  EXPECT_NEAR(r.gate[0][0].item<double>(),
+              (p[0][0] / (p[0][0] + p[0][1])).item<double>(), 1e-6);
+  EXPECT_NEAR(r.gate[2][0].item<double>(), 1.0, 1e-6);  // only choice kept -> weight 1
+  EXPECT_EQ(r.gate[2][1].item<double>(), 0.0);
+}
+
+TEST(MoeLayerTest, MatchesNaiveLoopWithDroppedTokens) {
+  for (int64_t k : {1, 2}) {
+    auto m = make_layer(4, k, 0.5);  // tight capacity: tokens are dropped
+    auto x = torch::randn({3, 5, 8}, torch::kDouble).requires_grad_(true);
+    auto x2 = x.detach().clone().requires_grad_(true);
+    const int64_t cap = expert_capacity(15, 4, k, 0.5);
+    MoeOutput out = m->forward(x);
+    EXPECT_GT(out.drop_rate, 0.0);
+    auto ref = naive_moe(m, x2, cap);
+    EXPECT_TRUE(torch::allclose(out.output, ref, 1e-10, 1e-12)) << "top_k " << k;
+    // Gradients w.r.t. the input and every parameter agree.
+    auto w = torch::randn_like(ref);
+    auto g1 = torch::autograd::grad({(out.output * w).sum()}, {x}, {}, true);
+    auto params = m->parameters();
+    auto gp1 = torch::autograd::grad({(out.output * w).sum()}, params, {}, false, true);
+    auto ref2 = naive_moe(m, x2, cap);
+    auto g2 = torch::autograd::grad({(ref2 * w).sum()}, {x2}, {}, true);
+    auto gp2 = torch::autograd::grad({(ref2 * w).sum()}, params, {}, false, true);
+    EXPECT_TRUE(torch::allclose(g1[0], g2[0], 1e-9, 1e-11));
+    for (size_t i = 0; i < params.size(); ++i) {
+      ASSERT_EQ(gp1[i].defined(), gp2[i].defined());
+      if (gp1[i].defined()) EXPECT_TRUE(torch::allclose(gp1[i], gp2[i], 1e-9, 1e-11)) << i;
+    }
+  }
+}
+
+TEST(MoeLayerTest, OneExpertTop1UncappedEqualsDenseFfn) {
+  auto m = make_layer(1, 1, 0.0);
+  strata::nmt::FeedForward ffn(8, 16, 0.0);
+  ffn->to(torch::kDouble);
+  {
+    torch::NoGradGuard ng;
+    ffn->fc1->weight.copy_(m->experts->w1[0].t());
+    ffn->fc1->bias.copy_(m->experts->b1[0]);
+    ffn->fc2->weight.copy_(m->experts->w2[0].t());
+    ffn->fc2->bias.copy_(m->experts->b2[0]);
+  }
+  auto x = torch::randn({2, 7, 8}, torch::kDouble).requires_grad_(true);
+  auto x2 = x.detach().clone().requires_grad_(true);
+  auto y = m->forward(x).output;
+  auto yd = ffn->forward(x2);
+  EXPECT_TRUE(torch::allclose(y, yd, 1e-12, 1e-12));
+  y.pow(2).sum().backward();
+  yd.pow(2).sum().backward();
+  EXPECT_TRUE(torch::allclose(x.grad(), x2.grad(), 1e-10, 1e-12));
+  EXPECT_TRUE(torch::allclose(m->experts->w1.grad()[0], ffn->fc1->weight.grad().t(), 1e-10, 1e-12));
+  EXPECT_TRUE(torch::allclose(m->experts->w2.grad()[0], ffn->fc2->weight.grad().t(), 1e-10, 1e-12));
+}
+
+TEST(MoeLayerTest, GradientsMatchFiniteDifferences) {
+  auto m = make_layer(3, 2, 0.0);
+  auto x = torch::randn({4, 8}, torch::kDouble).requires_grad_(true);
+  auto w = torch::randn({4, 8}, torch::kDouble);
+  auto f = [&](const torch::Tensor& in) { return (m->forward(in).output * w).sum(); };
+  auto g = torch::autograd::grad({f(x)}, {x})[0];
+  const double h = 1e-6;
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t j = 0; j < 8; j += 3) {
+      auto xp = x.detach().clone(), xm = x.detach().clone();
+      xp[i][j] += h;
+      xm[i][j] -= h;
+      double fd = (f(xp).item<double>() - f(xm).item<double>()) / (2 * h);
+      EXPECT_NEAR(g[i][j].item<double>(), fd, 1e-6) << i << "," << j;
+    }
+}
+
+TEST(MoeLayerTest, PaddingIsNotRoutedAndDroplessEvalIsBatchInvariant) {
+  auto m = make_layer(4, 2, 0.0);
+  m->eval();
+  auto a = torch::randn({1, 5, 8}, torch::kDouble);
+  auto b = torch::randn({1, 5, 8}, torch::kDouble);
+  auto pad = torch::zeros({2, 5}, torch::kBool);
+  pad[1].slice(0, 3).fill_(true);  // second sentence has 2 pad positions
+  auto batch = torch::cat({a, b}, 0);
+  auto out = m->forward(batch, pad).output;
+  auto alone = m->forward(a).output;
+  EXPECT_TRUE(torch::allclose(out[0], alone[0], 1e-12, 1e-12));
+  EXPECT_TRUE(torch::equal(out[1].slice(0, 3), torch::zeros({2, 8}, torch::kDouble)));
+  auto b_alone = m->forward(b.slice(1, 0, 3)).output;
+  EXPECT_TRUE(torch::allclose(out[1].slice(0, 0, 3), b_alone[0], 1e-12, 1e-12));
+}
+
+TEST(MoeLayerTest, LoadSumsToOneAndZeroTokensWork) {
+  auto m = make_layer(4, 1, 1.0);
+  MoeOutput out = m->forward(torch::randn({10, 8}, torch::kDouble));
+  EXPECT_NEAR(out.load.sum().item<double>(), 1.0, 1e-6);
+  MoeOutput none = m->forward(torch::zeros({0, 8}, torch::kDouble));
+  EXPECT_EQ(none.output.size(0), 0);
+}
