@@ -22,6 +22,14 @@ void visit(Config& c, Visitor&& v) {
   v("model", "activation_dropout", c.model.activation_dropout);
   v("model", "max_positions", c.model.max_positions);
   v("model", "decoder_lang_tag", c.model.decoder_lang_tag);
+  v("model.moe", "type", c.model.moe.type);
+  v("model.moe", "num_experts", c.model.moe.num_experts);
+  v("model.moe", "top_k", c.model.moe.top_k);
+  v("model.moe", "every_k_layers", c.model.moe.every_k_layers);
+  v("model.moe", "capacity_factor", c.model.moe.capacity_factor);
+  v("model.moe", "eval_capacity", c.model.moe.eval_capacity);
+  v("model.moe", "aux_loss_weight", c.model.moe.aux_loss_weight);
+  v("model.moe", "z_loss_weight", c.model.moe.z_loss_weight);
   v("train", "data", c.train.data);
   v("train", "out_dir", c.train.out_dir);
   v("train", "max_tokens", c.train.max_tokens);
@@ -66,6 +74,19 @@ void validate(const Config& c, const std::string& name) {
   if (m.ffn <= 0) fail("model.ffn", "must be > 0");
   if (m.encoder_layers < 1) fail("model.encoder_layers", "must be >= 1");
   if (m.decoder_layers < 1) fail("model.decoder_layers", "must be >= 1");
+  const auto& moe = m.moe;
+  if (moe.type != "none" && moe.type != "switch" && moe.type != "gshard")
+    fail("model.moe.type", "must be none, switch or gshard, got '" + moe.type + "'");
+  if (moe.type != "none") {
+    if (moe.num_experts < 1) fail("model.moe.num_experts", "must be >= 1");
+    if (moe.resolved_top_k() < 1 || moe.resolved_top_k() > std::min(2, moe.num_experts))
+      fail("model.moe.top_k", "must be 1 or 2 and <= model.moe.num_experts=" +
+                                  std::to_string(moe.num_experts) + ", got " +
+                                  std::to_string(moe.top_k));
+    if (moe.every_k_layers < 1) fail("model.moe.every_k_layers", "must be >= 1");
+    if (moe.aux_loss_weight < 0) fail("model.moe.aux_loss_weight", "must be >= 0");
+    if (moe.z_loss_weight < 0) fail("model.moe.z_loss_weight", "must be >= 0");
+  }
   for (auto [f, p] : {std::pair{"model.dropout", m.dropout},
                       std::pair{"model.attention_dropout", m.attention_dropout},
                       std::pair{"model.activation_dropout", m.activation_dropout},
@@ -92,6 +113,7 @@ Config read(const YAML::Node& root, const std::string& name) {
   YamlMap top(root, name, "");
   std::map<std::string, YamlMap> sections;
   for (const char* s : {"model", "train", "decode"}) sections.emplace(s, top.child(s));
+  sections.emplace("model.moe", sections.at("model").child("moe"));
   visit(c, [&](const char* section, const char* key, auto& field) {
     sections.at(section).read(key, field);
   });
@@ -120,7 +142,12 @@ Config parse_config(const std::string& yaml, const std::string& name) {
 std::string to_yaml(const Config& cfg) {
   Config c = cfg;
   YAML::Node root;
-  visit(c, [&](const char* section, const char* key, auto& field) { root[section][key] = field; });
+  visit(c, [&](const char* section, const char* key, auto& field) {
+    std::string sec = section;
+    auto dot = sec.find('.');
+    if (dot == std::string::npos) root[sec][key] = field;
+    else root[sec.substr(0, dot)][sec.substr(dot + 1)][key] = field;
+  });
   YAML::Emitter out;
   out << root;
   return out.c_str();

@@ -7,6 +7,19 @@
 
 namespace strata::nmt {
 
+// Sparse FFN layers (issue 5): `model.moe` in YAML.
+struct MoeConfig {
+  std::string type = "none";        // none | switch (top-1) | gshard (top-2)
+  int num_experts = 8;
+  int top_k = 0;                    // 0: from type (switch 1, gshard 2)
+  int every_k_layers = 2;           // layer i is sparse when (i + 1) % k == 0
+  double capacity_factor = 1.25;    // training; <= 0: dropless
+  double eval_capacity = 0.0;       // capacity factor at inference; <= 0: dropless
+  double aux_loss_weight = 0.01;    // load-balancing loss weight (mean over MoE layers)
+  double z_loss_weight = 0.0;       // router z-loss weight (ST-MoE uses 1e-3)
+  int resolved_top_k() const { return top_k > 0 ? top_k : (type == "gshard" ? 2 : 1); }
+};
+
 struct ModelConfig {
   int d_model = 512;                // model width
   int heads = 8;                    // attention heads
@@ -18,6 +31,7 @@ struct ModelConfig {
   double activation_dropout = 0.0;  // on the FFN hidden activation
   int max_positions = 1024;         // longest sequence (tokens) the position table covers
   bool decoder_lang_tag = true;     // decoder's first token is >>tgt<< (false: </s>)
+  MoeConfig moe;
 };
 
 struct TrainConfig {

@@ -8,6 +8,7 @@
 #include "moe/dispatch.h"
 #include "moe/moe_layer.h"
 #include "moe/router.h"
+#include "nmt/decode/search.h"
 #include "nmt/model/transformer.h"
 
 using namespace strata::moe;
@@ -164,4 +165,75 @@ TEST(MoeLayerTest, LoadSumsToOneAndZeroTokensWork) {
   EXPECT_NEAR(out.load.sum().item<double>(), 1.0, 1e-6);
   MoeOutput none = m->forward(torch::zeros({0, 8}, torch::kDouble));
   EXPECT_EQ(none.output.size(0), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// MoE inside the Transformer.
+
+namespace {
+strata::nmt::Transformer moe_transformer(int64_t top_k) {
+  torch::manual_seed(9);
+  strata::nmt::MoeOptions mo;
+  mo.num_experts = 4;
+  mo.top_k = top_k;
+  mo.every_k_layers = 1;
+  mo.capacity_factor = 1.0;
+  mo.eval_capacity_factor = 0.0;  // dropless at inference
+  auto m = strata::nmt::Transformer(strata::nmt::TransformerOptions(30).d_model(16).heads(2)
+                                        .ffn(32).encoder_layers(2).decoder_layers(2)
+                                        .dropout(0.0).max_positions(32).moe(mo));
+  m->eval();
+  return m;
+}
+}  // namespace
+
+TEST(MoeTransformerTest, IncrementalDecodingEqualsFullRecomputation) {
+  for (int64_t k : {1, 2}) {
+    auto m = moe_transformer(k);
+    auto src = torch::tensor({{5, 6, 7, 8, 3}, {9, 10, 3, 0, 0}}, torch::kLong);
+    auto prev = torch::tensor({{2, 11, 12, 13}, {2, 14, 15, 16}}, torch::kLong);
+    torch::NoGradGuard ng;
+    auto full = torch::log_softmax(m->forward(src, prev), -1);
+    auto state = m->start(m->encode(src));
+    for (int64_t t = 0; t < 4; ++t)
+      EXPECT_TRUE(torch::allclose(m->step(prev.select(1, t), state), full.select(1, t), 1e-4, 1e-5))
+          << "top_k " << k << " step " << t;
+  }
+}
+
+TEST(MoeTransformerTest, DroplessDecodingIsBatchInvariant) {
+  auto m = moe_transformer(2);
+  auto a = torch::tensor({{5, 6, 7, 8, 3}}, torch::kLong);
+  auto b = torch::tensor({{9, 10, 3}}, torch::kLong);
+  auto batch = torch::tensor({{5, 6, 7, 8, 3}, {9, 10, 3, 0, 0}}, torch::kLong);
+  strata::nmt::SearchOptions so;
+  so.beam = 2;
+  so.banned = {0, 2};
+  so.max_len_a = 1;
+  so.max_len_b = 3;
+  auto alone_a = strata::nmt::beam_search(m, a, {2}, 3, so);
+  auto alone_b = strata::nmt::beam_search(m, b, {2}, 3, so);
+  auto both = strata::nmt::beam_search(m, batch, {2, 2}, 3, so);
+  EXPECT_EQ(both[0][0].tokens, alone_a[0][0].tokens);
+  EXPECT_EQ(both[1][0].tokens, alone_b[0][0].tokens);
+  EXPECT_NEAR(both[1][0].score, alone_b[0][0].score, 1e-4);
+}
+
+TEST(MoeTransformerTest, TrainingReturnsRouterLossesPerLayer) {
+  auto m = moe_transformer(1);
+  m->train();
+  strata::nmt::MoeAux aux;
+  auto src = torch::tensor({{5, 6, 7, 8, 3}, {9, 10, 3, 0, 0}}, torch::kLong);
+  auto prev = torch::tensor({{2, 11, 12}, {2, 14, 0}}, torch::kLong);
+  auto logits = m->forward(src, prev, &aux);
+  EXPECT_EQ(aux.layers, 4);  // every layer of 2 + 2 is sparse
+  ASSERT_TRUE(aux.aux_loss.defined());
+  // Each layer's aux loss is >= 1 (its minimum, at perfect balance), so the sum is >= 4.
+  EXPECT_GE(aux.aux_loss.item<double>(), 4.0 - 1e-5);
+  (logits.sum() + aux.aux_loss).backward();
+  for (const auto& p : m->named_parameters())
+    if (p.key().find("router") != std::string::npos) {
+      ASSERT_TRUE(p.value().grad().defined()) << p.key();
+      EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0) << p.key();
+    }
 }

@@ -400,4 +400,37 @@ TEST(TranslateCliTest, TranslatesAndRejectsBadInput) {
   r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
                             " --set model.heads=5", d.str());
   expect_one_line_error(r, "model.heads: must divide model.d_model=32, got 5");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set model.moe.type=smoe2", d.str());
+  expect_one_line_error(r, "model.moe.type: must be none, switch or gshard, got 'smoe2'");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set model.moe.experts=4", d.str());
+  expect_one_line_error(r, "model.moe.experts: unknown key");
+}
+
+TEST(TrainTest, MoeModelsTrainTranslateAndLogExpertLoad) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  for (const char* type : {"switch", "gshard"}) {
+    std::string out = std::string("moe_") + type;
+    auto r = test::run_command(kStrata + " train --config " +
+                                   tiny_train_config(d, data_yaml, out, 5, 5) +
+                                   " --set model.moe.type=" + type +
+                                   " --set model.moe.num_experts=4 --set model.moe.every_k_layers=1",
+                               d.str());
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string log = test::read_file(d / (out + "/train.jsonl"));
+    EXPECT_NE(log.find("\"moe\":{\"aux_loss\""), std::string::npos) << log;
+    Checkpoint ck = load_checkpoint(d / (out + "/best.pt"));
+    EXPECT_EQ(ck.config.model.moe.type, type);
+    bool has_experts = false;
+    for (const auto& p : ck.model->named_parameters())
+      has_experts = has_experts || p.key().find("moe.experts.w1") != std::string::npos;
+    EXPECT_TRUE(has_experts);
+    test::write_file(d / "in.txt", "open the file\n");
+    r = test::run_command(kStrata + " translate -m " + (d / (out + "/best.pt")) +
+                              " --tgt-lang fr < " + (d / "in.txt"), d.str());
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+  }
 }

@@ -9,6 +9,17 @@
 
 namespace strata::nmt {
 
+MoeOptions moe_options(const MoeConfig& c) {
+  MoeOptions m;
+  if (c.type == "none") return m;
+  m.num_experts = c.num_experts;
+  m.top_k = c.resolved_top_k();
+  m.every_k_layers = c.every_k_layers;
+  m.capacity_factor = c.capacity_factor;
+  m.eval_capacity_factor = c.eval_capacity;
+  return m;
+}
+
 Transformer build_model(const ModelConfig& c, int64_t vocab_size) {
   return Transformer(TransformerOptions(vocab_size)
                          .d_model(c.d_model)
@@ -20,7 +31,8 @@ Transformer build_model(const ModelConfig& c, int64_t vocab_size) {
                          .attention_dropout(c.attention_dropout)
                          .activation_dropout(c.activation_dropout)
                          .max_positions(c.max_positions)
-                         .pad_id(data::kPadId));
+                         .pad_id(data::kPadId)
+                         .moe(moe_options(c.moe)));
 }
 
 namespace {

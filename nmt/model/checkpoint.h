@@ -36,6 +36,9 @@ struct Checkpoint {
   std::optional<TrainerState> trainer;
 };
 
+// The one place mapping the MoE config to layer options.
+MoeOptions moe_options(const MoeConfig& c);
+
 // Builds an initialised model for `config` and `vocab_size` tokens.
 Transformer build_model(const ModelConfig& config, int64_t vocab_size);
 

@@ -127,21 +127,57 @@ torch::Tensor drop(const torch::Tensor& x, double p, bool training) {
 }
 }  // namespace
 
-EncoderLayerImpl::EncoderLayerImpl(const TransformerOptions& o) : dropout_(o.dropout()) {
+void MoeAux::add(const moe::MoeOutput& o) {
+  aux_loss = aux_loss.defined() ? aux_loss + o.aux_loss : o.aux_loss;
+  z_loss = z_loss.defined() ? z_loss + o.z_loss : o.z_loss;
+  ++layers;
+  load.push_back(o.load);
+  drop_rate.push_back(o.drop_rate);
+}
+
+namespace {
+// Registers the layer's FFN: dense, or sparse when the MoE options select this layer.
+void make_ffn(torch::nn::Module& layer, const TransformerOptions& o, int64_t index,
+              FeedForward& ffn, moe::MoeLayer& moe) {
+  const auto& m = o.moe();
+  if (m.is_sparse(index)) {
+    moe = layer.register_module(
+        "moe", moe::MoeLayer(moe::MoeLayerOptions(o.d_model(), o.ffn(), m.num_experts)
+                                 .top_k(m.top_k)
+                                 .capacity_factor(m.capacity_factor)
+                                 .eval_capacity_factor(m.eval_capacity_factor)));
+  } else {
+    ffn = layer.register_module("ffn", FeedForward(o.d_model(), o.ffn(), o.activation_dropout()));
+  }
+}
+}  // namespace
+
+torch::Tensor ffn_or_moe(FeedForward& ffn, moe::MoeLayer& moe, const torch::Tensor& x,
+                         const torch::Tensor& pad, MoeAux* aux) {
+  if (!moe) return ffn(x);
+  moe::MoeOutput o = moe(x, pad);
+  if (aux) aux->add(o);
+  return o.output;
+}
+
+EncoderLayerImpl::EncoderLayerImpl(const TransformerOptions& o, int64_t index)
+    : dropout_(o.dropout()) {
   self_attn_norm = register_module("self_attn_norm", layer_norm(o.d_model()));
   self_attn = register_module(
       "self_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), true));
   ffn_norm = register_module("ffn_norm", layer_norm(o.d_model()));
-  ffn = register_module("ffn", FeedForward(o.d_model(), o.ffn(), o.activation_dropout()));
+  make_ffn(*this, o, index, ffn, moe);
 }
 
-torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& src_pad) {
+torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& src_pad,
+                                        MoeAux* aux) {
   auto h = self_attn_norm(x);
   auto y = x + drop(self_attn(h, h, src_pad, false), dropout_, is_training());
-  return y + drop(ffn(ffn_norm(y)), dropout_, is_training());
+  return y + drop(ffn_or_moe(ffn, moe, ffn_norm(y), src_pad, aux), dropout_, is_training());
 }
 
-DecoderLayerImpl::DecoderLayerImpl(const TransformerOptions& o) : dropout_(o.dropout()) {
+DecoderLayerImpl::DecoderLayerImpl(const TransformerOptions& o, int64_t index)
+    : dropout_(o.dropout()) {
   self_attn_norm = register_module("self_attn_norm", layer_norm(o.d_model()));
   self_attn = register_module(
       "self_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), true));
@@ -149,18 +185,19 @@ DecoderLayerImpl::DecoderLayerImpl(const TransformerOptions& o) : dropout_(o.dro
   cross_attn = register_module(
       "cross_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), false));
   ffn_norm = register_module("ffn_norm", layer_norm(o.d_model()));
-  ffn = register_module("ffn", FeedForward(o.d_model(), o.ffn(), o.activation_dropout()));
+  make_ffn(*this, o, index, ffn, moe);
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& memory,
-                                        const torch::Tensor& src_pad, DecoderLayerCache* cache) {
+                                        const torch::Tensor& src_pad, DecoderLayerCache* cache,
+                                        const torch::Tensor& tgt_pad, MoeAux* aux) {
   auto h = self_attn_norm(x);
   auto y = x + drop(self_attn(h, h, torch::Tensor(), true, cache ? &cache->self : nullptr), dropout_,
                     is_training());
   h = cross_attn_norm(y);
   y = y + drop(cross_attn(h, memory, src_pad, false, cache ? &cache->cross : nullptr), dropout_,
                is_training());
-  return y + drop(ffn(ffn_norm(y)), dropout_, is_training());
+  return y + drop(ffn_or_moe(ffn, moe, ffn_norm(y), tgt_pad, aux), dropout_, is_training());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,9 +227,11 @@ void TransformerImpl::reset() {
   embed->weight.normal_(0, std::pow(static_cast<double>(o.d_model()), -0.5));
   embed->weight[o.pad_id()].zero_();
   encoder_layers = register_module("encoder_layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < o.encoder_layers(); ++i) encoder_layers->push_back(EncoderLayer(o));
+  TORCH_CHECK(o.moe().num_experts == 0 || o.moe().every_k_layers >= 1,
+              "transformer: moe.every_k_layers must be >= 1");
+  for (int64_t i = 0; i < o.encoder_layers(); ++i) encoder_layers->push_back(EncoderLayer(o, i));
   decoder_layers = register_module("decoder_layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < o.decoder_layers(); ++i) decoder_layers->push_back(DecoderLayer(o));
+  for (int64_t i = 0; i < o.decoder_layers(); ++i) decoder_layers->push_back(DecoderLayer(o, i));
   encoder_norm = register_module("encoder_norm", layer_norm(o.d_model()));
   decoder_norm = register_module("decoder_norm", layer_norm(o.d_model()));
   positions_ = register_buffer("positions", sinusoidal_positions(o.max_positions(), o.d_model()));
@@ -207,18 +246,21 @@ torch::Tensor TransformerImpl::embed_tokens(const torch::Tensor& tokens, int64_t
   return drop(x, options.dropout(), is_training());
 }
 
-EncoderOut TransformerImpl::encode(const torch::Tensor& src) {
+EncoderOut TransformerImpl::encode(const torch::Tensor& src, MoeAux* aux) {
   EncoderOut out;
   out.pad = src.eq(options.pad_id());  // [B, S]
   auto x = embed_tokens(src, 0);
-  for (auto& m : *encoder_layers) x = m->as<EncoderLayer>()->forward(x, out.pad);
+  for (auto& m : *encoder_layers) x = m->as<EncoderLayer>()->forward(x, out.pad, aux);
   out.states = encoder_norm(x);
   return out;
 }
 
-torch::Tensor TransformerImpl::decode(const torch::Tensor& prev, const EncoderOut& enc) {
+torch::Tensor TransformerImpl::decode(const torch::Tensor& prev, const EncoderOut& enc,
+                                     MoeAux* aux) {
   auto x = embed_tokens(prev, 0);
-  for (auto& m : *decoder_layers) x = m->as<DecoderLayer>()->forward(x, enc.states, enc.pad);
+  auto tgt_pad = prev.eq(options.pad_id());  // [B, T]
+  for (auto& m : *decoder_layers)
+    x = m->as<DecoderLayer>()->forward(x, enc.states, enc.pad, nullptr, tgt_pad, aux);
   x = decoder_norm(x);
   return torch::matmul(x, embed->weight.t());  // [B, T, V]
 }

@@ -11,7 +11,30 @@
 
 #include <vector>
 
+#include "moe/moe_layer.h"
+
 namespace strata::nmt {
+
+// Sparse FFN settings of a Transformer (num_experts 0 = dense everywhere).
+struct MoeOptions {
+  int64_t num_experts = 0;
+  int64_t top_k = 1;                  // 1: Switch, 2: GShard
+  int64_t every_k_layers = 2;         // layer i (0-based) is sparse when (i + 1) % k == 0
+  double capacity_factor = 1.25;      // training; <= 0: dropless
+  double eval_capacity_factor = 0.0;  // inference; <= 0: dropless (batch-invariant decoding)
+  bool is_sparse(int64_t layer) const {
+    return num_experts > 0 && (layer + 1) % every_k_layers == 0;
+  }
+};
+
+// Auxiliary outputs of the MoE layers of one forward pass, summed over layers.
+struct MoeAux {
+  torch::Tensor aux_loss, z_loss;    // sums over MoE layers (scalars)
+  int64_t layers = 0;                // number of MoE layers that ran
+  std::vector<torch::Tensor> load;   // per MoE layer [E]: fraction of routed rows per expert
+  std::vector<double> drop_rate;     // per MoE layer
+  void add(const moe::MoeOutput& o);
+};
 
 struct TransformerOptions {
   explicit TransformerOptions(int64_t vocab_size) : vocab_size_(vocab_size) {}
@@ -26,6 +49,7 @@ struct TransformerOptions {
   TORCH_ARG(double, activation_dropout) = 0.0; // on the FFN hidden activation
   TORCH_ARG(int64_t, max_positions) = 1024;
   TORCH_ARG(int64_t, pad_id) = 0;
+  TORCH_ARG(MoeOptions, moe) = MoeOptions();
 };
 
 // Cached keys/values of one attention layer during incremental decoding: [B, H, t, dh].
@@ -69,13 +93,19 @@ class FeedForwardImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FeedForward);
 
+// The FFN sub-layer: dense, or an MoE layer (see MoeOptions::is_sparse).
+torch::Tensor ffn_or_moe(FeedForward& ffn, moe::MoeLayer& moe, const torch::Tensor& x,
+                         const torch::Tensor& pad, MoeAux* aux);
+
 class EncoderLayerImpl : public torch::nn::Module {
  public:
-  explicit EncoderLayerImpl(const TransformerOptions& o);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& src_pad);  // [B, S, d]
+  EncoderLayerImpl(const TransformerOptions& o, int64_t index);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& src_pad,
+                        MoeAux* aux = nullptr);  // [B, S, d]
   torch::nn::LayerNorm self_attn_norm{nullptr}, ffn_norm{nullptr};
   MultiheadAttention self_attn{nullptr};
-  FeedForward ffn{nullptr};
+  FeedForward ffn{nullptr};   // dense layers
+  moe::MoeLayer moe{nullptr}; // sparse layers
 
  private:
   double dropout_;
@@ -88,13 +118,16 @@ struct DecoderLayerCache {
 
 class DecoderLayerImpl : public torch::nn::Module {
  public:
-  explicit DecoderLayerImpl(const TransformerOptions& o);
-  // x [B, T, d]; memory [B, S, d]; with `cache`, x is one step [B, 1, d].
+  DecoderLayerImpl(const TransformerOptions& o, int64_t index);
+  // x [B, T, d]; memory [B, S, d]; with `cache`, x is one step [B, 1, d]. `tgt_pad` [B, T]
+  // marks padding positions (not routed to experts), or is undefined.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& memory,
-                        const torch::Tensor& src_pad, DecoderLayerCache* cache = nullptr);
+                        const torch::Tensor& src_pad, DecoderLayerCache* cache = nullptr,
+                        const torch::Tensor& tgt_pad = torch::Tensor(), MoeAux* aux = nullptr);
   torch::nn::LayerNorm self_attn_norm{nullptr}, cross_attn_norm{nullptr}, ffn_norm{nullptr};
   MultiheadAttention self_attn{nullptr}, cross_attn{nullptr};
   FeedForward ffn{nullptr};
+  moe::MoeLayer moe{nullptr};
 
  private:
   double dropout_;
@@ -120,11 +153,13 @@ class TransformerImpl : public torch::nn::Module {
   explicit TransformerImpl(TransformerOptions options);
   void reset();
 
-  EncoderOut encode(const torch::Tensor& src);  // src [B, S] i64
+  // `aux` (optional) collects the MoE layers' losses and statistics.
+  EncoderOut encode(const torch::Tensor& src, MoeAux* aux = nullptr);  // src [B, S] i64
   // Teacher-forced decoder: prev [B, T] i64 -> logits [B, T, V] (f32).
-  torch::Tensor decode(const torch::Tensor& prev, const EncoderOut& enc);
-  torch::Tensor forward(const torch::Tensor& src, const torch::Tensor& prev) {
-    return decode(prev, encode(src));
+  torch::Tensor decode(const torch::Tensor& prev, const EncoderOut& enc, MoeAux* aux = nullptr);
+  torch::Tensor forward(const torch::Tensor& src, const torch::Tensor& prev,
+                        MoeAux* aux = nullptr) {
+    return decode(prev, encode(src, aux), aux);
   }
   DecoderState start(EncoderOut enc);
   // One incremental step: tokens [B] i64 -> log-probabilities [B, V] (f32).

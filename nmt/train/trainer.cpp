@@ -233,7 +233,9 @@ void train(const Config& cfg, const TrainOptions& opt) {
   const double t_start = now_s() - state.elapsed_s;
   double t_log = now_s();
   int64_t tokens_since_log = 0;
-  double loss_acc = 0, nll_acc = 0, tok_acc = 0;
+  double loss_acc = 0, nll_acc = 0, tok_acc = 0, moe_aux_acc = 0;
+  int64_t moe_batches = 0;
+  MoeAux last_aux;  // statistics of the last batch with MoE layers (for the log)
   bool stop = false;
   int64_t last_valid_update = -1;
   while (!stop) {
@@ -249,10 +251,22 @@ void train(const Config& cfg, const TrainOptions& opt) {
     }
     optimizer.zero_grad();
     for (auto& b : batches) {
-      auto logits = model->forward(b.src, b.prev);  // [B, T, V]
+      MoeAux aux;
+      auto logits = model->forward(b.src, b.prev, &aux);  // [B, T, V]
       auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
       auto l = label_smoothed_nll(lp, b.target.view(-1), tc.label_smoothing, data::kPadId);
-      (l.loss / static_cast<double>(update_tokens)).backward();
+      auto loss = l.loss / static_cast<double>(update_tokens);
+      if (aux.layers > 0) {
+        // Router losses: weights times the mean over MoE layers, once per update.
+        const auto& mc = cfg.model.moe;
+        auto router_loss = (mc.aux_loss_weight * aux.aux_loss + mc.z_loss_weight * aux.z_loss) /
+                           static_cast<double>(aux.layers * tc.update_freq);
+        loss = loss + router_loss;
+        moe_aux_acc += aux.aux_loss.item<double>() / aux.layers;
+        moe_batches++;
+        last_aux = std::move(aux);
+      }
+      loss.backward();
       loss_acc += l.loss.item<double>();
       nll_acc += l.nll.item<double>();
       tok_acc += b.target_tokens;
@@ -284,7 +298,20 @@ void train(const Config& cfg, const TrainOptions& opt) {
                           {"lr", lr},
                           {"tokens_per_s", tps},
                           {"elapsed_s", state.elapsed_s}};
+      if (moe_batches > 0) {
+        nlohmann::json layers = nlohmann::json::array();
+        for (size_t i = 0; i < last_aux.load.size(); ++i) {
+          auto load = last_aux.load[i].to(torch::kDouble).contiguous();
+          std::vector<double> v(load.data_ptr<double>(), load.data_ptr<double>() + load.numel());
+          layers.push_back({{"load", v}, {"drop_rate", last_aux.drop_rate[i]}});
+        }
+        j["moe"] = {{"aux_loss", moe_aux_acc / moe_batches}, {"layers", layers}};
+        std::fprintf(stderr, "[train]   moe: aux %.4f, drop rate %.3f (last batch, layer 0)\n",
+                     moe_aux_acc / moe_batches, last_aux.drop_rate.empty() ? 0.0 : last_aux.drop_rate[0]);
+      }
       log << j.dump() << std::endl;
+      moe_aux_acc = 0;
+      moe_batches = 0;
       t_log = now_s();
       tokens_since_log = 0;
       loss_acc = nll_acc = tok_acc = 0;
