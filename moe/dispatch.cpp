@@ -46,11 +46,16 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
                                    const std::vector<int64_t>& counts) {
   TORCH_CHECK(static_cast<int64_t>(counts.size()) == num_experts_, "experts: need ", num_experts_,
               " counts, got ", counts.size());
+  // NOTE: unbind once instead of indexing w1[e] per expert: the backward of unbind stacks the
+  // per-expert gradients into one [E, ...] tensor, while E separate selects would each allocate
+  // and add a full-size zero gradient (8x slower fwd+bwd at 512 tokens, bench/moe_layer).
+  auto w1s = w1.unbind(0), b1s = b1.unbind(0), w2s = w2.unbind(0), b2s = b2.unbind(0);
   std::vector<torch::Tensor> outs;
   int64_t start = 0;
   for (int64_t e = 0; e < num_experts_; ++e) {
     if (counts[e] == 0) continue;
-    outs.push_back(expert(e, x_sorted.slice(0, start, start + counts[e])));
+    auto x = x_sorted.slice(0, start, start + counts[e]);
+    outs.push_back(torch::addmm(b2s[e], torch::relu(torch::addmm(b1s[e], x, w1s[e])), w2s[e]));
     start += counts[e];
   }
   TORCH_CHECK(start == x_sorted.size(0), "experts: counts sum to ", start, ", rows ", x_sorted.size(0));
