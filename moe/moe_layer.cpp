@@ -38,6 +38,9 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad
   const double routed = static_cast<double>(disp.token.numel());
   out.load = routed > 0 ? counts / routed : counts;
   out.drop_rate = N > 0 ? 1.0 - routed / static_cast<double>(N * options.top_k()) : 0.0;
+  auto first = r.expert.select(1, 0);
+  out.top1 = idx.defined() ? torch::full({flat.size(0)}, -1, torch::kLong).index_copy(0, idx, first)
+                           : first;
   return out;
 }
 

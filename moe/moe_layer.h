@@ -31,6 +31,7 @@ struct MoeOutput {
   torch::Tensor z_loss;    // scalar (router z-loss)
   torch::Tensor load;      // [E] f32: fraction of routed (kept) rows per expert
   double drop_rate = 0;    // fraction of (token, choice) pairs dropped by capacity
+  torch::Tensor top1;      // [N] i64: first-choice expert of each position of x (-1 for padding)
 };
 
 class MoeLayerImpl : public torch::nn::Module {

@@ -421,6 +421,7 @@ TEST(TrainTest, MoeModelsTrainTranslateAndLogExpertLoad) {
     ASSERT_EQ(r.status, 0) << r.err;
     std::string log = test::read_file(d / (out + "/train.jsonl"));
     EXPECT_NE(log.find("\"moe\":{\"aux_loss\""), std::string::npos) << log;
+    EXPECT_NE(log.find("\"expert_usage\":{\"dec0\":{\"de\":["), std::string::npos) << log;
     Checkpoint ck = load_checkpoint(d / (out + "/best.pt"));
     EXPECT_EQ(ck.config.model.moe.type, type);
     bool has_experts = false;

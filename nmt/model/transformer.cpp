@@ -133,6 +133,7 @@ void MoeAux::add(const moe::MoeOutput& o) {
   ++layers;
   load.push_back(o.load);
   drop_rate.push_back(o.drop_rate);
+  top1.push_back(o.top1);
 }
 
 namespace {

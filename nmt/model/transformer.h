@@ -33,6 +33,8 @@ struct MoeAux {
   int64_t layers = 0;                // number of MoE layers that ran
   std::vector<torch::Tensor> load;   // per MoE layer [E]: fraction of routed rows per expert
   std::vector<double> drop_rate;     // per MoE layer
+  std::vector<torch::Tensor> top1;   // per MoE layer: first-choice expert per position [B·T]
+                                     // (-1 for padding), encoder layers first
   void add(const moe::MoeOutput& o);
 };
 

@@ -185,10 +185,37 @@ void train(const Config& cfg, const TrainOptions& opt) {
     });
     double loss_sum = 0, tokens = 0;
     std::map<std::pair<int, int>, std::pair<std::vector<std::string>, std::vector<std::string>>> out;
+    // Expert usage per language: usage[layer][language][expert] = first-choice count. Encoder
+    // layers count tokens by source language, decoder layers by target language.
+    std::vector<std::vector<std::vector<int64_t>>> usage;
+    std::vector<std::string> layer_names;
     for (size_t s = 0; s < all.size(); s += 64) {
       std::vector<Example> part(all.begin() + s, all.begin() + std::min(all.size(), s + 64));
       Batch b = make_batch(valid_data, part, tag_ids, cfg.model.decoder_lang_tag);
-      auto logits = model->forward(b.src, b.prev);
+      MoeAux aux;
+      auto logits = model->forward(b.src, b.prev, &aux);
+      if (aux.layers > 0) {
+        const int64_t E = cfg.model.moe.num_experts, L = static_cast<int64_t>(valid_langs.size());
+        if (usage.empty()) {
+          usage.assign(aux.layers, std::vector<std::vector<int64_t>>(L, std::vector<int64_t>(E)));
+          const auto& mo = model->options.moe();
+          for (int64_t i = 0; i < model->options.encoder_layers(); ++i)
+            if (mo.is_sparse(i)) layer_names.push_back("enc" + std::to_string(i));
+          for (int64_t i = 0; i < model->options.decoder_layers(); ++i)
+            if (mo.is_sparse(i)) layer_names.push_back("dec" + std::to_string(i));
+        }
+        for (size_t layer = 0; layer < aux.top1.size(); ++layer) {
+          const bool enc = layer_names[layer][0] == 'e';
+          const int64_t T = enc ? b.src.size(1) : b.prev.size(1);
+          auto t1 = aux.top1[layer].contiguous();
+          const int64_t* p = t1.data_ptr<int64_t>();
+          for (int64_t i = 0; i < t1.numel(); ++i)
+            if (p[i] >= 0) {
+              const Example& ex = part[i / T];
+              usage[layer][enc ? ex.src : ex.tgt][p[i]]++;
+            }
+        }
+      }
       auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
       loss_sum += label_smoothed_nll(lp, b.target.view(-1), 0.0, data::kPadId).nll.item<double>();
       tokens += b.target_tokens;
@@ -225,6 +252,9 @@ void train(const Config& cfg, const TrainOptions& opt) {
     nlohmann::json j = {{"event", "valid"},      {"update", state.updates},
                         {"nll", loss},           {"avg_bleu", bleu_sum / nd},
                         {"avg_chrf", chrf_sum / nd}, {"directions", dirs}};
+    for (size_t layer = 0; layer < usage.size(); ++layer)
+      for (size_t l = 0; l < valid_langs.size(); ++l)
+        j["expert_usage"][layer_names[layer]][valid_langs[l]] = usage[layer][l];
     log << j.dump() << std::endl;
     return loss;
   };
