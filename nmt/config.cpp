@@ -30,6 +30,7 @@ void visit(Config& c, Visitor&& v) {
   v("model.moe", "eval_capacity", c.model.moe.eval_capacity);
   v("model.moe", "aux_loss_weight", c.model.moe.aux_loss_weight);
   v("model.moe", "z_loss_weight", c.model.moe.z_loss_weight);
+  v("model.moe", "strata", c.model.moe.strata);
   v("train", "data", c.train.data);
   v("train", "out_dir", c.train.out_dir);
   v("train", "max_tokens", c.train.max_tokens);
@@ -75,8 +76,20 @@ void validate(const Config& c, const std::string& name) {
   if (m.encoder_layers < 1) fail("model.encoder_layers", "must be >= 1");
   if (m.decoder_layers < 1) fail("model.decoder_layers", "must be >= 1");
   const auto& moe = m.moe;
-  if (moe.type != "none" && moe.type != "switch" && moe.type != "gshard")
-    fail("model.moe.type", "must be none, switch or gshard, got '" + moe.type + "'");
+  if (moe.type != "none" && moe.type != "switch" && moe.type != "gshard" && moe.type != "smoe")
+    fail("model.moe.type", "must be none, switch, gshard or smoe, got '" + moe.type + "'");
+  if (moe.type == "smoe") {
+    int sum = 0;
+    for (int n : moe.strata) {
+      if (n < 1) fail("model.moe.strata", "every stratum needs at least 1 expert");
+      sum += n;
+    }
+    if (moe.strata.empty() || sum != moe.num_experts)
+      fail("model.moe.strata", "must list experts per stratum summing to model.moe.num_experts=" +
+                                   std::to_string(moe.num_experts) + " (e.g. [4, 4])");
+  } else if (!moe.strata.empty()) {
+    fail("model.moe.strata", "only applies to model.moe.type: smoe");
+  }
   if (moe.type != "none") {
     if (moe.num_experts < 1) fail("model.moe.num_experts", "must be >= 1");
     if (moe.resolved_top_k() < 1 || moe.resolved_top_k() > std::min(2, moe.num_experts))

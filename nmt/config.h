@@ -9,7 +9,7 @@ namespace strata::nmt {
 
 // Sparse FFN layers (issue 5): `model.moe` in YAML.
 struct MoeConfig {
-  std::string type = "none";        // none | switch (top-1) | gshard (top-2)
+  std::string type = "none";        // none | switch (top-1) | gshard (top-2) | smoe (stratified)
   int num_experts = 8;
   int top_k = 0;                    // 0: from type (switch 1, gshard 2)
   int every_k_layers = 2;           // layer i is sparse when (i + 1) % k == 0
@@ -17,6 +17,7 @@ struct MoeConfig {
   double eval_capacity = 0.0;       // capacity factor at inference; <= 0: dropless
   double aux_loss_weight = 0.01;    // load-balancing loss weight (mean over MoE layers)
   double z_loss_weight = 0.0;       // router z-loss weight (ST-MoE uses 1e-3)
+  std::vector<int> strata;          // smoe: experts per stratum, e.g. [4, 4]; sums to num_experts
   int resolved_top_k() const { return top_k > 0 ? top_k : (type == "gshard" ? 2 : 1); }
 };
 

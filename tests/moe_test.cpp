@@ -237,3 +237,144 @@ TEST(MoeTransformerTest, TrainingReturnsRouterLossesPerLayer) {
       EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0) << p.key();
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Stratified MoE.
+
+#include "moe/smoe_layer.h"
+
+namespace {
+
+// One token at a time, as the method is described: pass at stratum s = top-2 (top-1 when only one
+// expert is eligible) over experts of strata >= s with renormalised gates; residual; next stratum
+// from the top-1 expert; LN of the stratum reached.
+torch::Tensor naive_smoe(SmoeLayer& m, const torch::Tensor& h, const torch::Tensor& u0,
+                         std::vector<int64_t>* passes) {
+  const int64_t L = static_cast<int64_t>(m->options.strata().size());
+  std::vector<torch::Tensor> rows;
+  for (int64_t t = 0; t < h.size(0); ++t) {
+    auto r = h[t], u = u0[t];
+    int64_t s = 0, n = 0;
+    while (s < L) {
+      const int64_t first = m->first_expert(s);
+      auto logits = m->routers[s]->as<torch::nn::Linear>()->forward(u.unsqueeze(0))[0];
+      auto p = torch::softmax(logits, 0);
+      int64_t e1 = logits.argmax().item<int64_t>();
+      torch::Tensor out;
+      if (logits.size(0) == 1) {
+        out = p[e1] * m->experts->expert(first + e1, u);
+      } else {
+        auto masked = logits.clone();
+        masked[e1] = -INFINITY;
+        int64_t e2 = masked.argmax().item<int64_t>();
+        auto z = p[e1] + p[e2];
+        out = p[e1] / z * m->experts->expert(first + e1, u) +
+              p[e2] / z * m->experts->expert(first + e2, u);
+      }
+      auto next = out + r;
+      s = m->stratum_of(first + e1) + 1;
+      r = next;
+      u = m->norms[s - 1]->as<torch::nn::LayerNorm>()->forward(next.unsqueeze(0))[0];
+      ++n;
+    }
+    rows.push_back(u);
+    passes->push_back(n);
+  }
+  return torch::stack(rows);
+}
+
+}  // namespace
+
+TEST(SmoeLayerTest, TopStratumStopsOthersTakeAnotherPass) {
+  torch::manual_seed(1);
+  SmoeLayer m(SmoeLayerOptions(4, 8, {1, 1}));
+  m->to(torch::kDouble);
+  m->eval();
+  {
+    torch::NoGradGuard ng;
+    auto w = m->routers[0]->as<torch::nn::Linear>()->weight;  // [2, 4]: expert 0, expert 1
+    w.zero_();
+    w[0][0] = 5;
+    w[1][1] = 5;
+  }
+  // Token 0 prefers expert 1 (top stratum): one pass. Token 1 prefers expert 0: a second pass.
+  auto u0 = torch::tensor({{0.0, 2.0, 0.0, 0.0}, {2.0, 0.0, 0.0, 0.0}}, torch::kDouble);
+  auto h = torch::randn({2, 4}, torch::kDouble);
+  auto out = m->forward(h, u0);
+  EXPECT_EQ(out.passes[0].item<int64_t>(), 1);
+  EXPECT_EQ(out.passes[1].item<int64_t>(), 2);
+  EXPECT_EQ(out.num_passes, 2);
+  std::vector<int64_t> passes;
+  auto ref = naive_smoe(m, h, u0, &passes);
+  EXPECT_EQ(passes, (std::vector<int64_t>{1, 2}));
+  EXPECT_TRUE(torch::allclose(out.output, ref, 1e-10, 1e-12));
+}
+
+TEST(SmoeLayerTest, MatchesPerTokenLoopAndFiniteDifferences) {
+  for (std::vector<int64_t> strata : {std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2, 1}}) {
+    torch::manual_seed(3);
+    SmoeLayer m(SmoeLayerOptions(6, 12, strata));
+    m->to(torch::kDouble);
+    m->eval();  // dropless
+    {
+      torch::NoGradGuard ng;  // larger router weights: tokens spread over strata
+      for (auto& r : *m->routers) r->as<torch::nn::Linear>()->weight.normal_(0, 1.0);
+    }
+    auto h = torch::randn({12, 6}, torch::kDouble).requires_grad_(true);
+    auto u0 = torch::randn({12, 6}, torch::kDouble);
+    auto out = m->forward(h, u0);
+    std::vector<int64_t> passes;
+    auto ref = naive_smoe(m, h, u0, &passes);
+    EXPECT_TRUE(torch::allclose(out.output, ref, 1e-9, 1e-11));
+    for (int64_t t = 0; t < 12; ++t) EXPECT_EQ(out.passes[t].item<int64_t>(), passes[t]);
+    // d(out · w)/dh by finite differences (h enters through the residual of every pass).
+    auto w = torch::randn_like(ref);
+    auto g = torch::autograd::grad({(out.output * w).sum()}, {h})[0];
+    const double eps = 1e-6;
+    for (int64_t i = 0; i < 12; i += 5)
+      for (int64_t j = 0; j < 6; j += 2) {
+        auto hp = h.detach().clone(), hm = h.detach().clone();
+        hp[i][j] += eps;
+        hm[i][j] -= eps;
+        double fd = ((m->forward(hp, u0).output * w).sum().item<double>() -
+                     (m->forward(hm, u0).output * w).sum().item<double>()) / (2 * eps);
+        EXPECT_NEAR(g[i][j].item<double>(), fd, 1e-6);
+      }
+  }
+}
+
+TEST(SmoeLayerTest, PaddingIsUntouchedAndBatchInvariant) {
+  torch::manual_seed(4);
+  SmoeLayer m(SmoeLayerOptions(6, 12, {2, 2}));
+  m->to(torch::kDouble);
+  m->eval();
+  auto h = torch::randn({5, 6}, torch::kDouble), u0 = torch::randn({5, 6}, torch::kDouble);
+  auto pad = torch::tensor({false, false, true, false, true});
+  auto out = m->forward(h, u0, pad);
+  EXPECT_TRUE(torch::equal(out.output[2], h[2]));
+  EXPECT_EQ(out.passes[4].item<int64_t>(), 0);
+  auto alone = m->forward(h.slice(0, 0, 2), u0.slice(0, 0, 2));
+  EXPECT_TRUE(torch::allclose(out.output.slice(0, 0, 2), alone.output, 1e-12, 1e-12));
+}
+
+TEST(MoeTransformerTest, SmoeIncrementalDecodingEqualsFullRecomputation) {
+  torch::manual_seed(12);
+  strata::nmt::MoeOptions mo;
+  mo.num_experts = 4;
+  mo.every_k_layers = 1;
+  mo.strata = {2, 2};
+  auto m = strata::nmt::Transformer(strata::nmt::TransformerOptions(30).d_model(16).heads(2)
+                                        .ffn(32).encoder_layers(2).decoder_layers(2)
+                                        .dropout(0.0).max_positions(32).moe(mo));
+  m->eval();
+  auto src = torch::tensor({{5, 6, 7, 8, 3}, {9, 10, 3, 0, 0}}, torch::kLong);
+  auto prev = torch::tensor({{2, 11, 12, 13}, {2, 14, 15, 16}}, torch::kLong);
+  torch::NoGradGuard ng;
+  strata::nmt::MoeAux aux;
+  auto full = torch::log_softmax(m->forward(src, prev, &aux), -1);
+  EXPECT_EQ(aux.layers, 4);
+  auto state = m->start(m->encode(src));
+  for (int64_t t = 0; t < 4; ++t)
+    EXPECT_TRUE(torch::allclose(m->step(prev.select(1, t), state), full.select(1, t), 1e-4, 1e-5))
+        << "step " << t;
+}

@@ -402,7 +402,12 @@ TEST(TranslateCliTest, TranslatesAndRejectsBadInput) {
   expect_one_line_error(r, "model.heads: must divide model.d_model=32, got 5");
   r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
                             " --set model.moe.type=smoe2", d.str());
-  expect_one_line_error(r, "model.moe.type: must be none, switch or gshard, got 'smoe2'");
+  expect_one_line_error(r, "model.moe.type: must be none, switch, gshard or smoe, got 'smoe2'");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set model.moe.type=smoe --set model.moe.num_experts=4"
+                            " --set 'model.moe.strata=[2, 1]'", d.str());
+  expect_one_line_error(r, "model.moe.strata: must list experts per stratum summing to "
+                           "model.moe.num_experts=4");
   r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
                             " --set model.moe.experts=4", d.str());
   expect_one_line_error(r, "model.moe.experts: unknown key");
@@ -411,11 +416,12 @@ TEST(TranslateCliTest, TranslatesAndRejectsBadInput) {
 TEST(TrainTest, MoeModelsTrainTranslateAndLogExpertLoad) {
   test::TempDir d;
   std::string data_yaml = make_tiny_corpus(d);
-  for (const char* type : {"switch", "gshard"}) {
+  for (const char* type : {"switch", "gshard", "smoe"}) {
     std::string out = std::string("moe_") + type;
+    std::string extra = std::string(type) == "smoe" ? " --set 'model.moe.strata=[2, 2]'" : "";
     auto r = test::run_command(kStrata + " train --config " +
                                    tiny_train_config(d, data_yaml, out, 5, 5) +
-                                   " --set model.moe.type=" + type +
+                                   " --set model.moe.type=" + type + extra +
                                    " --set model.moe.num_experts=4 --set model.moe.every_k_layers=1",
                                d.str());
     ASSERT_EQ(r.status, 0) << r.err;
@@ -426,7 +432,7 @@ TEST(TrainTest, MoeModelsTrainTranslateAndLogExpertLoad) {
     EXPECT_EQ(ck.config.model.moe.type, type);
     bool has_experts = false;
     for (const auto& p : ck.model->named_parameters())
-      has_experts = has_experts || p.key().find("moe.experts.w1") != std::string::npos;
+      has_experts = has_experts || p.key().find("moe.experts.w1") != std::string::npos;  // smoe too
     EXPECT_TRUE(has_experts);
     test::write_file(d / "in.txt", "open the file\n");
     r = test::run_command(kStrata + " translate -m " + (d / (out + "/best.pt")) +

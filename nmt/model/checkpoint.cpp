@@ -17,6 +17,7 @@ MoeOptions moe_options(const MoeConfig& c) {
   m.every_k_layers = c.every_k_layers;
   m.capacity_factor = c.capacity_factor;
   m.eval_capacity_factor = c.eval_capacity;
+  if (c.type == "smoe") m.strata.assign(c.strata.begin(), c.strata.end());
   return m;
 }
 

@@ -136,12 +136,31 @@ void MoeAux::add(const moe::MoeOutput& o) {
   top1.push_back(o.top1);
 }
 
+void MoeAux::add(const moe::SmoeOutput& o) {
+  aux_loss = aux_loss.defined() ? aux_loss + o.aux_loss : o.aux_loss;
+  auto zero = torch::zeros({}, o.aux_loss.options());
+  z_loss = z_loss.defined() ? z_loss : zero;
+  ++layers;
+  // Load: fraction of (non-pad) tokens by number of expert passes (1..L).
+  auto p = o.passes.index_select(0, o.passes.gt(0).nonzero().squeeze(1));
+  auto hist = p.numel() > 0 ? torch::bincount(p - 1).to(torch::kFloat) / p.numel()
+                            : torch::zeros({1});
+  load.push_back(hist);
+  drop_rate.push_back(0.0);
+  top1.push_back(o.top1);
+}
+
 namespace {
 // Registers the layer's FFN: dense, or sparse when the MoE options select this layer.
 void make_ffn(torch::nn::Module& layer, const TransformerOptions& o, int64_t index,
-              FeedForward& ffn, moe::MoeLayer& moe) {
+              FeedForward& ffn, moe::MoeLayer& moe, moe::SmoeLayer& smoe) {
   const auto& m = o.moe();
-  if (m.is_sparse(index)) {
+  if (m.is_sparse(index) && !m.strata.empty()) {
+    smoe = layer.register_module(
+        "smoe", moe::SmoeLayer(moe::SmoeLayerOptions(o.d_model(), o.ffn(), m.strata)
+                                   .capacity_factor(m.capacity_factor)
+                                   .eval_capacity_factor(m.eval_capacity_factor)));
+  } else if (m.is_sparse(index)) {
     moe = layer.register_module(
         "moe", moe::MoeLayer(moe::MoeLayerOptions(o.d_model(), o.ffn(), m.num_experts)
                                  .top_k(m.top_k)
@@ -153,12 +172,20 @@ void make_ffn(torch::nn::Module& layer, const TransformerOptions& o, int64_t ind
 }
 }  // namespace
 
-torch::Tensor ffn_or_moe(FeedForward& ffn, moe::MoeLayer& moe, const torch::Tensor& x,
-                         const torch::Tensor& pad, MoeAux* aux) {
-  if (!moe) return ffn(x);
-  moe::MoeOutput o = moe(x, pad);
+torch::Tensor ffn_block(FeedForward& ffn, moe::MoeLayer& moe, moe::SmoeLayer& smoe,
+                        torch::nn::LayerNorm& norm, const torch::Tensor& y,
+                        const torch::Tensor& pad, double dropout, bool training, MoeAux* aux) {
+  if (smoe) {
+    const int64_t d = y.size(-1);
+    auto o = smoe(y.reshape({-1, d}), norm(y).reshape({-1, d}),
+                  pad.defined() ? pad.reshape({-1}) : pad);
+    if (aux) aux->add(o);
+    return o.output.view(y.sizes());
+  }
+  if (!moe) return y + drop(ffn(norm(y)), dropout, training);
+  moe::MoeOutput o = moe(norm(y), pad);
   if (aux) aux->add(o);
-  return o.output;
+  return y + drop(o.output, dropout, training);
 }
 
 EncoderLayerImpl::EncoderLayerImpl(const TransformerOptions& o, int64_t index)
@@ -167,14 +194,14 @@ EncoderLayerImpl::EncoderLayerImpl(const TransformerOptions& o, int64_t index)
   self_attn = register_module(
       "self_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), true));
   ffn_norm = register_module("ffn_norm", layer_norm(o.d_model()));
-  make_ffn(*this, o, index, ffn, moe);
+  make_ffn(*this, o, index, ffn, moe, smoe);
 }
 
 torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& src_pad,
                                         MoeAux* aux) {
   auto h = self_attn_norm(x);
   auto y = x + drop(self_attn(h, h, src_pad, false), dropout_, is_training());
-  return y + drop(ffn_or_moe(ffn, moe, ffn_norm(y), src_pad, aux), dropout_, is_training());
+  return ffn_block(ffn, moe, smoe, ffn_norm, y, src_pad, dropout_, is_training(), aux);
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const TransformerOptions& o, int64_t index)
@@ -186,7 +213,7 @@ DecoderLayerImpl::DecoderLayerImpl(const TransformerOptions& o, int64_t index)
   cross_attn = register_module(
       "cross_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), false));
   ffn_norm = register_module("ffn_norm", layer_norm(o.d_model()));
-  make_ffn(*this, o, index, ffn, moe);
+  make_ffn(*this, o, index, ffn, moe, smoe);
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& memory,
@@ -198,7 +225,7 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   h = cross_attn_norm(y);
   y = y + drop(cross_attn(h, memory, src_pad, false, cache ? &cache->cross : nullptr), dropout_,
                is_training());
-  return y + drop(ffn_or_moe(ffn, moe, ffn_norm(y), tgt_pad, aux), dropout_, is_training());
+  return ffn_block(ffn, moe, smoe, ffn_norm, y, tgt_pad, dropout_, is_training(), aux);
 }
 
 // ---------------------------------------------------------------------------------------------

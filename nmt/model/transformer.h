@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "moe/moe_layer.h"
+#include "moe/smoe_layer.h"
 
 namespace strata::nmt {
 
@@ -22,6 +23,7 @@ struct MoeOptions {
   int64_t every_k_layers = 2;         // layer i (0-based) is sparse when (i + 1) % k == 0
   double capacity_factor = 1.25;      // training; <= 0: dropless
   double eval_capacity_factor = 0.0;  // inference; <= 0: dropless (batch-invariant decoding)
+  std::vector<int64_t> strata;        // non-empty: Stratified MoE with these experts per stratum
   bool is_sparse(int64_t layer) const {
     return num_experts > 0 && (layer + 1) % every_k_layers == 0;
   }
@@ -36,6 +38,7 @@ struct MoeAux {
   std::vector<torch::Tensor> top1;   // per MoE layer: first-choice expert per position [B·T]
                                      // (-1 for padding), encoder layers first
   void add(const moe::MoeOutput& o);
+  void add(const moe::SmoeOutput& o);
 };
 
 struct TransformerOptions {
@@ -95,9 +98,11 @@ class FeedForwardImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FeedForward);
 
-// The FFN sub-layer: dense, or an MoE layer (see MoeOptions::is_sparse).
-torch::Tensor ffn_or_moe(FeedForward& ffn, moe::MoeLayer& moe, const torch::Tensor& x,
-                         const torch::Tensor& pad, MoeAux* aux);
+// The FFN sub-layer with its residual: y + dropout(FFN(LN(y))) for dense and MoE layers; for
+// SMoE the stratified block (its own residuals and norms, see moe/smoe_layer.h).
+torch::Tensor ffn_block(FeedForward& ffn, moe::MoeLayer& moe, moe::SmoeLayer& smoe,
+                        torch::nn::LayerNorm& norm, const torch::Tensor& y,
+                        const torch::Tensor& pad, double dropout, bool training, MoeAux* aux);
 
 class EncoderLayerImpl : public torch::nn::Module {
  public:
@@ -106,8 +111,9 @@ class EncoderLayerImpl : public torch::nn::Module {
                         MoeAux* aux = nullptr);  // [B, S, d]
   torch::nn::LayerNorm self_attn_norm{nullptr}, ffn_norm{nullptr};
   MultiheadAttention self_attn{nullptr};
-  FeedForward ffn{nullptr};   // dense layers
-  moe::MoeLayer moe{nullptr}; // sparse layers
+  FeedForward ffn{nullptr};    // dense layers
+  moe::MoeLayer moe{nullptr};  // sparse layers
+  moe::SmoeLayer smoe{nullptr};  // stratified sparse layers
 
  private:
   double dropout_;
@@ -130,6 +136,7 @@ class DecoderLayerImpl : public torch::nn::Module {
   MultiheadAttention self_attn{nullptr}, cross_attn{nullptr};
   FeedForward ffn{nullptr};
   moe::MoeLayer moe{nullptr};
+  moe::SmoeLayer smoe{nullptr};
 
  private:
   double dropout_;

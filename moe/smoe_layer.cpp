@@ -1,0 +1,87 @@
+#include "moe/smoe_layer.h"
+
+namespace strata::moe {
+
+SmoeLayerImpl::SmoeLayerImpl(SmoeLayerOptions o) : options(std::move(o)) {
+  TORCH_CHECK(!options.strata().empty(), "smoe: strata must not be empty");
+  starts_ = {0};
+  for (int64_t n : options.strata()) {
+    TORCH_CHECK(n >= 1, "smoe: every stratum needs at least one expert");
+    starts_.push_back(starts_.back() + n);
+  }
+  const int64_t E = starts_.back(), L = static_cast<int64_t>(options.strata().size());
+  experts = register_module("experts", Experts(E, options.d_model(), options.ffn()));
+  routers = register_module("routers", torch::nn::ModuleList());
+  norms = register_module("norms", torch::nn::ModuleList());
+  for (int64_t l = 0; l < L; ++l) {
+    torch::nn::Linear r(torch::nn::LinearOptions(options.d_model(), E - starts_[l]).bias(false));
+    {
+      torch::NoGradGuard ng;
+      r->weight.normal_(0, 0.02);
+    }
+    routers->push_back(r);
+    norms->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({options.d_model()})));
+  }
+}
+
+int64_t SmoeLayerImpl::stratum_of(int64_t expert) const {
+  int64_t l = 0;
+  while (expert >= starts_[l + 1]) ++l;
+  return l;
+}
+
+SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u0,
+                                  const torch::Tensor& pad) {
+  const int64_t N = h.size(0), E = num_experts(), L = static_cast<int64_t>(options.strata().size());
+  // Stratum of every expert, to map first choices to the next state.
+  std::vector<int64_t> strat(E);
+  for (int64_t e = 0; e < E; ++e) strat[e] = stratum_of(e);
+  auto expert_stratum = torch::tensor(strat, torch::kLong);
+  // state: the stratum each token is at (L = done); padding starts done.
+  auto state = torch::zeros({N}, torch::kLong);
+  if (pad.defined()) state = state.masked_fill(pad, L);
+  auto passes = torch::zeros({N}, torch::kLong);
+  auto top1 = torch::full({N}, -1, torch::kLong);
+  torch::Tensor r = h, u = u0;
+  SmoeOutput out;
+  std::vector<torch::Tensor> aux;
+  const double cf = is_training() ? options.capacity_factor() : options.eval_capacity_factor();
+  while (N > 0) {
+    const int64_t l = state.min().item<int64_t>();
+    if (l >= L) break;
+    auto A = state.eq(l).nonzero().squeeze(1);  // tokens at stratum l
+    const int64_t nA = A.size(0), El = E - starts_[l];
+    const int64_t k = std::min<int64_t>(2, El);
+    auto xA = u.index_select(0, A);
+    auto logits = routers[l]->as<torch::nn::Linear>()->forward(
+        xA.scalar_type() == torch::kDouble ? xA : xA.to(torch::kFloat));
+    const int64_t capacity = cf > 0 ? static_cast<int64_t>(cf * 2 * ((nA + El - 1) / El)) : 0;
+    Routing rt = route_topk(logits, k, capacity);
+    rt.expert = rt.expert + starts_[l];  // local -> global expert ids
+    aux.push_back(rt.aux_loss);
+    if (l == 0) top1 = top1.index_copy(0, A, rt.expert.select(1, 0));
+    Dispatch d = make_dispatch(rt, E);
+    auto outA = combine(experts(xA.index_select(0, d.token), d.counts), d, nA);  // [nA, d]
+    auto newA = outA.to(r.dtype()) + r.index_select(0, A);
+    u = u.index_copy(0, A, newA);
+    auto next = expert_stratum.index_select(0, rt.expert.select(1, 0)) + 1;  // by top-1 expert
+    state = state.index_copy(0, A, next);
+    passes = passes.index_add(0, A, torch::ones({nA}, torch::kLong));
+    r = u;
+    // Tokens now at the lowest remaining stratum l' are normalised with LN_{l'-1} (at the end,
+    // l' = L: every token with LN_{L-1}).
+    const int64_t l2 = state.min().item<int64_t>();
+    auto B = state.eq(l2).nonzero().squeeze(1);
+    if (pad.defined()) B = B.index_select(0, pad.index_select(0, B).logical_not().nonzero().squeeze(1));
+    auto normed = norms[l2 - 1]->as<torch::nn::LayerNorm>()->forward(u.index_select(0, B));
+    u = u.index_copy(0, B, normed);
+    out.num_passes++;
+  }
+  out.output = pad.defined() ? torch::where(pad.unsqueeze(1), h, u) : u;
+  out.passes = passes;
+  out.top1 = top1;
+  out.aux_loss = aux.empty() ? torch::zeros({}, h.options()) : torch::stack(aux).mean();
+  return out;
+}
+
+}  // namespace strata::moe

@@ -1,0 +1,61 @@
+#pragma once
+// Stratified Mixture of Experts (SMoE; Xu et al., Findings of EMNLP 2023), as in the reference code
+// (fe1ixxu/Stratified_Mixture_of_Experts, forward_hmoe): the E experts are split into strata
+// n_1..n_L; stratum l has its own router over the experts of strata l..L. A token's pass at stratum
+// l is a top-2 MoE over those experts; its top-1 expert's stratum s decides where it goes next
+// (s + 1; L = done), so a token gets 1 to L expert passes ("dynamic capacity"). Each pass adds
+// the residual; after a pass that leaves a token at stratum s its stream is normalised with the
+// stratum's LayerNorm LN_{s-1}, so the block's output is layer-normalised (LN_{L-1}).
+//
+//   SmoeLayer smoe(SmoeLayerOptions(d, ffn, {4, 4}));
+//   SmoeOutput y = smoe(h, ln_ffn(h));   // h: residual stream [N, d]; returns the new stream
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "moe/dispatch.h"
+#include "moe/router.h"
+
+namespace strata::moe {
+
+struct SmoeLayerOptions {
+  SmoeLayerOptions(int64_t d_model, int64_t ffn, std::vector<int64_t> strata)
+      : d_model_(d_model), ffn_(ffn), strata_(std::move(strata)) {}
+  TORCH_ARG(int64_t, d_model);
+  TORCH_ARG(int64_t, ffn);
+  TORCH_ARG(std::vector<int64_t>, strata);      // experts per stratum, e.g. {4, 4}
+  TORCH_ARG(double, capacity_factor) = 1.0;     // training: C_l = cf · 2 · ceil(|A| / E_l); <= 0 dropless
+  TORCH_ARG(double, eval_capacity_factor) = 0;  // inference; <= 0: dropless (batch-invariant)
+};
+
+struct SmoeOutput {
+  torch::Tensor output;    // [N, d]: the new residual stream (layer-normalised)
+  torch::Tensor aux_loss;  // scalar: mean over passes of the per-stratum load-balancing loss
+  torch::Tensor passes;    // [N] i64: expert passes per token (0 for padding)
+  int64_t num_passes = 0;  // passes the layer ran (<= L)
+  torch::Tensor top1;      // [N] i64: first-pass first-choice expert (-1 for padding)
+};
+
+class SmoeLayerImpl : public torch::nn::Module {
+ public:
+  explicit SmoeLayerImpl(SmoeLayerOptions options);
+  // h [N, d] residual stream; u0 [N, d] = the layer's pre-FFN LayerNorm of h; pad [N] bool or
+  // undefined (padding rows are not routed and come back unchanged).
+  SmoeOutput forward(const torch::Tensor& h, const torch::Tensor& u0,
+                     const torch::Tensor& pad = torch::Tensor());
+  // Stratum of a (global) expert index.
+  int64_t stratum_of(int64_t expert) const;
+  int64_t first_expert(int64_t stratum) const { return starts_[stratum]; }
+  int64_t num_experts() const { return starts_.back(); }
+
+  SmoeLayerOptions options;
+  Experts experts{nullptr};
+  torch::nn::ModuleList routers{nullptr};  // routers[l]: Linear d -> E - s_l, no bias
+  torch::nn::ModuleList norms{nullptr};    // norms[l]: LayerNorm after reaching stratum l + 1
+
+ private:
+  std::vector<int64_t> starts_;  // s_l: first expert of stratum l; starts_[L] = E
+};
+TORCH_MODULE(SmoeLayer);
+
+}  // namespace strata::moe
