@@ -24,6 +24,7 @@ void visit(Config& c, Visitor&& v) {
   v("model", "decoder_lang_tag", c.model.decoder_lang_tag);
   v("model.moe", "type", c.model.moe.type);
   v("model.moe", "num_experts", c.model.moe.num_experts);
+  v("model.moe", "expert_ffn", c.model.moe.expert_ffn);
   v("model.moe", "top_k", c.model.moe.top_k);
   v("model.moe", "every_k_layers", c.model.moe.every_k_layers);
   v("model.moe", "capacity_factor", c.model.moe.capacity_factor);
@@ -97,6 +98,7 @@ void validate(const Config& c, const std::string& name) {
                                   std::to_string(moe.num_experts) + ", got " +
                                   std::to_string(moe.top_k));
     if (moe.every_k_layers < 1) fail("model.moe.every_k_layers", "must be >= 1");
+    if (moe.expert_ffn < 0) fail("model.moe.expert_ffn", "must be >= 0 (0: model.ffn)");
     if (moe.aux_loss_weight < 0) fail("model.moe.aux_loss_weight", "must be >= 0");
     if (moe.z_loss_weight < 0) fail("model.moe.z_loss_weight", "must be >= 0");
   }

@@ -11,6 +11,7 @@ namespace strata::nmt {
 struct MoeConfig {
   std::string type = "none";        // none | switch (top-1) | gshard (top-2) | smoe (stratified)
   int num_experts = 8;
+  int expert_ffn = 0;               // hidden width of each expert (0: model.ffn)
   int top_k = 0;                    // 0: from type (switch 1, gshard 2)
   int every_k_layers = 2;           // layer i is sparse when (i + 1) % k == 0
   double capacity_factor = 1.25;    // training; <= 0: dropless

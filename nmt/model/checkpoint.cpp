@@ -13,6 +13,7 @@ MoeOptions moe_options(const MoeConfig& c) {
   MoeOptions m;
   if (c.type == "none") return m;
   m.num_experts = c.num_experts;
+  m.expert_ffn = c.expert_ffn;
   m.top_k = c.resolved_top_k();
   m.every_k_layers = c.every_k_layers;
   m.capacity_factor = c.capacity_factor;

@@ -155,14 +155,15 @@ namespace {
 void make_ffn(torch::nn::Module& layer, const TransformerOptions& o, int64_t index,
               FeedForward& ffn, moe::MoeLayer& moe, moe::SmoeLayer& smoe) {
   const auto& m = o.moe();
+  const int64_t expert_ffn = m.expert_ffn > 0 ? m.expert_ffn : o.ffn();
   if (m.is_sparse(index) && !m.strata.empty()) {
     smoe = layer.register_module(
-        "smoe", moe::SmoeLayer(moe::SmoeLayerOptions(o.d_model(), o.ffn(), m.strata)
+        "smoe", moe::SmoeLayer(moe::SmoeLayerOptions(o.d_model(), expert_ffn, m.strata)
                                    .capacity_factor(m.capacity_factor)
                                    .eval_capacity_factor(m.eval_capacity_factor)));
   } else if (m.is_sparse(index)) {
     moe = layer.register_module(
-        "moe", moe::MoeLayer(moe::MoeLayerOptions(o.d_model(), o.ffn(), m.num_experts)
+        "moe", moe::MoeLayer(moe::MoeLayerOptions(o.d_model(), expert_ffn, m.num_experts)
                                  .top_k(m.top_k)
                                  .capacity_factor(m.capacity_factor)
                                  .eval_capacity_factor(m.eval_capacity_factor)));

@@ -19,6 +19,7 @@ namespace strata::nmt {
 // Sparse FFN settings of a Transformer (num_experts 0 = dense everywhere).
 struct MoeOptions {
   int64_t num_experts = 0;
+  int64_t expert_ffn = 0;             // hidden width of each expert (0: the dense ffn)
   int64_t top_k = 1;                  // 1: Switch, 2: GShard
   int64_t every_k_layers = 2;         // layer i (0-based) is sparse when (i + 1) % k == 0
   double capacity_factor = 1.25;      // training; <= 0: dropless
