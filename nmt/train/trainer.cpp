@@ -267,7 +267,6 @@ void train(const Config& cfg, const TrainOptions& opt) {
   int64_t moe_batches = 0;
   MoeAux last_aux;  // statistics of the last batch with MoE layers (for the log)
   bool stop = false;
-  int64_t last_valid_update = -1;
   while (!stop) {
     if (tc.max_updates > 0 && state.updates >= tc.max_updates) break;
     const double lr = inverse_sqrt_lr(state.updates + 1, tc.lr, tc.warmup, tc.warmup_init_lr);
@@ -350,7 +349,6 @@ void train(const Config& cfg, const TrainOptions& opt) {
     bool last_update = tc.max_updates > 0 && state.updates >= tc.max_updates;
     if (state.updates % tc.valid_every == 0 || out_of_time || last_update) {
       double vl = validate();
-      last_valid_update = state.updates;
       bool best = vl < state.best_valid_loss;
       if (best) {
         state.best_valid_loss = vl;
@@ -366,7 +364,6 @@ void train(const Config& cfg, const TrainOptions& opt) {
       if (out_of_time) stop = true;
     }
   }
-  (void)last_valid_update;
   std::fprintf(stderr, "[train] done: %lld updates in %s; best valid nll %.3f; %s/best.pt\n",
                static_cast<long long>(state.updates), hms(state.elapsed_s).c_str(),
                state.best_valid_loss, tc.out_dir.c_str());
