@@ -1,6 +1,13 @@
 #pragma once
 // Shared by the benchmark programs: model shapes, child-process runs, JSON parsing.
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <vector>
 
 #include <cstdio>
 #include <cstdlib>
@@ -12,22 +19,27 @@
 namespace strata::bench {
 
 struct Shape {
-  const char* name;
-  int64_t d, heads, ffn, layers;
+  std::string name;
+  int64_t d, heads, ffn, enc, dec;
 };
-inline const Shape kShapes[] = {{"base", 512, 8, 2048, 6}, {"quickstart", 256, 4, 1024, 3}};
+inline const Shape kShapes[] = {{"base", 512, 8, 2048, 6, 6}, {"quickstart", 256, 4, 1024, 3, 3}};
 
-inline const Shape& shape(const std::string& name) {
+// A named shape, or a custom one written d:heads:ffn:encoder_layers:decoder_layers (e.g. 256:4:1024:4:2).
+inline Shape shape(const std::string& name) {
   for (const auto& s : kShapes)
     if (name == s.name) return s;
-  std::fprintf(stderr, "unknown shape %s\n", name.c_str());
+  Shape c{name, 0, 0, 0, 0, 0};
+  if (std::sscanf(name.c_str(), "%ld:%ld:%ld:%ld:%ld", &c.d, &c.heads, &c.ffn, &c.enc, &c.dec) == 5 &&
+      c.d > 0 && c.heads > 0 && c.d % c.heads == 0 && c.ffn > 0 && c.enc > 0 && c.dec > 0)
+    return c;
+  std::fprintf(stderr, "unknown shape %s (base, quickstart or d:heads:ffn:enc:dec)\n", name.c_str());
   std::exit(2);
 }
 
 inline nmt::Transformer make_model(const Shape& s, int64_t vocab) {
   torch::manual_seed(0);
   return nmt::Transformer(nmt::TransformerOptions(vocab).d_model(s.d).heads(s.heads).ffn(s.ffn)
-                              .encoder_layers(s.layers).decoder_layers(s.layers).dropout(0.0)
+                              .encoder_layers(s.enc).decoder_layers(s.dec).dropout(0.0)
                               .max_positions(1024));
 }
 
@@ -57,6 +69,62 @@ inline std::string self_exe() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   return n > 0 ? std::string(buf, n) : "";
+}
+
+// Op-level profile with LibTorch's own (legacy, CPU) profiler: runs `step` `repeat` times and prints
+// the self time per op name (the op's time minus the time of the ops it called) as a markdown table.
+// STRATA_PROFILE_PARENTS=1 keys the rows by "parent > op" instead, to find who calls a cheap op often.
+inline void print_profile(const std::string& title, int repeat, const std::function<void()>& step) {
+  namespace prof = torch::autograd::profiler;
+  prof::enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+  auto t0 = std::chrono::steady_clock::now();
+  for (int r = 0; r < repeat; ++r) step();
+  double wall_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  auto lists = prof::disableProfilerLegacy();
+  struct Agg {
+    double self_us = 0;
+    int64_t calls = 0;
+  };
+  const bool parents = std::getenv("STRATA_PROFILE_PARENTS") != nullptr;
+  std::map<std::string, Agg> by_name;
+  double top_us = 0;  // time inside top-level ops; the rest is C++ outside any LibTorch op
+  for (const auto& list : lists) {
+    struct Open {
+      const prof::LegacyEvent* ev;
+      double child_us;
+    };
+    std::vector<Open> stack;
+    for (const auto& e : list) {
+      if (e.kindStr() == "push") {
+        stack.push_back({&e, 0.0});
+      } else if (e.kindStr() == "pop" && !stack.empty()) {
+        Open o = stack.back();
+        stack.pop_back();
+        double total = o.ev->cpuElapsedUs(e);
+        auto& g = by_name[parents && !stack.empty() ? std::string(stack.back().ev->name()) + " > " + o.ev->name()
+                                                    : std::string(o.ev->name())];
+        g.self_us += total - o.child_us;
+        g.calls += 1;
+        if (stack.empty()) top_us += total;
+        else stack.back().child_us += total;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, Agg>> rows(by_name.begin(), by_name.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.second.self_us > y.second.self_us; });
+  std::printf("profile: %s; %d steps; wall %.1f ms/step, inside LibTorch ops %.1f ms/step\n\n", title.c_str(),
+              repeat, wall_us / 1000 / repeat, top_us / 1000 / repeat);
+  std::printf("| op | self ms/step | %% of wall | calls/step |\n|---|---:|---:|---:|\n");
+  double shown = 0;
+  for (size_t i = 0; i < rows.size() && i < 20; ++i) {
+    shown += rows[i].second.self_us;
+    std::printf("| %s | %.2f | %.1f | %ld |\n", rows[i].first.c_str(), rows[i].second.self_us / 1000 / repeat,
+                100 * rows[i].second.self_us / wall_us, static_cast<long>(rows[i].second.calls / repeat));
+  }
+  std::printf("| (all other ops) | %.2f | %.1f | |\n", (top_us - shown) / 1000 / repeat,
+              100 * (top_us - shown) / wall_us);
+  std::printf("| (outside LibTorch ops) | %.2f | %.1f | |\n", (wall_us - top_us) / 1000 / repeat,
+              100 * (wall_us - top_us) / wall_us);
 }
 
 }  // namespace strata::bench

@@ -3,6 +3,7 @@
 // implementation of the same shapes (bench/ref_transformer.py, Debian's python3-torch), with the
 // ratio. Random weights; </s> is banned so every sentence decodes exactly --steps tokens.
 //   build/bench/bench_decode [--threads 2] [--steps 24] [--repeat 3]
+//   build/bench/bench_decode --profile quickstart 4   (op-level profile of beam-4 decoding)
 #include <unistd.h>
 
 #include <chrono>
@@ -21,16 +22,37 @@ struct Args {
   int threads = 2, batch = 32, src_len = 24, steps = 24, repeat = 3, vocab = 8000;
 };
 
-nlohmann::json run_one(const bench::Shape& s, int beam, const Args& a) {
-  set_threads(a.threads);
-  auto m = bench::make_model(s, a.vocab);
-  m->eval();
-  auto src = torch::randint(4, a.vocab, {a.batch, a.src_len}, torch::kLong);
+nmt::SearchOptions search_options(int beam, const Args& a) {
   nmt::SearchOptions o;
   o.beam = beam;
   o.max_len_a = 0;
   o.max_len_b = a.steps;
   o.banned = {0, 2, 3};
+  return o;
+}
+
+int profile(const bench::Shape& s, int beam, const Args& a) {
+  set_threads(a.threads);
+  auto m = bench::make_model(s, a.vocab);
+  m->eval();
+  auto src = torch::randint(4, a.vocab, {a.batch, a.src_len}, torch::kLong);
+  auto o = search_options(beam, a);
+  std::vector<int64_t> first(a.batch, 2);
+  torch::NoGradGuard ng;
+  nmt::beam_search(m, src, first, 3, o);  // warm-up
+  char title[256];
+  std::snprintf(title, sizeof title, "decoding a batch (beam %d, %d x %d source tokens, %d output tokens each), shape %s, %d threads",
+                beam, a.batch, a.src_len, a.steps, s.name.c_str(), a.threads);
+  bench::print_profile(title, a.repeat, [&] { nmt::beam_search(m, src, first, 3, o); });
+  return 0;
+}
+
+nlohmann::json run_one(const bench::Shape& s, int beam, const Args& a) {
+  set_threads(a.threads);
+  auto m = bench::make_model(s, a.vocab);
+  m->eval();
+  auto src = torch::randint(4, a.vocab, {a.batch, a.src_len}, torch::kLong);
+  auto o = search_options(beam, a);
   std::vector<int64_t> first(a.batch, 2);
   auto t0 = std::chrono::steady_clock::now();
   int64_t tokens = 0;
@@ -47,7 +69,7 @@ nlohmann::json run_one(const bench::Shape& s, int beam, const Args& a) {
 int main(int argc, char** argv) {
   configure_runtime(argv);
   Args a;
-  std::string one_shape;
+  std::string one_shape, profile_shape;
   int one_beam = 0;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
@@ -56,14 +78,15 @@ int main(int argc, char** argv) {
     else if (k == "--steps") a.steps = val();
     else if (k == "--repeat") a.repeat = val();
     else if (k == "--batch") a.batch = val();
-    else if (k == "--one") {
-      one_shape = argv[++i];
+    else if ((k == "--one" || k == "--profile") && i + 2 < argc) {
+      (k == "--one" ? one_shape : profile_shape) = argv[++i];
       one_beam = val();
     } else {
-      std::fprintf(stderr, "usage: bench_decode [--threads N] [--steps N] [--repeat N] [--batch N]\n");
+      std::fprintf(stderr, "usage: bench_decode [--threads N] [--steps N] [--repeat N] [--batch N] [--profile SHAPE BEAM]\n");
       return 2;
     }
   }
+  if (!profile_shape.empty()) return profile(bench::shape(profile_shape), one_beam, a);
   if (!one_shape.empty()) {  // child: one configuration, its own peak RSS
     std::cout << run_one(bench::shape(one_shape), one_beam, a).dump() << std::endl;
     return 0;
@@ -80,11 +103,11 @@ int main(int argc, char** argv) {
       auto ours = bench::run_json(bench::self_exe() + " --one " + s.name + " " +
                                   std::to_string(beam) + common);
       auto ref = bench::run_json("/usr/bin/python3 bench/ref_transformer.py decode --shape " +
-                                 std::string(s.name) + " --beam " + std::to_string(beam) +
+                                 s.name + " --beam " + std::to_string(beam) +
                                  " --src-len " + std::to_string(a.src_len) + common);
       double o = ours.is_null() ? 0 : ours["tokens_per_s"].get<double>();
       double r = ref.is_null() ? 0 : ref["tokens_per_s"].get<double>();
-      std::printf("| %s | %s | %.0f | %.0f | %s | %s | %s |\n", s.name,
+      std::printf("| %s | %s | %.0f | %.0f | %s | %s | %s |\n", s.name.c_str(),
                   beam == 1 ? "greedy" : "beam 4", o,
                   ours.is_null() ? 0.0 : ours["peak_rss_mb"].get<double>(),
                   ref.is_null() ? "n/a" : std::to_string(static_cast<int>(r)).c_str(),

@@ -93,12 +93,12 @@ def positions(n, d):
 
 
 class Model(nn.Module):
-    def __init__(s, V, d, h, f, L):
+    def __init__(s, V, d, h, f, L, Ld):
         super().__init__()
         s.d = d
         s.embed = nn.Embedding(V, d, padding_idx=0)
         s.enc = nn.ModuleList([Enc(d, h, f) for _ in range(L)])
-        s.dec = nn.ModuleList([Dec(d, h, f) for _ in range(L)])
+        s.dec = nn.ModuleList([Dec(d, h, f) for _ in range(Ld)])
         s.en, s.dn = nn.LayerNorm(d), nn.LayerNorm(d)
         s.register_buffer("pos", positions(1024, d))
 
@@ -125,7 +125,14 @@ class Model(nn.Module):
         return torch.log_softmax(torch.matmul(s.dn(x).squeeze(1), s.embed.weight.t()), -1)
 
 
-SHAPES = {"base": (512, 8, 2048, 6), "quickstart": (256, 4, 1024, 3)}
+SHAPES = {"base": (512, 8, 2048, 6, 6), "quickstart": (256, 4, 1024, 3, 3)}
+
+
+def shape(name):
+    """A named shape or d:heads:ffn:encoder_layers:decoder_layers, as in bench/bench_common.h."""
+    if name in SHAPES:
+        return SHAPES[name]
+    return tuple(int(v) for v in name.split(":"))
 
 
 def decode_bench(m, a):
@@ -178,7 +185,7 @@ def train_bench(m, a):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["decode", "train"])
-    p.add_argument("--shape", choices=list(SHAPES), default="base")
+    p.add_argument("--shape", default="base")
     p.add_argument("--vocab", type=int, default=8000)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--beam", type=int, default=1)
@@ -189,8 +196,8 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    d, h, f, L = SHAPES[a.shape]
-    m = Model(a.vocab, d, h, f, L)
+    d, h, f, L, Ld = shape(a.shape)
+    m = Model(a.vocab, d, h, f, L, Ld)
     m.eval()
     r = decode_bench(m, a) if a.mode == "decode" else train_bench(m, a)
     r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

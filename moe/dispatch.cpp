@@ -28,8 +28,17 @@ torch::Tensor combine(const torch::Tensor& expert_out, const Dispatch& d, int64_
   return out.index_add(0, d.token, expert_out * d.gate.to(expert_out.dtype()).unsqueeze(1));
 }
 
-ExpertsImpl::ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn)
-    : num_experts_(num_experts) {
+torch::Tensor expert_output_mask(const torch::Tensor& expert_out, double p, bool training) {
+  TORCH_CHECK(p >= 0 && p < 1, "moe: eom must be in [0, 1), got ", p);
+  if (p == 0) return expert_out;
+  if (!training) return expert_out * (1 - p);
+  auto keep = torch::empty({expert_out.size(0), 1}, expert_out.options()).bernoulli_(1 - p);
+  return expert_out * keep;
+}
+
+ExpertsImpl::ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn, double dropout_p)
+    : dropout(dropout_p), num_experts_(num_experts) {
+  TORCH_CHECK(dropout >= 0 && dropout < 1, "experts: dropout must be in [0, 1), got ", dropout);
   // Each expert initialised like a dense FFN of the same shape (xavier-uniform, zero bias).
   const double a1 = std::sqrt(6.0 / (d_model + ffn));
   w1 = register_parameter("w1", torch::empty({num_experts, d_model, ffn}).uniform_(-a1, a1));
@@ -50,12 +59,18 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
   // per-expert gradients into one [E, ...] tensor, while E separate selects would each allocate
   // and add a full-size zero gradient (8x slower fwd+bwd at 512 tokens, bench/moe_layer).
   auto w1s = w1.unbind(0), b1s = b1.unbind(0), w2s = w2.unbind(0), b2s = b2.unbind(0);
+  torch::Tensor keep;  // [M, ffn] scaled dropout mask (training only)
+  if (is_training() && dropout > 0)
+    keep = torch::empty({x_sorted.size(0), w1.size(2)}, x_sorted.options()).bernoulli_(1 - dropout) /
+           (1 - dropout);
   std::vector<torch::Tensor> outs;
   int64_t start = 0;
   for (int64_t e = 0; e < num_experts_; ++e) {
     if (counts[e] == 0) continue;
     auto x = x_sorted.slice(0, start, start + counts[e]);
-    outs.push_back(torch::addmm(b2s[e], torch::relu(torch::addmm(b1s[e], x, w1s[e])), w2s[e]));
+    auto h = torch::relu(torch::addmm(b1s[e], x, w1s[e]));
+    if (keep.defined()) h = h * keep.slice(0, start, start + counts[e]);
+    outs.push_back(torch::addmm(b2s[e], h, w2s[e]));
     start += counts[e];
   }
   TORCH_CHECK(start == x_sorted.size(0), "experts: counts sum to ", start, ", rows ", x_sorted.size(0));

@@ -24,15 +24,23 @@ Dispatch make_dispatch(const Routing& r, int64_t num_experts);
 // expert_out [M, d] -> [N, d].
 torch::Tensor combine(const torch::Tensor& expert_out, const Dispatch& d, int64_t num_tokens);
 
+// Expert-output masking (EoM, NLLB): in training each routed (token, expert) output row is zeroed
+// with probability p (one bernoulli call over the M rows, no 1/(1-p) rescale); at inference every
+// row is scaled by (1 - p) instead. p = 0 returns the input.
+torch::Tensor expert_output_mask(const torch::Tensor& expert_out, double p, bool training);
+
 // Experts as one [E, …] parameter set: FFN_e(x) = relu(x W1_e + b1_e) W2_e + b2_e.
 class ExpertsImpl : public torch::nn::Module {
  public:
-  ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn);
+  // dropout: on the hidden activation of every expert in training ("expert dropout", Switch §2.4);
+  // the mask for all M rows is drawn in one bernoulli call before the per-expert products.
+  ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn, double dropout = 0.0);
   // x_sorted [M, d], rows grouped by expert with `counts` -> [M, d].
   torch::Tensor forward(const torch::Tensor& x_sorted, const std::vector<int64_t>& counts);
   // One expert applied to x [*, d] (reference and tests).
   torch::Tensor expert(int64_t e, const torch::Tensor& x);
   torch::Tensor w1, b1, w2, b2;  // [E, d, ffn], [E, ffn], [E, ffn, d], [E, d]
+  double dropout;
 
  private:
   int64_t num_experts_;

@@ -7,8 +7,13 @@
 //   MoeOutput y = moe(x, pad);   // x [B, T, d], pad [B, T] bool (true = padding, not routed)
 #include <torch/torch.h>
 
+#include <memory>
+
+#include "moe/ac_router.h"
+#include "moe/comm.h"
 #include "moe/dispatch.h"
 #include "moe/router.h"
+#include "moe/sigma_router.h"
 
 namespace strata::moe {
 
@@ -23,6 +28,19 @@ struct MoeLayerOptions {
   TORCH_ARG(double, eval_capacity_factor) = 0;  // evaluation; <= 0: dropless (batch-invariant)
   TORCH_ARG(SecondExpertPolicy, second_policy) = SecondExpertPolicy::kSampling;
   TORCH_ARG(double, jitter) = 0.0;
+  TORCH_ARG(double, eom) = 0.0;                 // expert-output masking probability (NLLB; 0: off)
+  TORCH_ARG(double, expert_ffn_dropout) = 0.0;  // dropout on the experts' hidden activation (Switch)
+  // Router (moe/router.h): top-k softmax, σ-MoE (dropless: capacities are ignored, top_k in
+  // [1, E], experts get σ-MoE's init) or Adaptive Clustering (uses the previous MoE layer's choices).
+  TORCH_ARG(RouterKind, router) = RouterKind::kTopK;
+  TORCH_ARG(torch::nn::Linear, shared_router) = nullptr;  // Omni-router: the model's one weight
+  TORCH_ARG(double, expert_dropout) = 0.0;  // σ-MoE: selection dropout δ (training)
+  TORCH_ARG(double, init_scale) = 1.0;      // σ-MoE init scale s (sqrt(2 / n_layers) for pre-LN)
+  TORCH_ARG(Dispersion, ac_dispersion) = Dispersion::kMad;
+  TORCH_ARG(double, ac_momentum) = 0.1;     // AC: EMA momentum of the running dispersion
+  // Expert parallelism (moe/expert_parallel.h): when set, this rank holds only its
+  // num_experts / world experts and exchanges tokens with the other ranks in every forward.
+  TORCH_ARG(std::shared_ptr<Communicator>, comm) = nullptr;
 };
 
 struct MoeOutput {
@@ -37,10 +55,14 @@ struct MoeOutput {
 class MoeLayerImpl : public torch::nn::Module {
  public:
   explicit MoeLayerImpl(MoeLayerOptions options);
-  MoeOutput forward(const torch::Tensor& x, const torch::Tensor& pad = torch::Tensor());
+  // prev_top1 [B·T] i64: first choices of the previous MoE layer at the same positions (-1 for
+  // padding), or undefined; only the AC router uses it.
+  MoeOutput forward(const torch::Tensor& x, const torch::Tensor& pad = torch::Tensor(),
+                    const torch::Tensor& prev_top1 = torch::Tensor());
   MoeLayerOptions options;
-  TopKRouter router{nullptr};
-  Experts experts{nullptr};
+  std::shared_ptr<RouterBase> router;  // registered as "router" (its weight: see Omni-router)
+  Experts experts{nullptr};  // all experts, or this rank's [first_local_expert, +E/world)
+  int64_t first_local_expert = 0;
 };
 TORCH_MODULE(MoeLayer);
 

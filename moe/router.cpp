@@ -1,5 +1,6 @@
 #include "moe/router.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -56,14 +57,67 @@ Routing route_topk(const torch::Tensor& logits_in, int64_t top_k, int64_t capaci
   return r;
 }
 
+bool RouterBase::make_wg(int64_t d_model, int64_t num_experts, const torch::nn::Linear& shared) {
+  if (shared) {
+    TORCH_CHECK(shared->weight.size(0) == num_experts && shared->weight.size(1) == d_model,
+                "router: the shared router weight is ", shared->weight.sizes(), ", this layer needs [",
+                num_experts, ", ", d_model, "] (an Omni-router needs equal E in all MoE layers)");
+    wg = shared;
+    return false;
+  }
+  wg = register_module("wg", torch::nn::Linear(
+                                 torch::nn::LinearOptions(d_model, num_experts).bias(false)));
+  return true;
+}
+
+torch::nn::Linear make_router_weight(int64_t d_model, int64_t num_experts) {
+  torch::nn::Linear l(torch::nn::LinearOptions(d_model, num_experts).bias(false));
+  torch::NoGradGuard ng;
+  l->weight.normal_(0, 0.02);  // flaxformer's router init
+  return l;
+}
+
+double top1_agreement(const torch::Tensor& a, const torch::Tensor& b) {
+  TORCH_CHECK(a.numel() == b.numel(), "top1_agreement: ", a.numel(), " vs ", b.numel(), " tokens");
+  auto both = a.ge(0).logical_and(b.ge(0));
+  const int64_t n = both.sum().item<int64_t>();
+  if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+  return a.eq(b).logical_and(both).sum().item<double>() / static_cast<double>(n);
+}
+
+torch::Tensor joint_counts(const torch::Tensor& a, const torch::Tensor& b, int64_t num_experts) {
+  TORCH_CHECK(a.numel() == b.numel(), "joint_counts: ", a.numel(), " vs ", b.numel(), " tokens");
+  auto fa = a.reshape({-1}), fb = b.reshape({-1});
+  auto idx = fa.ge(0).logical_and(fb.ge(0)).nonzero().squeeze(1);
+  auto cell = fa.index_select(0, idx) * num_experts + fb.index_select(0, idx);
+  return torch::bincount(cell, {}, num_experts * num_experts)
+      .to(torch::kDouble)
+      .view({num_experts, num_experts});
+}
+
+double normalized_mutual_information(const torch::Tensor& joint) {
+  auto j = joint.to(torch::kDouble);
+  const double n = j.sum().item<double>();
+  if (n <= 0) return 0.0;
+  auto p = j / n;
+  auto pa = p.sum(1), pb = p.sum(0);
+  auto ent = [](const torch::Tensor& q) {
+    auto nz = q.masked_select(q.gt(0));
+    return -(nz * nz.log()).sum().item<double>();
+  };
+  const double ha = ent(pa), hb = ent(pb);
+  if (ha + hb <= 0) return 1.0;  // both constant: they agree
+  const double mi = ha + hb - ent(p.reshape({-1}));
+  return std::clamp(2.0 * mi / (ha + hb), 0.0, 1.0);
+}
+
 TopKRouterImpl::TopKRouterImpl(TopKRouterOptions o) : options(std::move(o)) { reset(); }
 
 void TopKRouterImpl::reset() {
-  wg = register_module("wg", torch::nn::Linear(
-                                 torch::nn::LinearOptions(options.d_model(), options.num_experts())
-                                     .bias(false)));
-  torch::NoGradGuard ng;
-  wg->weight.normal_(0, 0.02);  // flaxformer's router init
+  if (make_wg(options.d_model(), options.num_experts(), options.shared())) {
+    torch::NoGradGuard ng;
+    wg->weight.normal_(0, 0.02);  // flaxformer's router init
+  }
 }
 
 Routing TopKRouterImpl::forward(const torch::Tensor& x, int64_t capacity) {

@@ -1,13 +1,21 @@
 #pragma once
 // MoE routers: Switch top-1 (Fedus et al. 2022) and GShard top-2 as in fairseq's moe branch
 // (Lepikhin et al. 2021). A router maps tokens to experts and returns everything the dispatch
-// needs plus its auxiliary losses (returned, never stored in globals).
+// needs plus its auxiliary losses (returned, never stored in globals). Every router implements
+// RouterBase (here: TopKRouter; moe/sigma_router.h: σ-MoE; moe/ac_router.h: Adaptive Clustering),
+// and each can use a weight shared by all MoE layers (Omni-router, `shared` in its options).
 //
 //   TopKRouter router(TopKRouterOptions(d_model, num_experts).top_k(2));
 //   Routing r = router(x, /*capacity=*/c);   // x [N, d]
 #include <torch/torch.h>
 
 namespace strata::moe {
+
+enum class RouterKind {
+  kTopK,   // softmax top-k (Switch / GShard)
+  kSigma,  // σ-MoE: sigmoid gates, top-k without renormalisation, dropless (sigma_router.h)
+  kAC,     // Adaptive Clustering: routing in a per-cluster re-weighted space (ac_router.h)
+};
 
 struct Routing {
   torch::Tensor expert;   // [N, k] i64: chosen experts, first choice first
@@ -31,20 +39,55 @@ struct TopKRouterOptions {
   TORCH_ARG(int64_t, top_k) = 1;  // 1: Switch, 2: GShard
   TORCH_ARG(SecondExpertPolicy, second_policy) = SecondExpertPolicy::kSampling;
   TORCH_ARG(double, jitter) = 0.0;  // Switch: multiply the router input by U[1-ε, 1+ε] in training
+  // Omni-router: use this [E, d] weight (owned and registered by the model) instead of a new one.
+  TORCH_ARG(torch::nn::Linear, shared) = nullptr;
 };
+
+// The router interface of an MoE layer.
+class RouterBase : public torch::nn::Module {
+ public:
+  // x [N, d] tokens -> routing with at most `capacity` tokens per expert (<= 0: no limit; routers
+  // without capacity ignore it). prev_top1 [N] i64: each token's first-choice expert at the
+  // previous MoE layer of the same stack, or undefined at the first one (only AC uses it).
+  virtual Routing route(const torch::Tensor& x, int64_t capacity,
+                        const torch::Tensor& prev_top1) = 0;
+  // The [E, d] router weight (no bias). With a shared weight (Omni-router) it is not registered
+  // here: the model registers it once, so its gradient accumulates from every layer.
+  torch::nn::Linear wg{nullptr};
+
+ protected:
+  // Registers a fresh [E, d] "wg" and returns true (the caller initialises it), or adopts `shared`
+  // without registering it and returns false.
+  bool make_wg(int64_t d_model, int64_t num_experts, const torch::nn::Linear& shared);
+};
+
+// A [E, d] router weight without bias, N(0, 0.02) as flaxformer's router init (Omni: the model's
+// one shared router).
+torch::nn::Linear make_router_weight(int64_t d_model, int64_t num_experts);
+
+// Routing agreement of two layers' first choices a, b [N] i64 (-1: not routed, skipped):
+// the fraction of tokens with the same expert; NaN when no token is routed by both.
+double top1_agreement(const torch::Tensor& a, const torch::Tensor& b);
+// Joint counts [E, E] f64 of (a, b) over the tokens routed by both.
+torch::Tensor joint_counts(const torch::Tensor& a, const torch::Tensor& b, int64_t num_experts);
+// Normalised mutual information 2·I(A;B) / (H(A) + H(B)) of a joint count table (natural log;
+// 1 when both are constant, 0 for an empty table).
+double normalized_mutual_information(const torch::Tensor& joint);
 
 // Capacity per expert: ceil(factor · k · N / E) (at least 1); factor <= 0 means dropless.
 int64_t expert_capacity(int64_t tokens, int64_t num_experts, int64_t top_k, double factor);
 
-class TopKRouterImpl : public torch::nn::Module {
+class TopKRouterImpl : public RouterBase {
  public:
   explicit TopKRouterImpl(TopKRouterOptions options);
   void reset();
   // x [N, d] -> routing with at most `capacity` tokens per expert (<= 0: no limit). Choices are
   // served in priority order: all first choices (in token order) before any second choice.
   Routing forward(const torch::Tensor& x, int64_t capacity);
+  Routing route(const torch::Tensor& x, int64_t capacity, const torch::Tensor&) override {
+    return forward(x, capacity);
+  }
   TopKRouterOptions options;
-  torch::nn::Linear wg{nullptr};  // [E, d], no bias
 };
 TORCH_MODULE(TopKRouter);
 

@@ -1,5 +1,9 @@
 #include "moe/smoe_layer.h"
 
+#include <tuple>
+
+#include "moe/expert_parallel.h"
+
 namespace strata::moe {
 
 SmoeLayerImpl::SmoeLayerImpl(SmoeLayerOptions o) : options(std::move(o)) {
@@ -10,7 +14,12 @@ SmoeLayerImpl::SmoeLayerImpl(SmoeLayerOptions o) : options(std::move(o)) {
     starts_.push_back(starts_.back() + n);
   }
   const int64_t E = starts_.back(), L = static_cast<int64_t>(options.strata().size());
-  experts = register_module("experts", Experts(E, options.d_model(), options.ffn()));
+  int64_t held = E;
+  if (options.comm())
+    std::tie(first_local_expert, held) =
+        local_experts(E, options.comm()->rank(), options.comm()->world());
+  experts = register_module("experts", Experts(held, options.d_model(), options.ffn(),
+                                               options.expert_ffn_dropout()));
   routers = register_module("routers", torch::nn::ModuleList());
   norms = register_module("norms", torch::nn::ModuleList());
   for (int64_t l = 0; l < L; ++l) {
@@ -46,8 +55,15 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
   SmoeOutput out;
   std::vector<torch::Tensor> aux;
   const double cf = is_training() ? options.capacity_factor() : options.eval_capacity_factor();
-  while (N > 0) {
-    const int64_t l = state.min().item<int64_t>();
+  const auto& comm = options.comm();
+  int64_t choices = 0, kept = 0;  // (token, choice) pairs routed / kept by capacity, all passes
+  // The lowest stratum any token is at (over all ranks with expert parallelism; L = all done).
+  auto lowest = [&] {
+    const int64_t m = N > 0 ? state.min().item<int64_t>() : L;
+    return comm ? comm->all_reduce_int(m, ReduceOp::kMin) : m;
+  };
+  while (comm || N > 0) {
+    const int64_t l = lowest();
     if (l >= L) break;
     auto A = state.eq(l).nonzero().squeeze(1);  // tokens at stratum l
     const int64_t nA = A.size(0), El = E - starts_[l];
@@ -58,10 +74,15 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
     const int64_t capacity = cf > 0 ? static_cast<int64_t>(cf * 2 * ((nA + El - 1) / El)) : 0;
     Routing rt = route_topk(logits, k, capacity);
     rt.expert = rt.expert + starts_[l];  // local -> global expert ids
-    aux.push_back(rt.aux_loss);
+    if (nA > 0) aux.push_back(rt.aux_loss);  // (an expert-parallel rank may have none here)
     if (l == 0) top1 = top1.index_copy(0, A, rt.expert.select(1, 0));
     Dispatch d = make_dispatch(rt, E);
-    auto outA = combine(experts(xA.index_select(0, d.token), d.counts), d, nA);  // [nA, d]
+    auto rows = comm ? run_experts_parallel(experts, xA.index_select(0, d.token), d.counts, comm)
+                     : experts(xA.index_select(0, d.token), d.counts);
+    rows = expert_output_mask(rows, options.eom(), is_training());
+    auto outA = comm ? combine_connected(rows, d, nA) : combine(rows, d, nA);  // [nA, d]
+    choices += nA * k;
+    kept += d.token.size(0);
     auto newA = outA.to(r.dtype()) + r.index_select(0, A);
     u = u.index_copy(0, A, newA);
     auto next = expert_stratum.index_select(0, rt.expert.select(1, 0)) + 1;  // by top-1 expert
@@ -70,7 +91,7 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
     r = u;
     // Tokens now at the lowest remaining stratum l' are normalised with LN_{l'-1} (at the end,
     // l' = L: every token with LN_{L-1}).
-    const int64_t l2 = state.min().item<int64_t>();
+    const int64_t l2 = lowest();
     auto B = state.eq(l2).nonzero().squeeze(1);
     if (pad.defined()) B = B.index_select(0, pad.index_select(0, B).logical_not().nonzero().squeeze(1));
     auto normed = norms[l2 - 1]->as<torch::nn::LayerNorm>()->forward(u.index_select(0, B));
@@ -79,6 +100,7 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
   }
   out.output = pad.defined() ? torch::where(pad.unsqueeze(1), h, u) : u;
   out.passes = passes;
+  out.drop_rate = choices > 0 ? 1.0 - static_cast<double>(kept) / static_cast<double>(choices) : 0.0;
   out.top1 = top1;
   out.aux_loss = aux.empty() ? torch::zeros({}, h.options()) : torch::stack(aux).mean();
   return out;

@@ -11,8 +11,10 @@
 //   SmoeOutput y = smoe(h, ln_ffn(h));   // h: residual stream [N, d]; returns the new stream
 #include <torch/torch.h>
 
+#include <memory>
 #include <vector>
 
+#include "moe/comm.h"
 #include "moe/dispatch.h"
 #include "moe/router.h"
 
@@ -26,6 +28,11 @@ struct SmoeLayerOptions {
   TORCH_ARG(std::vector<int64_t>, strata);      // experts per stratum, e.g. {4, 4}
   TORCH_ARG(double, capacity_factor) = 1.0;     // training: C_l = cf · 2 · ceil(|A| / E_l); <= 0 dropless
   TORCH_ARG(double, eval_capacity_factor) = 0;  // inference; <= 0: dropless (batch-invariant)
+  TORCH_ARG(double, eom) = 0.0;                 // expert-output masking probability (0: off)
+  TORCH_ARG(double, expert_ffn_dropout) = 0.0;  // dropout on the experts' hidden activation
+  // Expert parallelism (moe/expert_parallel.h): this rank holds E / world experts; every pass runs
+  // on all ranks at the global minimum stratum (a rank with no token there still exchanges).
+  TORCH_ARG(std::shared_ptr<Communicator>, comm) = nullptr;
 };
 
 struct SmoeOutput {
@@ -33,6 +40,7 @@ struct SmoeOutput {
   torch::Tensor aux_loss;  // scalar: mean over passes of the per-stratum load-balancing loss
   torch::Tensor passes;    // [N] i64: expert passes per token (0 for padding)
   int64_t num_passes = 0;  // passes the layer ran (<= L)
+  double drop_rate = 0;    // fraction of (token, choice) pairs dropped by capacity, over all passes
   torch::Tensor top1;      // [N] i64: first-pass first-choice expert (-1 for padding)
 };
 
@@ -49,7 +57,8 @@ class SmoeLayerImpl : public torch::nn::Module {
   int64_t num_experts() const { return starts_.back(); }
 
   SmoeLayerOptions options;
-  Experts experts{nullptr};
+  Experts experts{nullptr};  // all experts, or this rank's [first_local_expert, +w1.size(0))
+  int64_t first_local_expert = 0;
   torch::nn::ModuleList routers{nullptr};  // routers[l]: Linear d -> E - s_l, no bias
   torch::nn::ModuleList norms{nullptr};    // norms[l]: LayerNorm after reaching stratum l + 1
 

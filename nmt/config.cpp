@@ -32,6 +32,17 @@ void visit(Config& c, Visitor&& v) {
   v("model.moe", "aux_loss_weight", c.model.moe.aux_loss_weight);
   v("model.moe", "z_loss_weight", c.model.moe.z_loss_weight);
   v("model.moe", "strata", c.model.moe.strata);
+  v("model.moe", "eom", c.model.moe.eom);
+  v("model.moe", "expert_ffn_dropout", c.model.moe.expert_ffn_dropout);
+  v("model.moe", "router", c.model.moe.router);
+  v("model.moe", "shared_router", c.model.moe.shared_router);
+  v("model.moe", "expert_dropout", c.model.moe.expert_dropout);
+  v("model.moe", "ac_dispersion", c.model.moe.ac_dispersion);
+  v("model.moe", "ac_momentum", c.model.moe.ac_momentum);
+  v("model.lms", "mode", c.model.lms.mode);
+  v("model.lms", "rank", c.model.lms.rank);
+  v("model.lms", "placement", c.model.lms.placement);
+  v("model.lms", "every_k_layers", c.model.lms.every_k_layers);
   v("train", "data", c.train.data);
   v("train", "out_dir", c.train.out_dir);
   v("train", "max_tokens", c.train.max_tokens);
@@ -56,6 +67,10 @@ void visit(Config& c, Visitor&& v) {
   v("train", "log_every", c.train.log_every);
   v("train", "seed", c.train.seed);
   v("train", "threads", c.train.threads);
+  v("train", "fuse_distillation", c.train.fuse_distillation);
+  v("train", "fd_weight", c.train.fd_weight);
+  v("train", "kd_teacher", c.train.kd_teacher);
+  v("train", "kd_weight", c.train.kd_weight);
   v("decode", "beam", c.decode.beam);
   v("decode", "lenpen", c.decode.lenpen);
   v("decode", "max_len_a", c.decode.max_len_a);
@@ -93,15 +108,56 @@ void validate(const Config& c, const std::string& name) {
   }
   if (moe.type != "none") {
     if (moe.num_experts < 1) fail("model.moe.num_experts", "must be >= 1");
-    if (moe.resolved_top_k() < 1 || moe.resolved_top_k() > std::min(2, moe.num_experts))
+    if (moe.router == "sigma") {
+      if (moe.resolved_top_k() < 1 || moe.resolved_top_k() > moe.num_experts)
+        fail("model.moe.top_k", "must be in [1, model.moe.num_experts=" +
+                                    std::to_string(moe.num_experts) + "] (router: sigma), got " +
+                                    std::to_string(moe.top_k));
+    } else if (moe.resolved_top_k() < 1 || moe.resolved_top_k() > std::min(2, moe.num_experts)) {
       fail("model.moe.top_k", "must be 1 or 2 and <= model.moe.num_experts=" +
                                   std::to_string(moe.num_experts) + ", got " +
                                   std::to_string(moe.top_k));
+    }
     if (moe.every_k_layers < 1) fail("model.moe.every_k_layers", "must be >= 1");
     if (moe.expert_ffn < 0) fail("model.moe.expert_ffn", "must be >= 0 (0: model.ffn)");
     if (moe.aux_loss_weight < 0) fail("model.moe.aux_loss_weight", "must be >= 0");
     if (moe.z_loss_weight < 0) fail("model.moe.z_loss_weight", "must be >= 0");
+    if (moe.eom < 0 || moe.eom >= 1) fail("model.moe.eom", "must be in [0, 1)");
+    if (moe.expert_ffn_dropout < 0 || moe.expert_ffn_dropout >= 1)
+      fail("model.moe.expert_ffn_dropout", "must be in [0, 1)");
   }
+  if (moe.router != "topk" && moe.router != "sigma" && moe.router != "ac")
+    fail("model.moe.router", "must be topk, sigma or ac, got '" + moe.router + "'");
+  if ((moe.router != "topk" || moe.shared_router) && moe.type != "switch" && moe.type != "gshard")
+    fail(moe.router != "topk" ? "model.moe.router" : "model.moe.shared_router",
+         "needs model.moe.type switch or gshard, got '" + moe.type + "'");
+  if (moe.expert_dropout < 0 || moe.expert_dropout >= 1)
+    fail("model.moe.expert_dropout", "must be in [0, 1), got " + std::to_string(moe.expert_dropout));
+  if (moe.expert_dropout > 0 && moe.router != "sigma")
+    fail("model.moe.expert_dropout", "only applies to model.moe.router: sigma");
+  if (moe.ac_dispersion != "mad" && moe.ac_dispersion != "var")
+    fail("model.moe.ac_dispersion", "must be mad or var, got '" + moe.ac_dispersion + "'");
+  if (moe.ac_momentum <= 0 || moe.ac_momentum > 1)
+    fail("model.moe.ac_momentum", "must be in (0, 1], got " + std::to_string(moe.ac_momentum));
+  const auto& lms = m.lms;
+  if (lms.mode != "none" && lms.mode != "pair" && lms.mode != "lang")
+    fail("model.lms.mode", "must be none, pair or lang, got '" + lms.mode + "'");
+  if (lms.placement != "ffn" && lms.placement != "ffn_attn")
+    fail("model.lms.placement", "must be ffn or ffn_attn, got '" + lms.placement + "'");
+  if (lms.mode != "none") {
+    if (lms.rank < 1) fail("model.lms.rank", "must be >= 1, got " + std::to_string(lms.rank));
+    if (lms.every_k_layers < 1) fail("model.lms.every_k_layers", "must be >= 1");
+    if (moe.type != "none")
+      fail("model.lms.mode", "LMS applies to dense FFN layers and cannot be combined with "
+                             "model.moe.type=" + moe.type);
+  }
+  if (c.train.fuse_distillation && lms.mode == "none")
+    fail("train.fuse_distillation", "needs an LMS model (model.lms.mode: pair or lang)");
+  if (c.train.fd_weight < 0) fail("train.fd_weight", "must be >= 0");
+  if (c.train.kd_weight < 0 || c.train.kd_weight > 1)
+    fail("train.kd_weight", "must be in [0, 1], got " + std::to_string(c.train.kd_weight));
+  if (!c.train.kd_teacher.empty() && c.train.fuse_distillation)
+    fail("train.kd_teacher", "word-level KD cannot be combined with train.fuse_distillation");
   for (auto [f, p] : {std::pair{"model.dropout", m.dropout},
                       std::pair{"model.attention_dropout", m.attention_dropout},
                       std::pair{"model.activation_dropout", m.activation_dropout},
@@ -129,6 +185,7 @@ Config read(const YAML::Node& root, const std::string& name) {
   std::map<std::string, YamlMap> sections;
   for (const char* s : {"model", "train", "decode"}) sections.emplace(s, top.child(s));
   sections.emplace("model.moe", sections.at("model").child("moe"));
+  sections.emplace("model.lms", sections.at("model").child("lms"));
   visit(c, [&](const char* section, const char* key, auto& field) {
     sections.at(section).read(key, field);
   });

@@ -19,7 +19,30 @@ struct MoeConfig {
   double aux_loss_weight = 0.01;    // load-balancing loss weight (mean over MoE layers)
   double z_loss_weight = 0.0;       // router z-loss weight (ST-MoE uses 1e-3)
   std::vector<int> strata;          // smoe: experts per stratum, e.g. [4, 4]; sums to num_experts
+  double eom = 0.0;                 // expert-output masking probability (NLLB: 0.1-0.2; 0: off)
+  double expert_ffn_dropout = 0.0;  // dropout on the experts' hidden activation (Switch: 0.4 when fine-tuning)
+  // Router of switch/gshard layers (issue 7):
+  //   topk  softmax gate, top-k choices (Switch: raw probability; GShard: renormalised top-2)
+  //   sigma σ-MoE (Csordás et al. 2023): sigmoid gates, top_k in [1, num_experts] without
+  //         renormalisation, dropless (capacities ignored), expert_dropout, σ-MoE init; its aux
+  //         loss is the entropy regulariser −H(mean softmax) (use aux_loss_weight ~1e-3)
+  //   ac    Adaptive Clustering (Nielsen et al. 2025): routes in a feature space re-weighted by
+  //         the dispersion of each previous-layer expert's tokens (running statistics at inference)
+  std::string router = "topk";
+  bool shared_router = false;       // Omni-router: one router weight shared by all MoE layers
+  double expert_dropout = 0.0;      // sigma: drop each (token, expert) score before top-k (0.05)
+  std::string ac_dispersion = "mad";  // ac: mad (mean absolute deviation) | var (variance)
+  double ac_momentum = 0.1;         // ac: EMA momentum of the running dispersion statistics
   int resolved_top_k() const { return top_k > 0 ? top_k : (type == "gshard" ? 2 : 1); }
+};
+
+// Language-specific low-rank modules, LMS (issue 6): `model.lms` in YAML. Dense FFN fc1/fc2 (and
+// with placement ffn_attn the attention projections) get W = W_s + V[·]·F[·] per sentence.
+struct LmsConfig {
+  std::string mode = "none";        // none | pair (V[src]·F[tgt]) | lang (V[src]·F[src])
+  int rank = 4;                     // r of V [(N+1), d_out, r] and F [(N+1), r, d_in]
+  std::string placement = "ffn";    // ffn (fc1, fc2) | ffn_attn (also attention q/k/v/out)
+  int every_k_layers = 1;           // layer i has LMS when (i + 1) % k == 0
 };
 
 struct ModelConfig {
@@ -34,6 +57,7 @@ struct ModelConfig {
   int max_positions = 1024;         // longest sequence (tokens) the position table covers
   bool decoder_lang_tag = true;     // decoder's first token is >>tgt<< (false: </s>)
   MoeConfig moe;
+  LmsConfig lms;
 };
 
 struct TrainConfig {
@@ -61,6 +85,12 @@ struct TrainConfig {
   int log_every = 50;              // progress line every N updates
   int seed = 1;
   int threads = 0;                 // intra-op threads (0 = all cores)
+  bool fuse_distillation = false;  // LMS models: two passes per batch (language-specific and
+                                   // shared slot), loss ½(CE_ls + CE_sh) + fd_weight·sym. KL
+  double fd_weight = 1.0;          // λ of the Fuse Distillation KL term
+  std::string kd_teacher;          // word-level KD (Hinton et al. 2015; Kim & Rush 2016): teacher
+                                   // checkpoint ("" = off); same vocabulary and languages
+  double kd_weight = 0.5;          // α: loss (1 − α)·CE + α·Σ_tokens CE(p_teacher, p_student)
 };
 
 struct DecodeConfig {

@@ -18,7 +18,7 @@ namespace {
 // The per-token loop the vectorised layer must equal: y_t = Σ_k keep·gate·FFN_{e_tk}(x_t).
 torch::Tensor naive_moe(MoeLayer& m, const torch::Tensor& x, int64_t capacity) {
   auto flat = x.reshape({-1, m->options.d_model()});
-  Routing r = m->router(flat, capacity);
+  Routing r = m->router->route(flat, capacity, torch::Tensor());
   std::vector<torch::Tensor> rows;
   for (int64_t t = 0; t < flat.size(0); ++t) {
     auto y = torch::zeros({m->options.d_model()}, x.options());
@@ -167,6 +167,53 @@ TEST(MoeLayerTest, LoadSumsToOneAndZeroTokensWork) {
   EXPECT_EQ(none.output.size(0), 0);
 }
 
+TEST(MoeLayerTest, ExpertOutputMaskingDropsWholeRowsInTrainingAndScalesAtInference) {
+  auto plain = make_layer(4, 1, 0.0);  // top-1, dropless: one routed row per token
+  torch::manual_seed(5);
+  MoeLayer eom(MoeLayerOptions(8, 16, 4).top_k(1).capacity_factor(0).eval_capacity_factor(0)
+                   .second_policy(SecondExpertPolicy::kAll).eom(0.3));
+  eom->to(torch::kDouble);
+  const int64_t N = 2000;
+  auto x = torch::randn({N, 8}, torch::kDouble);
+  plain->eval();
+  eom->eval();
+  auto ref = plain->forward(x).output;
+  // Inference: every row scaled by (1 - p).
+  EXPECT_TRUE(torch::allclose(eom->forward(x).output, 0.7 * ref, 1e-12, 1e-12));
+  // Training: each token's single expert row is either kept unscaled or zeroed.
+  plain->train();
+  eom->train();
+  auto y = eom->forward(x).output;
+  auto zero = y.abs().sum(1).eq(0);
+  auto kept_ok = (y - ref).abs().amax(1).lt(1e-12);
+  EXPECT_TRUE(torch::logical_or(zero, kept_ok).all().item<bool>());
+  const double frac = zero.to(torch::kDouble).mean().item<double>();
+  EXPECT_NEAR(frac, 0.3, 0.04);  // 2000 Bernoulli(0.3) draws: 4 sd is about 0.04
+}
+
+TEST(ExpertsTest, ExpertDropoutEqualsPerRowLoopWithTheSameMask) {
+  torch::manual_seed(2);
+  Experts ex(3, 4, 6, 0.25);
+  ex->to(torch::kDouble);
+  auto x = torch::randn({10, 4}, torch::kDouble);
+  std::vector<int64_t> counts{4, 0, 6};
+  std::vector<int64_t> owner{0, 0, 0, 0, 2, 2, 2, 2, 2, 2};
+  torch::manual_seed(7);
+  auto y = ex->forward(x, counts);
+  torch::manual_seed(7);  // the layer draws its [M, ffn] mask in one call: draw the same one
+  auto keep = torch::empty({10, 6}, torch::kDouble).bernoulli_(0.75) / 0.75;
+  for (int64_t m = 0; m < 10; ++m) {
+    const int64_t e = owner[m];
+    auto h = torch::relu(x[m].matmul(ex->w1[e]) + ex->b1[e]) * keep[m];
+    auto ref = h.matmul(ex->w2[e]) + ex->b2[e];
+    EXPECT_TRUE(torch::allclose(y[m], ref, 1e-12, 1e-12)) << m;
+  }
+  ex->eval();  // no dropout at inference
+  auto z = ex->forward(x, counts);
+  for (int64_t m = 0; m < 10; ++m)
+    EXPECT_TRUE(torch::allclose(z[m], ex->expert(owner[m], x[m]), 1e-12, 1e-12)) << m;
+}
+
 // ---------------------------------------------------------------------------------------------
 // MoE inside the Transformer.
 
@@ -308,6 +355,22 @@ TEST(SmoeLayerTest, TopStratumStopsOthersTakeAnotherPass) {
   auto ref = naive_smoe(m, h, u0, &passes);
   EXPECT_EQ(passes, (std::vector<int64_t>{1, 2}));
   EXPECT_TRUE(torch::allclose(out.output, ref, 1e-10, 1e-12));
+}
+
+TEST(SmoeLayerTest, DropRateCountsCapacityDropsOverPasses) {
+  torch::manual_seed(4);
+  SmoeLayer m(SmoeLayerOptions(6, 12, {2, 2}).capacity_factor(0.25).eval_capacity_factor(0));
+  m->to(torch::kDouble);
+  auto h = torch::randn({40, 6}, torch::kDouble);
+  auto u0 = torch::randn({40, 6}, torch::kDouble);
+  m->train();
+  auto tight = m->forward(h, u0);
+  // Pass 1: 40 tokens x top-2 over 4 experts, capacity 0.25*2*ceil(40/4) = 5 per expert: at most 20
+  // of the 80 choices are kept, so at least a quarter of all choices (over both passes) drop.
+  EXPECT_GT(tight.drop_rate, 0.25);
+  EXPECT_LT(tight.drop_rate, 1.0);
+  m->eval();  // dropless
+  EXPECT_EQ(m->forward(h, u0).drop_rate, 0.0);
 }
 
 TEST(SmoeLayerTest, MatchesPerTokenLoopAndFiniteDifferences) {

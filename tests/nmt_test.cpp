@@ -441,3 +441,198 @@ TEST(TrainTest, MoeModelsTrainTranslateAndLogExpertLoad) {
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
   }
 }
+
+TEST(DistillCliTest, LmsFuseDistillationTrainsAndCondensesToADenseModel) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  auto r = test::run_command(kStrata + " train --config " +
+                                 tiny_train_config(d, data_yaml, "lms", 6, 3) +
+                                 " --set model.lms.mode=pair --set model.lms.rank=2"
+                                 " --set model.lms.placement=ffn_attn"
+                                 " --set train.fuse_distillation=true --set train.log_every=3",
+                             d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string log = test::read_file(d / "lms/train.jsonl");
+  EXPECT_NE(log.find("\"fd\":{\"ce_ls\":"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"kl\":"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"nll_shared\":"), std::string::npos) << log;
+  const std::string lms = d / "lms/best.pt", dense = d / "dense.pt";
+  r = test::run_command(kStrata + " distill condense -m " + lms + " -o " + dense, d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("(LMS, mode pair, rank 2)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(dense, shared slot folded)"), std::string::npos) << r.out;
+  Checkpoint cl = load_checkpoint(lms), cd = load_checkpoint(dense);
+  EXPECT_EQ(cd.config.model.lms.mode, "none");
+  EXPECT_EQ(cd.langs, cl.langs);
+  for (const auto& p : cd.model->named_parameters())
+    EXPECT_EQ(p.key().find("lms_"), std::string::npos) << p.key();
+  // 1 + 1 layers, N = 3, r = 2, d 32, ffn 64: fc1, fc2, self in/out, cross q/kv/out.
+  const int64_t per_enc = 4 * 2 * ((32 + 64) * 2 + (32 + 96) + (32 + 32));
+  const int64_t per_dec = per_enc + 4 * 2 * ((32 + 32) + (32 + 64) + (32 + 32));
+  EXPECT_EQ(count_parameters(*cl.model) - count_parameters(*cd.model), per_enc + per_dec);
+  EXPECT_NE(r.out.find(std::to_string(count_parameters(*cd.model)) + " parameters"),
+            std::string::npos) << r.out;
+  EXPECT_LT(std::filesystem::file_size(dense), std::filesystem::file_size(lms));
+  // The trained banks moved away from F = 0, and the condensed model is the shared side.
+  cl.model->eval();
+  cd.model->eval();
+  auto src = torch::tensor({{5, 6, 7, 3}, {8, 9, 3, 0}}, torch::kLong);
+  auto prev = torch::tensor({{2, 8, 9}, {2, 5, 0}}, torch::kLong);
+  auto sl = torch::tensor({0, 1}, torch::kLong), tl = torch::tensor({2, 0}, torch::kLong);
+  torch::NoGradGuard ng;
+  auto shared = cl.model->forward(src, prev, nullptr, cl.model->lms_keys(sl, tl, true));
+  EXPECT_TRUE(torch::allclose(shared, cd.model->forward(src, prev), 1e-4, 1e-5));
+  auto specific = cl.model->forward(src, prev, nullptr, cl.model->lms_keys(sl, tl));
+  EXPECT_GT((specific - shared).abs().max().item<double>(), 0.0);
+  // translate: the dense model as any other; the LMS model needs its source language.
+  test::write_file(d / "in.txt", "open the file\nsave the page\n");
+  r = test::run_command(kStrata + " translate -m " + dense + " --tgt-lang de < " + (d / "in.txt"),
+                        d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
+  r = test::run_command(kStrata + " translate -m " + lms + " --tgt-lang de --src-lang en < " +
+                            (d / "in.txt"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
+  r = test::run_command(kStrata + " translate -m " + lms + " --tgt-lang de < " + (d / "in.txt"),
+                        d.str());
+  expect_one_line_error(r, "--src-lang is required: this is an LMS model (model.lms.mode=pair)");
+  r = test::run_command(kStrata + " translate -m " + lms + " --tgt-lang de --src-lang ja < " +
+                            (d / "in.txt"), d.str());
+  expect_one_line_error(r, "--src-lang: the model does not translate from 'ja'");
+  // Bad inputs: a dense checkpoint, an unknown mode, a missing option.
+  r = test::run_command(kStrata + " distill condense -m " + dense + " -o " + (d / "x.pt"), d.str());
+  expect_one_line_error(r, "dense.pt: not an LMS model (model.lms.mode is none): nothing to condense");
+  EXPECT_FALSE(std::filesystem::exists(d / "x.pt"));
+  r = test::run_command(kStrata + " distill squeeze -m " + lms, d.str());
+  expect_one_line_error(r, "distill: unknown mode 'squeeze' (modes: condense, kd)");
+  r = test::run_command(kStrata + " distill condense -m " + lms, d.str());
+  expect_one_line_error(r, "--output is required");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set train.fuse_distillation=true", d.str());
+  expect_one_line_error(r, "train.fuse_distillation: needs an LMS model");
+}
+
+TEST(DistillCliTest, KnowledgeDistillationFromASparseTeacherIsResumable) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  auto r = test::run_command(kStrata + " train --config " +
+                                 tiny_train_config(d, data_yaml, "teacher", 4, 4) +
+                                 " --set model.moe.type=switch --set model.moe.num_experts=4"
+                                 " --set model.moe.every_k_layers=1", d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string teacher = d / "teacher/best.pt";
+  const std::string kd = kStrata + " distill kd --teacher " + teacher + " --config " +
+                         tiny_train_config(d, data_yaml, "student", 3, 3) + " --beam 2";
+  r = test::run_command(kd + " --max-rows 4 --chunk-rows 2 --generate-only", d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<std::string> langs, kd_langs;
+  auto orig = data::read_split(d / "data/train.tsv", &langs);
+  auto rows = data::read_split(d / "student/kd_data/train.tsv", &kd_langs);
+  ASSERT_EQ(kd_langs, langs);
+  ASSERT_EQ(rows.size(), 4u);
+  // Row i keeps its (i mod 3)-th language (en, de, fr, en); the others are teacher output.
+  EXPECT_EQ(rows[0].text[0], orig[0].text[0]);
+  EXPECT_EQ(rows[1].text[1], orig[1].text[1]);
+  EXPECT_EQ(rows[3].text[0], orig[3].text[0]);
+  EXPECT_FALSE(rows[0].text[1].empty());  // a real translation to compare with below
+  test::write_file(d / "en.txt", orig[0].text[0] + "\n" + orig[3].text[0] + "\n");
+  r = test::run_command(kStrata + " translate -m " + teacher + " --tgt-lang de --beam 2 < " +
+                            (d / "en.txt"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, rows[0].text[1] + "\n" + rows[3].text[1] + "\n");
+  // Resume: the two finished chunks are kept, one more is made.
+  std::string chunk0 = test::read_file(d / "student/kd_data/chunks/000000.tsv");
+  r = test::run_command(kd + " --max-rows 6 --chunk-rows 2 --generate-only", d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("resuming: 2 chunks done"), std::string::npos) << r.err;
+  EXPECT_EQ(data::read_split(d / "student/kd_data/train.tsv", &kd_langs).size(), 6u);
+  EXPECT_EQ(test::read_file(d / "student/kd_data/chunks/000000.tsv"), chunk0);
+  r = test::run_command(kd + " --max-rows 6 --chunk-rows 3 --generate-only", d.str());
+  expect_one_line_error(r, "kd_data: made with other settings");
+  // The student trains on the KD data (and, at word level, on the teacher's distributions).
+  r = test::run_command(kd + " --max-rows 6 --chunk-rows 2", d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  Checkpoint student = load_checkpoint(d / "student/best.pt");
+  EXPECT_NE(student.config.train.data.find("student/kd_data/data.yaml"), std::string::npos);
+  EXPECT_EQ(student.config.model.moe.type, "none");
+  r = test::run_command(kStrata + " distill kd --level word --teacher " + teacher + " --config " +
+                            tiny_train_config(d, data_yaml, "word", 3, 3) +
+                            " --set train.log_every=1", d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(test::read_file(d / "word/train.jsonl").find("\"kd\":{\"ce_teacher\":"),
+            std::string::npos);
+  r = test::run_command(kStrata + " distill kd --level sentence --teacher " + teacher +
+                            " --config " + (d / "word.yaml"), d.str());
+  expect_one_line_error(r, "--level must be seq, word or both, got 'sentence'");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 7: the newer routers end to end, and `strata analyze routing`.
+
+#include <zlib.h>
+
+TEST(AnalyzeCliTest, RoutingTablesHeatMapAgreementLogAndBadInput) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  // An Omni-router AC model with two MoE layers per stack trains and logs the agreement.
+  auto r = test::run_command(
+      kStrata + " train --config " + tiny_train_config(d, data_yaml, "ac", 5, 5) +
+          " --set model.moe.type=switch --set model.moe.router=ac --set model.moe.shared_router=true"
+          " --set model.moe.num_experts=4 --set model.moe.every_k_layers=1"
+          " --set model.encoder_layers=2 --set model.decoder_layers=2",
+      d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string log = test::read_file(d / "ac/train.jsonl");
+  EXPECT_NE(log.find("\"agreement\":"), std::string::npos) << log;
+  Checkpoint ck = load_checkpoint(d / "ac/best.pt");
+  EXPECT_EQ(ck.config.model.moe.router, "ac");
+  EXPECT_TRUE(ck.model->shared_router);
+  r = test::run_command(kStrata + " analyze routing -m " + (d / "ac/best.pt") +
+                            " --split valid --out " + (d / "an"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* row : {"| enc0 |", "| enc1 |", "| dec0 |", "| dec1 |", "| NMI |", "| de |"})
+    EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
+  std::string json = test::read_file(d / "an/routing.json");
+  EXPECT_NE(json.find("\"nmi\""), std::string::npos) << json;
+  // The PNG: signature, IHDR (4 layers × 4 experts + 3 gaps, 12 px cells; 3 language rows),
+  // chunk CRCs, and IDAT inflating to height × (1 + 3·width) bytes.
+  std::string png = test::read_file(d / "an/routing.png");
+  ASSERT_GT(png.size(), 33u);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  auto u32 = [&](size_t at) {
+    return (uint32_t(uint8_t(png[at])) << 24) | (uint32_t(uint8_t(png[at + 1])) << 16) |
+           (uint32_t(uint8_t(png[at + 2])) << 8) | uint32_t(uint8_t(png[at + 3]));
+  };
+  EXPECT_EQ(png.substr(12, 4), "IHDR");
+  const uint32_t width = u32(16), height = u32(20);
+  EXPECT_EQ(width, 12u * (4 * 4 + 3));
+  EXPECT_EQ(height, 12u * 3);
+  std::string idat;
+  for (size_t at = 8; at + 12 <= png.size();) {
+    const uint32_t len = u32(at);
+    std::string type = png.substr(at + 4, 4), body = png.substr(at + 4, 4 + len);
+    EXPECT_EQ(u32(at + 8 + len),
+              crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())))
+        << type;
+    if (type == "IDAT") idat += png.substr(at + 8, len);
+    at += 12 + len;
+  }
+  std::vector<unsigned char> raw(height * (1 + 3 * width) + 16);
+  uLongf raw_len = raw.size();
+  ASSERT_EQ(uncompress(raw.data(), &raw_len, reinterpret_cast<const Bytef*>(idat.data()), idat.size()),
+            Z_OK);
+  EXPECT_EQ(raw_len, height * (1 + 3 * width));
+
+  // Bad input: a dense model, an unknown analysis, a missing split.
+  Config dense = load_config(tiny_train_config(d, data_yaml, "dense", 1, 1), {});
+  data::Tokenizer tok(d / "data/spm.model");
+  Transformer m = build_model(dense.model, tok.vocab_size());
+  save_checkpoint(d / "dense.pt", dense, {"en", "de", "fr"}, tok.serialized(), m, nullptr, nullptr);
+  r = test::run_command(kStrata + " analyze routing -m " + (d / "dense.pt") + " --split valid", d.str());
+  expect_one_line_error(r, "not an MoE model");
+  r = test::run_command(kStrata + " analyze experts -m " + (d / "ac/best.pt"), d.str());
+  expect_one_line_error(r, "unknown analysis 'experts'");
+  r = test::run_command(kStrata + " analyze routing -m " + (d / "ac/best.pt") + " --split nope", d.str());
+  expect_one_line_error(r, "no such split");
+}

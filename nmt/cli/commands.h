@@ -10,5 +10,8 @@ int run_data(const std::vector<std::string>& args);
 int run_train(const std::vector<std::string>& args);
 int run_translate(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
+int run_distill(const std::vector<std::string>& args);
+int run_analyze(const std::vector<std::string>& args);
+int run_checkpoint(const std::vector<std::string>& args);
 
 }  // namespace strata::cli

@@ -131,7 +131,7 @@ int score_model(const po::variables_map& vm) {
           if (max_sent > 0 && static_cast<int>(src.size()) >= max_sent) break;
         }
         if (src.empty()) continue;
-        auto out = tr.translate(src, langs[b], opt, batch);
+        auto out = tr.translate(src, langs[b], opt, batch, langs[a]);
         std::vector<std::string> hyp;
         for (auto& o : out) hyp.push_back(o.empty() ? "" : o[0].text);
         DirScore d;

@@ -32,6 +32,12 @@ const std::vector<Command>& commands() {
       {"translate", "translate stdin into a target language", strata::cli::run_translate},
       {"eval", "BLEU/chrF as sacreBLEU computes them; score a model on a benchmark",
        strata::cli::run_eval},
+      {"distill", "condense an LMS model into a dense one; knowledge distillation",
+       strata::cli::run_distill},
+      {"analyze", "MoE routing: expert load, cross-layer agreement, usage by language",
+       strata::cli::run_analyze},
+      {"checkpoint", "split a checkpoint into per-rank shards, or merge them (expert parallelism)",
+       strata::cli::run_checkpoint},
   };
   return cmds;
 }

@@ -21,6 +21,10 @@ int run_translate(const std::vector<std::string>& args) {
   desc.add_options()("help,h", "show this help")(
       "model,m", po::value<std::string>(), "checkpoint (e.g. work/models/quickstart/best.pt)")(
       "tgt-lang,t", po::value<std::string>(), "target language code")(
+      "src-lang,s", po::value<std::string>(),
+      "source language code (required by LMS models, ignored by others)")(
+      "lms-shared", po::bool_switch(),
+      "LMS models: use the fused shared slot instead of the language-specific banks")(
       "input,i", po::value<std::string>(), "read this file instead of stdin")(
       "beam", po::value<int>(), "beam size (1 = greedy); default from the model's decode config")(
       "lenpen", po::value<double>(), "length penalty")(
@@ -40,6 +44,8 @@ int run_translate(const std::vector<std::string>& args) {
   if (!vm.count("tgt-lang")) throw Error("--tgt-lang is required");
   set_threads(vm["threads"].as<int>());
   nmt::Translator tr(nmt::load_checkpoint(vm["model"].as<std::string>()));
+  tr.use_lms_shared(vm["lms-shared"].as<bool>());
+  const std::string src_lang = vm.count("src-lang") ? vm["src-lang"].as<std::string>() : "";
   nmt::SearchOptions opt = tr.default_options();
   int batch = tr.config().decode.batch_size;
   if (vm.count("beam")) opt.beam = vm["beam"].as<int>();
@@ -82,7 +88,7 @@ int run_translate(const std::vector<std::string>& args) {
   }
   std::free(buf);
   if (in != stdin) std::fclose(in);
-  auto out = tr.translate(lines, tgt, opt, batch);
+  auto out = tr.translate(lines, tgt, opt, batch, src_lang);
   for (size_t i = 0; i < out.size(); ++i) {
     if (opt.nbest == 1) {
       std::printf("%s\n", out[i].empty() ? "" : out[i][0].text.c_str());

@@ -12,7 +12,7 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch::Tensor& src,
                                                  const std::vector<int64_t>& first, int64_t eos,
-                                                 const SearchOptions& opt) {
+                                                 const SearchOptions& opt, const LmsKeys& lms) {
   torch::NoGradGuard no_grad;
   model->eval();
   const int64_t B = src.size(0);
@@ -30,7 +30,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
 
   // Expand the encoder output to B·K rows.
   auto expand = torch::arange(B, torch::kLong).repeat_interleave(K);  // [B·K]
-  DecoderState state = model->start(model->encode(src));
+  DecoderState state = model->start(model->encode(src, nullptr, lms));
   state.select(expand);
 
   std::vector<std::vector<Hypothesis>> finished(B);
@@ -121,9 +121,12 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
         next_input.push_back(in_new[k]);
       }
     }
+    // Blocks of K rows stay with their sentence; if no sentence finished, each new row has the
+    // same source as the old row at its index and the source-side caches need no reordering.
+    const bool same_sources = next_active.size() == active.size();
     active = std::move(next_active);
     if (active.empty()) break;
-    state.select(torch::tensor(keep_rows, torch::kLong));
+    state.select(torch::tensor(keep_rows, torch::kLong), same_sources);
     seqs = std::move(next_seqs);
     scores = std::move(next_scores);
     input = std::move(next_input);

@@ -23,10 +23,11 @@ struct Hypothesis {
   double logprob = 0;           // sum of token log-probabilities (incl. </s>)
 };
 
-// src [B, S] (padded with pad id), first[b] = the decoder's start token for sentence b.
-// Returns the n-best hypotheses per sentence, best first. Runs under NoGradGuard, eval mode.
+// src [B, S] (padded with pad id), first[b] = the decoder's start token for sentence b; lms: the
+// sentences' LMS bank indices [B] (models with LMS layers). Returns the n-best hypotheses per
+// sentence, best first. Runs under NoGradGuard, eval mode.
 std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch::Tensor& src,
                                                  const std::vector<int64_t>& first, int64_t eos,
-                                                 const SearchOptions& opt);
+                                                 const SearchOptions& opt, const LmsKeys& lms = {});
 
 }  // namespace strata::nmt

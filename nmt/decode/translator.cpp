@@ -42,12 +42,25 @@ SearchOptions Translator::default_options() const {
 
 std::vector<std::vector<Hypothesis>> Translator::translate_ids(
     const std::vector<std::vector<int>>& src, const std::string& tgt_lang,
-    const SearchOptions& opt, int batch_size) {
-  if (std::find(langs().begin(), langs().end(), tgt_lang) == langs().end()) {
-    std::string all;
-    for (const auto& l : langs()) all += (all.empty() ? "" : " ") + l;
+    const SearchOptions& opt, int batch_size, const std::string& src_lang) {
+  std::string all;
+  for (const auto& l : langs()) all += (all.empty() ? "" : " ") + l;
+  if (std::find(langs().begin(), langs().end(), tgt_lang) == langs().end())
     throw Error("--tgt-lang: the model does not translate into '" + tgt_lang +
                 "' (its languages: " + all + ")");
+  // LMS models: every sentence of this call has the same direction.
+  const bool lms = ckpt_.config.model.lms.mode != "none";
+  int64_t src_index = 0;
+  const int64_t tgt_index = std::find(langs().begin(), langs().end(), tgt_lang) - langs().begin();
+  if (lms && !lms_shared_) {
+    if (src_lang.empty())
+      throw Error("--src-lang is required: this is an LMS model (model.lms.mode=" +
+                  ckpt_.config.model.lms.mode + "), whose weights depend on the source language");
+    auto it = std::find(langs().begin(), langs().end(), src_lang);
+    if (it == langs().end())
+      throw Error("--src-lang: the model does not translate from '" + src_lang +
+                  "' (its languages: " + all + ")");
+    src_index = it - langs().begin();
   }
   const int64_t tag = tok_->piece_id(data::lang_tag(tgt_lang));
   const int64_t first = start_token(ckpt_.config.model.decoder_lang_tag, *tok_, tgt_lang);
@@ -75,7 +88,13 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
       row[n + 1] = data::kEosId;
     }
     std::vector<int64_t> firsts(end - start, first);
-    auto hyps = beam_search(ckpt_.model, batch, firsts, data::kEosId, opt);
+    LmsKeys keys;
+    if (lms) {
+      const int64_t B = static_cast<int64_t>(end - start);
+      keys = ckpt_.model->lms_keys(torch::full({B}, src_index, torch::kLong),
+                                   torch::full({B}, tgt_index, torch::kLong), lms_shared_);
+    }
+    auto hyps = beam_search(ckpt_.model, batch, firsts, data::kEosId, opt, keys);
     for (size_t i = start; i < end; ++i) out[order[i]] = std::move(hyps[i - start]);
   }
   return out;
@@ -84,10 +103,11 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
 std::vector<std::vector<Translation>> Translator::translate(const std::vector<std::string>& lines,
                                                             const std::string& tgt_lang,
                                                             const SearchOptions& opt,
-                                                            int batch_size) {
+                                                            int batch_size,
+                                                            const std::string& src_lang) {
   std::vector<std::vector<int>> ids(lines.size());
   for (size_t i = 0; i < lines.size(); ++i) ids[i] = tok_->encode(lines[i]);
-  auto hyps = translate_ids(ids, tgt_lang, opt, batch_size);
+  auto hyps = translate_ids(ids, tgt_lang, opt, batch_size, src_lang);
   std::vector<std::vector<Translation>> out(lines.size());
   for (size_t i = 0; i < lines.size(); ++i) {
     if (ids[i].empty()) {

@@ -23,13 +23,20 @@ class Translator {
 
   // n-best translations of each line into `tgt_lang` (empty lines give empty translations).
   // Throws strata::Error listing the model's languages when tgt_lang is not one of them.
+  // `src_lang`: the input's language; needed by LMS models (their language-specific side) unless
+  // use_lms_shared(true), ignored by other models.
   std::vector<std::vector<Translation>> translate(const std::vector<std::string>& lines,
                                                   const std::string& tgt_lang,
-                                                  const SearchOptions& opt, int batch_size);
+                                                  const SearchOptions& opt, int batch_size,
+                                                  const std::string& src_lang = "");
   // Same on token ids (without tags/eos); used by validation.
   std::vector<std::vector<Hypothesis>> translate_ids(const std::vector<std::vector<int>>& src,
                                                      const std::string& tgt_lang,
-                                                     const SearchOptions& opt, int batch_size);
+                                                     const SearchOptions& opt, int batch_size,
+                                                     const std::string& src_lang = "");
+  // LMS models: translate with the fused shared slot (what `distill condense` keeps) instead of
+  // the language-specific banks.
+  void use_lms_shared(bool on) { lms_shared_ = on; }
 
   const std::vector<std::string>& langs() const { return ckpt_.langs; }
   const Config& config() const { return ckpt_.config; }
@@ -42,6 +49,7 @@ class Translator {
   Checkpoint ckpt_;
   std::unique_ptr<data::Tokenizer> tok_;
   int64_t truncated_ = 0;
+  bool lms_shared_ = false;
 };
 
 // Search options for a model: decode config plus the ids never generated (pad, bos, tags).

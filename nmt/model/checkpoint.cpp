@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "data/error.h"
@@ -18,11 +19,36 @@ MoeOptions moe_options(const MoeConfig& c) {
   m.every_k_layers = c.every_k_layers;
   m.capacity_factor = c.capacity_factor;
   m.eval_capacity_factor = c.eval_capacity;
+  m.eom = c.eom;
+  m.expert_ffn_dropout = c.expert_ffn_dropout;
   if (c.type == "smoe") m.strata.assign(c.strata.begin(), c.strata.end());
+  m.router = c.router == "sigma" ? moe::RouterKind::kSigma
+             : c.router == "ac"  ? moe::RouterKind::kAC
+                                 : moe::RouterKind::kTopK;
+  m.shared_router = c.shared_router;
+  m.expert_dropout = c.expert_dropout;
+  m.ac_dispersion = c.ac_dispersion == "var" ? moe::Dispersion::kVariance : moe::Dispersion::kMad;
+  m.ac_momentum = c.ac_momentum;
   return m;
 }
 
-Transformer build_model(const ModelConfig& c, int64_t vocab_size) {
+LmsOptions lms_options(const LmsConfig& c, int64_t num_langs) {
+  LmsOptions l;
+  if (c.mode == "none") return l;
+  if (num_langs < 1)
+    throw Error("model.lms.mode=" + c.mode + " needs the model's languages (none were given)");
+  l.mode = c.mode == "lang" ? LmsMode::kLang : LmsMode::kPair;
+  l.num_langs = num_langs;
+  l.rank = c.rank;
+  l.attention = c.placement == "ffn_attn";
+  l.every_k_layers = c.every_k_layers;
+  return l;
+}
+
+Transformer build_model(const ModelConfig& c, int64_t vocab_size, int64_t num_langs,
+                        std::shared_ptr<moe::Communicator> comm) {
+  MoeOptions moe = moe_options(c.moe);
+  moe.comm = std::move(comm);
   return Transformer(TransformerOptions(vocab_size)
                          .d_model(c.d_model)
                          .heads(c.heads)
@@ -34,7 +60,8 @@ Transformer build_model(const ModelConfig& c, int64_t vocab_size) {
                          .activation_dropout(c.activation_dropout)
                          .max_positions(c.max_positions)
                          .pad_id(data::kPadId)
-                         .moe(moe_options(c.moe)));
+                         .moe(moe)
+                         .lms(lms_options(c.lms, num_langs)));
 }
 
 namespace {
@@ -89,9 +116,13 @@ int64_t read_int(torch::serialize::InputArchive& ar, const char* key, const std:
 void save_checkpoint(const std::string& path, const Config& config,
                      const std::vector<std::string>& langs, const std::string& spm_model,
                      Transformer& model, torch::optim::Optimizer* optimizer,
-                     const TrainerState* trainer) {
+                     const TrainerState* trainer, const ShardInfo* shard) {
   torch::serialize::OutputArchive ar;
   ar.write("strata_format", torch::tensor(kCheckpointFormat));
+  if (shard) {
+    ar.write("shard_rank", torch::tensor(static_cast<int64_t>(shard->rank)));
+    ar.write("shard_world", torch::tensor(static_cast<int64_t>(shard->world)));
+  }
   ar.write("config", c10::IValue(to_yaml(config)));
   ar.write("langs", c10::IValue(join(langs)));
   ar.write("spm_model", c10::IValue(spm_model));
@@ -112,6 +143,7 @@ void save_checkpoint(const std::string& path, const Config& config,
     t.write("bad_validations", torch::tensor(trainer->bad_validations));
     t.write("elapsed_s", torch::tensor(trainer->elapsed_s, torch::kDouble));
     t.write("rng_state", trainer->rng_state);
+    if (trainer->rank_rng_states.defined()) t.write("rank_rng_states", trainer->rank_rng_states);
     ar.write("trainer", t);
   }
   std::string tmp = path + ".tmp";
@@ -148,7 +180,9 @@ void load_optimizer_state(const std::string& path, torch::optim::Optimizer& opti
   }
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
+namespace {
+// load_checkpoint (shard null: a shard file is an error) and load_shard.
+Checkpoint load_impl(const std::string& path, ShardInfo* shard) {
   torch::serialize::InputArchive ar;
   open_archive(ar, path);
   Checkpoint c;
@@ -157,12 +191,32 @@ Checkpoint load_checkpoint(const std::string& path) {
     if (format != kCheckpointFormat)
       throw Error(path + ": checkpoint format " + std::to_string(format) + ", this strata reads " +
                   std::to_string(kCheckpointFormat));
+    torch::Tensor sr, sw;
+    const bool is_shard = ar.try_read("shard_rank", sr) && ar.try_read("shard_world", sw);
+    if (!shard && is_shard)
+      throw Error(path + ": a shard (rank " + std::to_string(sr.item<int64_t>()) + " of " +
+                  std::to_string(sw.item<int64_t>()) +
+                  ") of a split checkpoint; run 'strata checkpoint merge' first");
+    if (shard && !is_shard) throw Error(path + ": not a shard of a split checkpoint");
+    std::shared_ptr<moe::Communicator> place;
+    if (shard) {
+      shard->rank = static_cast<int>(sr.item<int64_t>());
+      shard->world = static_cast<int>(sw.item<int64_t>());
+      if (shard->world < 1 || shard->rank < 0 || shard->rank >= shard->world)
+        throw Error(path + ": bad shard rank " + std::to_string(shard->rank) + " of " +
+                    std::to_string(shard->world));
+      place = placement_only_communicator(shard->rank, shard->world);
+    }
     c.config = parse_config(read_string(ar, "config", path), path + " (stored config)");
     std::stringstream ls(read_string(ar, "langs", path));
     for (std::string l; ls >> l;) c.langs.push_back(l);
     c.spm_model = read_string(ar, "spm_model", path);
     auto tok = data::Tokenizer::from_serialized(c.spm_model, path);
-    c.model = build_model(c.config.model, tok->vocab_size());
+    if (place && c.config.model.moe.num_experts % shard->world != 0)
+      throw Error(path + ": model.moe.num_experts=" + std::to_string(c.config.model.moe.num_experts) +
+                  " is not divisible by the shard's world size " + std::to_string(shard->world));
+    c.model = build_model(c.config.model, tok->vocab_size(), static_cast<int64_t>(c.langs.size()),
+                          place);
     torch::serialize::InputArchive m;
     if (!ar.try_read("model", m)) throw Error(path + ": checkpoint has no model weights");
     read_module(m, *c.model, path);
@@ -179,6 +233,7 @@ Checkpoint load_checkpoint(const std::string& path) {
       t.read("elapsed_s", x);
       s.elapsed_s = x.item<double>();
       t.read("rng_state", s.rng_state);
+      t.try_read("rank_rng_states", s.rank_rng_states);
       c.trainer = s;
     }
   } catch (const c10::Error& e) {
@@ -186,6 +241,77 @@ Checkpoint load_checkpoint(const std::string& path) {
     throw Error(path + ": corrupt checkpoint (" + msg.substr(0, msg.find('\n')) + ")");
   }
   return c;
+}
+
+// Knows its rank and world (all a MoE layer's constructor asks); refuses every exchange.
+class PlacementOnlyCommunicator : public moe::Communicator {
+ public:
+  PlacementOnlyCommunicator(int rank, int world)
+      : Communicator(std::chrono::milliseconds(0)), rank_(rank), world_(world) {}
+  int rank() const override { return rank_; }
+  int world() const override { return world_; }
+  std::string backend() const override { return "none"; }
+  torch::Tensor all_to_all(const torch::Tensor&, const std::vector<int64_t>&,
+                           const std::vector<int64_t>&) override {
+    refuse("all_to_all");
+  }
+  void all_reduce(torch::Tensor&, moe::ReduceOp) override { refuse("all_reduce"); }
+  void barrier() override { refuse("barrier"); }
+
+ private:
+  [[noreturn]] void refuse(const char* op) const {
+    throw Error(std::string("a shard's model (rank ") + std::to_string(rank_) + " of " +
+                std::to_string(world_) + ") cannot run " + op +
+                " outside a distributed run: merge the shards ('strata checkpoint merge')");
+  }
+  int rank_, world_;
+};
+}  // namespace
+
+Checkpoint load_checkpoint(const std::string& path) { return load_impl(path, nullptr); }
+
+Checkpoint load_shard(const std::string& path, ShardInfo* info) {
+  ShardInfo tmp;
+  return load_impl(path, info ? info : &tmp);
+}
+
+std::shared_ptr<moe::Communicator> placement_only_communicator(int rank, int world) {
+  return std::make_shared<PlacementOnlyCommunicator>(rank, world);
+}
+
+Checkpoint condense_lms(const Checkpoint& lms, const std::string& name) {
+  if (lms.config.model.lms.mode == "none")
+    throw Error(name + ": not an LMS model (model.lms.mode is none): nothing to condense");
+  Checkpoint out;
+  out.config = lms.config;
+  out.config.model.lms = LmsConfig();
+  out.config.train.fuse_distillation = false;
+  out.langs = lms.langs;
+  out.spm_model = lms.spm_model;
+  const int64_t vocab = lms.model->embed->weight.size(0);
+  out.model = build_model(out.config.model, vocab, static_cast<int64_t>(out.langs.size()));
+  // Every LMS linear folds its shared slot; everything else is copied by name.
+  auto src = lms.model->named_parameters();
+  std::map<std::string, torch::Tensor> folded;
+  for (const auto& m : lms.model->named_modules()) {
+    auto* l = m.value()->as<LmsLinearImpl>();
+    if (l && l->has_banks())
+      folded[m.key() + ".weight"] = l->merged_weight(l->options.num_langs());
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& p : out.model->named_parameters()) {
+    auto it = folded.find(p.key());
+    const torch::Tensor* t = it != folded.end() ? &it->second : src.find(p.key());
+    if (!t) throw Error(name + ": no tensor '" + p.key() + "' for the condensed model");
+    TORCH_INTERNAL_ASSERT(t->sizes() == p.value().sizes(), "condense_lms: shape of ", p.key());
+    p.value().copy_(*t);
+  }
+  auto src_buffers = lms.model->named_buffers();
+  for (auto& b : out.model->named_buffers()) {
+    const torch::Tensor* t = src_buffers.find(b.key());
+    if (t) b.value().copy_(*t);
+  }
+  return out;
 }
 
 std::unique_ptr<data::Tokenizer> checkpoint_tokenizer(const Checkpoint& ckpt) {

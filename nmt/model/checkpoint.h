@@ -26,6 +26,9 @@ struct TrainerState {
   int64_t bad_validations = 0;
   double elapsed_s = 0;
   torch::Tensor rng_state;  // LibTorch's default CPU generator
+  // Expert-parallel runs: the generator state of every rank ([W, n] u8, row r = rank r; row 0
+  // equals rng_state); undefined for single-process runs.
+  torch::Tensor rank_rng_states;
 };
 
 struct Checkpoint {
@@ -39,21 +42,48 @@ struct Checkpoint {
 // The one place mapping the MoE config to layer options.
 MoeOptions moe_options(const MoeConfig& c);
 
-// Builds an initialised model for `config` and `vocab_size` tokens.
-Transformer build_model(const ModelConfig& config, int64_t vocab_size);
+// The one place mapping the LMS config to layer options (num_langs: the model's languages).
+LmsOptions lms_options(const LmsConfig& c, int64_t num_langs);
 
-// Saves atomically; `optimizer` and `trainer` may be null (inference checkpoint).
+// Builds an initialised model for `config` and `vocab_size` tokens; `num_langs` (the checkpoint's
+// languages) sizes the LMS banks and is required when config.lms.mode is not none. With `comm`
+// (expert parallelism) every MoE layer holds only rank comm->rank()'s experts.
+Transformer build_model(const ModelConfig& config, int64_t vocab_size, int64_t num_langs = 0,
+                        std::shared_ptr<moe::Communicator> comm = nullptr);
+
+// One rank's file of a split checkpoint (`strata checkpoint split`, docs/SCALING.md): the model
+// holds only that rank's experts.
+struct ShardInfo {
+  int rank = 0, world = 1;
+};
+
+// Saves atomically; `optimizer` and `trainer` may be null (inference checkpoint). With `shard`,
+// `model` is rank shard->rank's part of an expert-parallel model and the file is marked as a shard.
 void save_checkpoint(const std::string& path, const Config& config,
                      const std::vector<std::string>& langs, const std::string& spm_model,
                      Transformer& model, torch::optim::Optimizer* optimizer,
-                     const TrainerState* trainer);
+                     const TrainerState* trainer, const ShardInfo* shard = nullptr);
 
-// Loads and validates.
+// Loads and validates. A shard file is an error naming `strata checkpoint merge`.
 Checkpoint load_checkpoint(const std::string& path);
+
+// Loads a shard file: the model is built holding rank `info`'s experts (its communicator only
+// knows its rank and world; collectives throw). `info` gets the shard's rank and world.
+Checkpoint load_shard(const std::string& path, ShardInfo* info);
+
+// A communicator that only knows its place (rank of world) and refuses every collective: for
+// building an expert-parallel model's shard outside a distributed run.
+std::shared_ptr<moe::Communicator> placement_only_communicator(int rank, int world);
 
 // Loads a training checkpoint's optimizer state into an optimizer built over the parameters of
 // the model that load_checkpoint(path) returned.
 void load_optimizer_state(const std::string& path, torch::optim::Optimizer& optimizer);
+
+// `strata distill condense`: the dense model of an LMS checkpoint's shared side. Every LMS linear
+// becomes a plain Linear with weight W_s + V[N]·F[N]; the config gets model.lms.mode none and
+// train.fuse_distillation false; languages, SentencePiece model and decode config are kept, the
+// trainer state is dropped. Throws strata::Error naming `name` for a model without LMS layers.
+Checkpoint condense_lms(const Checkpoint& lms, const std::string& name);
 
 // A tokenizer from the checkpoint's stored SentencePiece model.
 std::unique_ptr<data::Tokenizer> checkpoint_tokenizer(const Checkpoint& ckpt);

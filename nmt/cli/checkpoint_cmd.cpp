@@ -1,0 +1,85 @@
+// strata checkpoint split --in last.pt --world-size W [--out-prefix P]
+// strata checkpoint merge --out whole.pt SHARD...
+// Converts between a whole checkpoint (what training writes at every world size) and per-rank
+// shard files <prefix>.rank<r>-of-<W>.pt (docs/SCALING.md, "Checkpoint layouts").
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "data/error.h"
+#include "nmt/cli/commands.h"
+#include "nmt/train/distributed.h"
+
+namespace po = boost::program_options;
+
+namespace strata::cli {
+
+namespace {
+
+int run_split(const std::vector<std::string>& args) {
+  po::options_description desc(
+      "strata checkpoint split: one shard file per rank (rank r holds experts\n"
+      "[r*E/W, (r+1)*E/W) and a copy of the rest, with the matching optimizer state)");
+  desc.add_options()("help,h", "show this help")(
+      "in,i", po::value<std::string>(), "a whole checkpoint (e.g. run/last.pt)")(
+      "world-size", po::value<int>(), "number of ranks (must divide model.moe.num_experts)")(
+      "out-prefix", po::value<std::string>(),
+      "shards go to <prefix>.rank<r>-of-<W>.pt (default: --in without .pt)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  if (!vm.count("in")) throw Error("checkpoint split: --in is required");
+  if (!vm.count("world-size")) throw Error("checkpoint split: --world-size is required");
+  std::string in = vm["in"].as<std::string>();
+  std::string prefix = vm.count("out-prefix") ? vm["out-prefix"].as<std::string>() : in;
+  if (!vm.count("out-prefix") && prefix.size() > 3 && prefix.substr(prefix.size() - 3) == ".pt")
+    prefix.resize(prefix.size() - 3);
+  for (const auto& p : nmt::split_checkpoint(in, vm["world-size"].as<int>(), prefix))
+    std::printf("%s\n", p.c_str());
+  return 0;
+}
+
+int run_merge(const std::vector<std::string>& args) {
+  po::options_description desc(
+      "strata checkpoint merge: reassemble shard files (every rank once) into one whole\n"
+      "checkpoint that loads at any world size and in `strata translate`");
+  desc.add_options()("help,h", "show this help")("out,o", po::value<std::string>(),
+                                                 "the whole checkpoint to write")(
+      "shards", po::value<std::vector<std::string>>(), "shard files (positional)");
+  po::positional_options_description pos;
+  pos.add("shards", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  if (!vm.count("out")) throw Error("checkpoint merge: --out is required");
+  if (!vm.count("shards")) throw Error("checkpoint merge: no shard files given");
+  nmt::merge_checkpoint(vm["shards"].as<std::vector<std::string>>(), vm["out"].as<std::string>());
+  std::printf("%s\n", vm["out"].as<std::string>().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int run_checkpoint(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::printf(
+        "usage: strata checkpoint <split|merge> [<args>]\n"
+        "  split  a whole checkpoint -> one shard file per rank\n"
+        "  merge  shard files -> one whole checkpoint\n");
+    return args.empty() ? 2 : 0;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "split") return run_split(rest);
+  if (args[0] == "merge") return run_merge(rest);
+  throw Error("checkpoint: unknown subcommand '" + args[0] + "' (split or merge)");
+}
+
+}  // namespace strata::cli
