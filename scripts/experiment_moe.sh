@@ -80,7 +80,8 @@ section = ("## Dense vs Switch vs GShard vs SMoE on Core-8 (issue 5)\n\n"
     "layers, MoE in every second layer, 8 experts; equal active FFN FLOPs per token; 1,400 updates of 4,000\n"
     f"tokens each). Scores: greedy, first {sentences} sentences of every direction (56), sacreBLEU 2.6.0-exact\n"
     "BLEU/chrF averaged over directions; copy chrF: the source copied as the translation. Active\n"
-    "parameters: those one token uses (SMoE: at least one pass of two experts).\n\n")
+    "parameters: those one token uses (SMoE: at least one pass of two experts). Each model's thread count\n"
+    "is in the start event of its train.jsonl (threads change only the summation order).\n\n")
 if "--quick" in cmd:
     section += "**Quick mode: 5 updates per model. This checks the pipeline; the numbers mean nothing.**\n\n"
 section += ("| model | parameters | active | valid nll | test BLEU | test chrF | en→xx chrF | xx→en chrF | "
