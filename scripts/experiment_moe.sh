@@ -88,6 +88,19 @@ section += ("| model | parameters | active | valid nll | test BLEU | test chrF |
             "non-En chrF | OOD BLEU | OOD chrF | test copy chrF | test dirs beating copy |\n"
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 section += "\n".join(rows) + "\n"
+# Every average, BLEU and chrF, in-domain and OOD.
+groups = ["en->xx", "xx->en", "non-English", "all"]
+section += ("\nBLEU / chrF per group of directions (test | OOD test):\n\n| model | " +
+            " | ".join(f"test {g}" for g in groups) + " | " + " | ".join(f"OOD {g}" for g in groups) +
+            " |\n|---|" + "---:|" * 8 + "\n")
+for n in ["dense", "switch", "gshard", "smoe"]:
+    path = f"{root}/core8_{n}/scores.json"
+    if not os.path.exists(path):
+        continue
+    s = json.load(open(path))
+    cells = [f"{s[split]['averages'][g]['bleu']:.2f} / {s[split]['averages'][g]['chrf']:.2f}"
+             for split in ("test", "ood_test") for g in groups]
+    section += f"| {n} | " + " | ".join(cells) + " |\n"
 text = open(results).read() if os.path.exists(results) else "# Results\n"
 marker = "## Dense vs Switch vs GShard vs SMoE"
 if marker in text:
