@@ -125,14 +125,7 @@ if "--quick" in cmd:
 section += ("| model | parameters | file | valid nll | test BLEU | test chrF | OOD BLEU | OOD chrF |\n"
             "|---|---:|---:|---:|---:|---:|---:|---:|\n")
 section += "\n".join(rows) + "\n"
-text = open(results).read() if os.path.exists(results) else "# Results\n"
-marker = "## Switch vs LMS"
-if marker in text:
-    start = text.index(marker)
-    nxt = text.find("\n## ", start + 1)
-    text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(results, "w").write(text)
-print(section)
+sys.path.insert(0, "scripts")
+from results_section import write_section
+write_section(results, "## Switch vs LMS", section)
 PY

@@ -101,14 +101,7 @@ for n in ["dense", "switch", "gshard", "smoe"]:
     cells = [f"{s[split]['averages'][g]['bleu']:.2f} / {s[split]['averages'][g]['chrf']:.2f}"
              for split in ("test", "ood_test") for g in groups]
     section += f"| {n} | " + " | ".join(cells) + " |\n"
-text = open(results).read() if os.path.exists(results) else "# Results\n"
-marker = "## Dense vs Switch vs GShard vs SMoE"
-if marker in text:
-    start = text.index(marker)
-    nxt = text.find("\n## ", start + 1)
-    text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(results, "w").write(text)
-print(section)
+sys.path.insert(0, "scripts")
+from results_section import write_section
+write_section(results, "## Dense vs Switch vs GShard vs SMoE", section)
 PY

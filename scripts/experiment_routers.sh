@@ -5,6 +5,7 @@
 # the routing on valid (strata analyze routing) and writes its section of docs/RESULTS.md.
 #   scripts/experiment_routers.sh            (several hours on 2 cores: MoE in all 6 layers)
 #   scripts/experiment_routers.sh --quick    (5 updates each into /tmp: checks the pipeline only)
+# Re-running skips finished models and resumes an interrupted one from its last checkpoint.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -27,6 +28,11 @@ models="switch_all omni ac sigma"
 for n in $models; do
   out=$root/core8_$n
   printf '\n== %s\n' "$n"
+  # A model with scores and a routing analysis is done; an interrupted training resumes exactly.
+  if [ "$quick" = 0 ] && [ -s "$out/scores.json" ] && [ -s "$out/routing.txt" ]; then
+    echo "done already: $out"
+    continue
+  fi
   "$strata" train --config configs/experiments/core8_$n.yaml --set train.out_dir=$out "${extra[@]}"
   "$strata" eval -m $out/best.pt --split test,ood_test --max-sentences $sentences --beam 1 \
     --json $out/scores.json > $out/scores.txt
@@ -70,14 +76,7 @@ if "--quick" in cmd:
 section += ("| model | parameters | train loss | valid nll | test BLEU | test chrF | OOD BLEU | OOD chrF | "
             "train agreement | valid agreement | valid NMI |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 section += "\n".join(rows) + "\n"
-text = open(results).read() if os.path.exists(results) else "# Results\n"
-marker = "## Switch vs Omni-router vs AC vs σ-MoE"
-if marker in text:
-    start = text.index(marker)
-    nxt = text.find("\n## ", start + 1)
-    text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(results, "w").write(text)
-print(section)
+sys.path.insert(0, "scripts")
+from results_section import write_section
+write_section(results, "## Switch vs Omni-router vs AC vs σ-MoE", section)
 PY
