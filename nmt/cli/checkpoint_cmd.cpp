@@ -8,6 +8,7 @@
 
 #include "data/error.h"
 #include "nmt/cli/commands.h"
+#include "nmt/cli/options.h"
 #include "nmt/train/distributed.h"
 
 namespace po = boost::program_options;
@@ -26,12 +27,7 @@ int run_split(const std::vector<std::string>& args) {
       "out-prefix", po::value<std::string>(),
       "shards go to <prefix>.rank<r>-of-<W>.pt (default: --in without .pt)");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("in")) throw Error("checkpoint split: --in is required");
   if (!vm.count("world-size")) throw Error("checkpoint split: --world-size is required");
   std::string in = vm["in"].as<std::string>();

@@ -13,6 +13,7 @@
 #include "data/prepare.h"
 #include "data/spm.h"
 #include "nmt/cli/commands.h"
+#include "nmt/cli/options.h"
 #include "nmt/config.h"
 #include "nmt/decode/translator.h"
 #include "nmt/model/checkpoint.h"
@@ -34,12 +35,7 @@ int run_condense(const std::vector<std::string>& args) {
       "model,m", po::value<std::string>(), "LMS checkpoint (trained with train.fuse_distillation)")(
       "output,o", po::value<std::string>(), "dense checkpoint to write");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("model")) throw Error("--model is required");
   if (!vm.count("output")) throw Error("--output is required");
   const std::string in = vm["model"].as<std::string>(), out = vm["output"].as<std::string>();
@@ -199,12 +195,7 @@ int run_kd(const std::vector<std::string>& args) {
       "generate-only", po::bool_switch(), "stop after writing the KD data")(
       "restart", po::bool_switch(), "ignore an existing student checkpoint in train.out_dir");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("teacher")) throw Error("--teacher is required");
   if (!vm.count("config")) throw Error("--config is required");
   const std::string level = vm["level"].as<std::string>();

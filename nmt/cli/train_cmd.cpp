@@ -21,6 +21,7 @@
 
 #include "data/error.h"
 #include "nmt/cli/commands.h"
+#include "nmt/cli/options.h"
 #include "nmt/config.h"
 #include "nmt/train/trainer.h"
 
@@ -214,12 +215,7 @@ int run_train(const std::vector<std::string>& args) {
       "comm-timeout", po::value<double>()->default_value(300),
       "seconds a rendezvous or exchange may wait for the other ranks before failing");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("config")) throw Error("--config is required (e.g. configs/quickstart.yaml)");
   std::vector<std::string> sets;
   if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();

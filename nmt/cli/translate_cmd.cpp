@@ -7,6 +7,7 @@
 #include "data/error.h"
 #include "data/utf8.h"
 #include "nmt/cli/commands.h"
+#include "nmt/cli/options.h"
 #include "nmt/decode/translator.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/util/system.h"
@@ -34,12 +35,7 @@ int run_translate(const std::vector<std::string>& args) {
       "max-len-b", po::value<int>(), "output limit a·source_len + b")(
       "threads", po::value<int>()->default_value(0), "threads (0 = all cores)");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("model")) throw Error("--model is required");
   if (!vm.count("tgt-lang")) throw Error("--tgt-lang is required");
   set_threads(vm["threads"].as<int>());
