@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian 12 machine: set-up, build, prepare Core-8, train the small
-# quickstart model (fixed 20-minute budget), translate a few sentences, print the score table.
+# quickstart model (fixed 22-minute budget), translate a few sentences, print the score table.
 #   scripts/quickstart.sh            (about 35-45 minutes on 2 cores)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +18,7 @@ say "prepare Core-8 (configs/data/core8.yaml)"
 "$strata" data prepare --config configs/data/core8.yaml
 say "SentencePiece model"
 "$strata" data spm --config configs/data/core8.yaml
-say "train the quickstart model (configs/quickstart.yaml, 20 minutes)"
+say "train the quickstart model (configs/quickstart.yaml, 22 minutes)"
 "$strata" train --config configs/quickstart.yaml
 model=work/models/quickstart/best.pt
 say "translate"
