@@ -125,7 +125,7 @@ class Model(nn.Module):
         return torch.log_softmax(torch.matmul(s.dn(x).squeeze(1), s.embed.weight.t()), -1)
 
 
-SHAPES = {"base": (512, 8, 2048, 6, 6), "quickstart": (256, 4, 1024, 3, 3)}
+SHAPES = {"base": (512, 8, 2048, 6, 6), "quickstart": (128, 4, 512, 3, 3), "small": (256, 4, 1024, 3, 3)}
 
 
 def shape(name):

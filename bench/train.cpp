@@ -80,12 +80,12 @@ int main(int argc, char** argv) {
     else if (k == "--shapes" && i + 1 < argc) shapes = argv[++i];
     else {
       std::fprintf(stderr, "usage: bench_train [--threads N] [--repeat N] [--batch N] [--shapes S,S] [--profile S]\n"
-                           "  S: base, quickstart or d:heads:ffn:encoder_layers:decoder_layers\n");
+                           "  S: base, quickstart, small or d:heads:ffn:encoder_layers:decoder_layers\n");
       return 2;
     }
   }
   if (!profile_shape.empty()) return profile(bench::shape(profile_shape), a);
-  std::vector<bench::Shape> list(std::begin(bench::kShapes), std::end(bench::kShapes));
+  std::vector<bench::Shape> list(bench::kShapes, bench::kShapes + bench::kDefaultShapes);
   if (!shapes.empty()) {
     list.clear();
     std::stringstream ss(shapes);

@@ -31,6 +31,7 @@
 #include "moe/smoe_layer.h"
 #include "nmt/model/checkpoint.h"
 #include "tests/test_util.h"
+#include "tests/torch_test_util.h"
 
 extern char** environ;
 
@@ -467,33 +468,7 @@ constexpr double kTrainTol = 1e-5;
 // Σ lr over updates 1..5 (warm-up from 0 to 0.003 over 10 updates): 0.0045.
 constexpr double kKeyBiasBound = 2 * 0.0045;
 
-std::string make_tiny_corpus(const strata::test::TempDir& d) {
-  strata::data::DataConfig cfg;
-  cfg.langs = {"en", "de", "fr"};
-  cfg.out_dir = d / "data";
-  cfg.spm.vocab_size = 320;
-  cfg.spm.sample_sentences = 2000;
-  const char* en[] = {"open", "close", "save", "print", "copy"};
-  const char* de[] = {"öffnen", "schließen", "speichern", "drucken", "kopieren"};
-  const char* fr[] = {"ouvrir", "fermer", "enregistrer", "imprimer", "copier"};
-  const char* obj_en[] = {"the file", "the window", "the table", "the page"};
-  const char* obj_de[] = {"die Datei", "das Fenster", "die Tabelle", "die Seite"};
-  const char* obj_fr[] = {"le fichier", "la fenêtre", "le tableau", "la page"};
-  std::vector<strata::data::Row> rows;
-  for (int v = 0; v < 5; ++v)
-    for (int o = 0; o < 4; ++o)
-      rows.push_back({"lo-ui", {std::string(en[v]) + " " + obj_en[o],
-                                std::string(obj_de[o]) + " " + de[v],
-                                std::string(fr[v]) + " " + obj_fr[o]}});
-  std::filesystem::create_directories(cfg.out_dir);
-  strata::data::write_split(cfg.out_dir + "/train.tsv", cfg.langs, rows);
-  strata::data::write_split(cfg.out_dir + "/valid.tsv", cfg.langs,
-                            std::vector<strata::data::Row>(rows.begin(), rows.begin() + 4));
-  strata::data::train_spm(cfg);
-  std::string yaml = d / "data.yaml";
-  strata::test::write_file(yaml, "langs: [en, de, fr]\nout_dir: " + cfg.out_dir + "\n");
-  return yaml;
-}
+using strata::test::make_tiny_corpus;
 
 // A tiny Switch model (4 experts in every layer, no dropout), 3 updates, writing to d/<out>.
 std::string moe_train_config(const strata::test::TempDir& d, const std::string& data_yaml,

@@ -13,6 +13,7 @@
 #include "nmt/model/checkpoint.h"
 #include "nmt/model/lms.h"
 #include "nmt/model/transformer.h"
+#include "tests/torch_test_util.h"
 #include "nmt/train/loss.h"
 
 using namespace strata::nmt;
@@ -53,20 +54,8 @@ Transformer tiny_lms_model(LmsMode mode, bool attention, uint64_t seed = 5) {
   return m;
 }
 
-std::vector<int64_t> tokens(int n, std::mt19937& rng) {
-  std::vector<int64_t> v(n);
-  for (auto& x : v) x = 4 + static_cast<int64_t>(rng() % 36);
-  return v;
-}
-
-torch::Tensor pad_rows(const std::vector<std::vector<int64_t>>& rows) {
-  size_t T = 0;
-  for (const auto& r : rows) T = std::max(T, r.size());
-  auto t = torch::zeros({static_cast<int64_t>(rows.size()), static_cast<int64_t>(T)}, torch::kLong);
-  for (size_t i = 0; i < rows.size(); ++i)
-    for (size_t j = 0; j < rows[i].size(); ++j) t[i][j] = rows[i][j];
-  return t;
-}
+std::vector<int64_t> tokens(int n, std::mt19937& rng) { return strata::test::random_tokens(n, 40, rng); }
+using strata::test::pad_rows;
 
 }  // namespace
 

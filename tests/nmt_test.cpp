@@ -10,6 +10,7 @@
 #include "data/spm.h"
 #include "nmt/util/system.h"
 #include "tests/test_util.h"
+#include "tests/torch_test_util.h"
 
 using namespace strata;
 
@@ -77,21 +78,10 @@ Transformer tiny_model(int64_t vocab = 40, uint64_t seed = 7) {
   return m;
 }
 
-// Random token ids in [4, vocab) with a given length.
 std::vector<int64_t> tokens(int n, int64_t vocab, std::mt19937& rng) {
-  std::vector<int64_t> v(n);
-  for (auto& x : v) x = 4 + static_cast<int64_t>(rng() % (vocab - 4));
-  return v;
+  return test::random_tokens(n, vocab, rng);
 }
-
-torch::Tensor pad_rows(const std::vector<std::vector<int64_t>>& rows) {
-  size_t T = 0;
-  for (const auto& r : rows) T = std::max(T, r.size());
-  auto t = torch::zeros({static_cast<int64_t>(rows.size()), static_cast<int64_t>(T)}, torch::kLong);
-  for (size_t i = 0; i < rows.size(); ++i)
-    for (size_t j = 0; j < rows[i].size(); ++j) t[i][j] = rows[i][j];
-  return t;
-}
+using test::pad_rows;
 
 }  // namespace
 
@@ -216,36 +206,7 @@ namespace {
 
 const std::string kStrata = STRATA_BIN;
 
-// A tiny 3-language corpus with a SentencePiece model: data.yaml in `d`.
-std::string make_tiny_corpus(const test::TempDir& d) {
-  data::DataConfig cfg;
-  cfg.langs = {"en", "de", "fr"};
-  cfg.out_dir = d / "data";
-  cfg.spm.vocab_size = 320;
-  cfg.spm.sample_sentences = 2000;
-  const char* en[] = {"open", "close", "save", "print", "copy"};
-  const char* de[] = {"öffnen", "schließen", "speichern", "drucken", "kopieren"};
-  const char* fr[] = {"ouvrir", "fermer", "enregistrer", "imprimer", "copier"};
-  const char* obj_en[] = {"the file", "the window", "the table", "the page"};
-  const char* obj_de[] = {"die Datei", "das Fenster", "die Tabelle", "die Seite"};
-  const char* obj_fr[] = {"le fichier", "la fenêtre", "le tableau", "la page"};
-  std::vector<data::Row> rows;
-  for (int v = 0; v < 5; ++v)
-    for (int o = 0; o < 4; ++o)
-      rows.push_back({"lo-ui", {std::string(en[v]) + " " + obj_en[o],
-                                std::string(obj_de[o]) + " " + de[v],
-                                std::string(fr[v]) + " " + obj_fr[o]}});
-  std::filesystem::create_directories(cfg.out_dir);
-  data::write_split(cfg.out_dir + "/train.tsv", cfg.langs, rows);
-  data::write_split(cfg.out_dir + "/valid.tsv", cfg.langs,
-                    std::vector<data::Row>(rows.begin(), rows.begin() + 4));
-  data::write_split(cfg.out_dir + "/test.tsv", cfg.langs,
-                    std::vector<data::Row>(rows.begin() + 4, rows.begin() + 8));
-  data::train_spm(cfg);
-  std::string yaml = d / "data.yaml";
-  test::write_file(yaml, "langs: [en, de, fr]\nout_dir: " + cfg.out_dir + "\n");
-  return yaml;
-}
+using test::make_tiny_corpus;
 
 std::string tiny_train_config(const test::TempDir& d, const std::string& data_yaml,
                               const std::string& out, int updates, int valid_every) {

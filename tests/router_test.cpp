@@ -14,6 +14,7 @@
 #include "nmt/config.h"
 #include "nmt/decode/search.h"
 #include "nmt/model/transformer.h"
+#include "tests/torch_test_util.h"
 
 using namespace strata::moe;
 
@@ -150,22 +151,13 @@ TEST(SigmaMoeLayerTest, MatchesPerTokenLoopDroplessWithGradients) {
     if (gp1[i].defined() && gp2[i].defined())
       EXPECT_TRUE(torch::allclose(gp1[i], gp2[i], 1e-9, 1e-11)) << i;
   // Finite differences of output and entropy regulariser w.r.t. the input.
-  auto xs = torch::randn({4, 8}, torch::kDouble).requires_grad_(true);
   auto ws = torch::randn({4, 8}, torch::kDouble);
-  auto f = [&](const torch::Tensor& in) {
-    auto o = m->forward(in);
-    return (o.output * ws).sum() + o.aux_loss;
-  };
-  auto g = torch::autograd::grad({f(xs)}, {xs})[0];
-  const double h = 1e-6;
-  for (int64_t i = 0; i < 4; ++i)
-    for (int64_t j = 0; j < 8; j += 3) {
-      auto xp = xs.detach().clone(), xm = xs.detach().clone();
-      xp[i][j] += h;
-      xm[i][j] -= h;
-      double fd = (f(xp).item<double>() - f(xm).item<double>()) / (2 * h);
-      EXPECT_NEAR(g[i][j].item<double>(), fd, 1e-6) << i << "," << j;
-    }
+  strata::test::expect_input_grad_matches_fd(
+      [&](const torch::Tensor& in) {
+        auto o = m->forward(in);
+        return (o.output * ws).sum() + o.aux_loss;
+      },
+      torch::randn({4, 8}, torch::kDouble));
 }
 
 TEST(SigmaMoeLayerTest, ExpertDropoutOnlyInTrainingAndSigmaInit) {
@@ -249,16 +241,8 @@ TEST(AcRouterTest, LayerMatchesPerTokenLoopWithRunningStatistics) {
     auto f = [&](const torch::Tensor& in) {
       return (m->forward(in, torch::Tensor(), prev).output * wo).sum();
     };
-    auto g = torch::autograd::grad({f(x)}, {x})[0];
+    strata::test::expect_input_grad_matches_fd(f, x);
     const double h = 1e-6;
-    for (int64_t i = 0; i < 7; i += 2)
-      for (int64_t j = 0; j < 8; j += 3) {
-        auto xp = x.detach().clone(), xm = x.detach().clone();
-        xp[i][j] += h;
-        xm[i][j] -= h;
-        double fd = (f(xp).item<double>() - f(xm).item<double>()) / (2 * h);
-        EXPECT_NEAR(g[i][j].item<double>(), fd, 1e-6) << i << "," << j;
-      }
     auto gw = torch::autograd::grad({f(x.detach())}, {m->router->wg->weight})[0];
     for (int64_t e = 0; e < 3; ++e) {
       torch::NoGradGuard ng;
