@@ -11,7 +11,8 @@ def write_section(results, marker, section):
     if marker in text:
         start = text.index(marker)
         nxt = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
+        rest = text[nxt + 1:] if nxt >= 0 else ""
+        text = text[:start] + (section.rstrip("\n") + "\n\n" if rest else section) + rest
     else:
         text = text.rstrip("\n") + "\n\n" + section
     with open(results + ".tmp", "w") as f:
