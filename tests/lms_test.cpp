@@ -13,8 +13,8 @@
 #include "nmt/model/checkpoint.h"
 #include "nmt/model/lms.h"
 #include "nmt/model/transformer.h"
-#include "tests/torch_test_util.h"
 #include "nmt/train/loss.h"
+#include "tests/torch_test_util.h"
 
 using namespace strata::nmt;
 

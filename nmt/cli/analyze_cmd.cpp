@@ -20,6 +20,7 @@
 #include "data/prepare.h"
 #include "moe/router.h"
 #include "nmt/cli/commands.h"
+#include "nmt/cli/options.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/train/batcher.h"
 #include "nmt/util/system.h"
@@ -300,15 +301,7 @@ int run_analyze(const std::vector<std::string>& args) {
   if (args[0] != "routing")
     throw Error("analyze: unknown analysis '" + args[0] + "' (analyses: routing)");
   po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                .options(desc)
-                .run(),
-            vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_or_help(std::vector<std::string>(args.begin() + 1, args.end()), desc, vm)) return 0;
   if (!vm.count("model")) throw Error("analyze routing: give -m MODEL");
   return analyze_routing(vm);
 }
