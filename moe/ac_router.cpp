@@ -72,13 +72,9 @@ Routing AcRouterImpl::route(const torch::Tensor& x, int64_t capacity,
     xr = xr * w.index_select(0, k);  // x_t ⊙ w[k_t]
   }
   auto logits = torch::nn::functional::linear(xr, wg->weight.to(dtype));  // [N, E]
-  torch::Tensor noise;
-  if (options.top_k() == 2 && is_training() &&
-      options.second_policy() == SecondExpertPolicy::kSampling) {
-    auto u = torch::rand_like(logits).clamp(1e-9, 1 - 1e-9);
-    noise = -torch::log(-torch::log(u));
-  }
-  return route_topk(logits, options.top_k(), capacity, noise);
+  return route_topk(logits, options.top_k(), capacity,
+                    second_choice_noise(logits, options.top_k(), is_training(),
+                                        options.second_policy()));
 }
 
 }  // namespace strata::moe

@@ -57,6 +57,13 @@ Routing route_topk(const torch::Tensor& logits_in, int64_t top_k, int64_t capaci
   return r;
 }
 
+torch::Tensor second_choice_noise(const torch::Tensor& logits, int64_t top_k, bool training,
+                                  SecondExpertPolicy policy) {
+  if (top_k != 2 || !training || policy != SecondExpertPolicy::kSampling) return {};
+  auto u = torch::rand_like(logits).clamp(1e-9, 1 - 1e-9);
+  return -torch::log(-torch::log(u));  // Gumbel(0, 1): -log(-log U)
+}
+
 bool RouterBase::make_wg(int64_t d_model, int64_t num_experts, const torch::nn::Linear& shared) {
   if (shared) {
     TORCH_CHECK(shared->weight.size(0) == num_experts && shared->weight.size(1) == d_model,
@@ -126,14 +133,9 @@ Routing TopKRouterImpl::forward(const torch::Tensor& x, int64_t capacity) {
   if (is_training() && options.jitter() > 0)
     xr = xr * torch::empty_like(xr).uniform_(1 - options.jitter(), 1 + options.jitter());
   auto logits = torch::nn::functional::linear(xr, wg->weight.to(dtype));
-  torch::Tensor noise;
-  if (options.top_k() == 2 && is_training() &&
-      options.second_policy() == SecondExpertPolicy::kSampling) {
-    // Gumbel(0, 1) noise: -log(-log U).
-    auto u = torch::rand_like(logits).clamp(1e-9, 1 - 1e-9);
-    noise = -torch::log(-torch::log(u));
-  }
-  return route_topk(logits, options.top_k(), capacity, noise);
+  return route_topk(logits, options.top_k(), capacity,
+                    second_choice_noise(logits, options.top_k(), is_training(),
+                                        options.second_policy()));
 }
 
 }  // namespace strata::moe

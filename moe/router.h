@@ -96,5 +96,9 @@ TORCH_MODULE(TopKRouter);
 // undefined for a plain second argmax.
 Routing route_topk(const torch::Tensor& logits, int64_t top_k, int64_t capacity,
                    const torch::Tensor& noise = torch::Tensor());
+// The noise route_topk adds for the second choice: Gumbel(0, 1) [N, E] like `logits` when
+// training a top-2 router with SecondExpertPolicy::kSampling, otherwise undefined (plain argmax).
+torch::Tensor second_choice_noise(const torch::Tensor& logits, int64_t top_k, bool training,
+                                  SecondExpertPolicy policy);
 
 }  // namespace strata::moe
