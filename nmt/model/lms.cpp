@@ -4,9 +4,35 @@
 
 namespace strata::nmt {
 
+LmsGroups LmsGroups::of(const torch::Tensor& slot, int64_t num_slots) {
+  LmsGroups g;
+  auto cpu = slot.to(torch::kCPU);
+  g.order = std::get<1>(cpu.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+  g.inverse = torch::empty_like(g.order).index_put_({g.order}, torch::arange(g.order.numel()));
+  auto counts = torch::bincount(cpu, {}, num_slots);
+  TORCH_CHECK(cpu.numel() == 0 || (cpu.min().item<int64_t>() >= 0 && counts.size(0) == num_slots),
+              "LmsKeys: bank slots must be in [0, ", num_slots, ")");
+  const auto* c = counts.data_ptr<int64_t>();
+  for (int64_t s = 0; s < num_slots; ++s) {
+    if (c[s] == 0) continue;
+    g.slots.push_back(s);
+    g.counts.push_back(c[s]);
+  }
+  g.order = g.order.to(slot.device());
+  g.inverse = g.inverse.to(slot.device());
+  return g;
+}
+
+LmsKeys::LmsKeys(torch::Tensor v_, torch::Tensor f_, int64_t num_slots_)
+    : v(std::move(v_)), f(std::move(f_)), num_slots(num_slots_) {
+  by_v = LmsGroups::of(v, num_slots);
+  by_f = f.is_same(v) ? by_v : LmsGroups::of(f, num_slots);
+}
+
 LmsKeys LmsKeys::select(const torch::Tensor& order) const {
   if (!defined()) return {};
-  return {v.index_select(0, order), f.index_select(0, order)};
+  auto sv = v.index_select(0, order);
+  return {sv, f.is_same(v) ? sv : f.index_select(0, order), num_slots};
 }
 
 LmsKeys lms_keys(LmsMode mode, int64_t num_langs, const torch::Tensor& src_lang,
@@ -17,18 +43,18 @@ LmsKeys lms_keys(LmsMode mode, int64_t num_langs, const torch::Tensor& src_lang,
               src_lang.defined() ? src_lang.sizes() : at::IntArrayRef{});
   if (shared) {
     auto n = torch::full_like(src_lang, num_langs);  // [B] the fused slot N
-    return {n, n};
+    return {n, n, num_langs + 1};
   }
   TORCH_CHECK(src_lang.numel() == 0 || (src_lang.min().item<int64_t>() >= 0 &&
                                         src_lang.max().item<int64_t>() < num_langs),
               "lms_keys: source language indices must be in [0, ", num_langs, ")");
-  if (mode == LmsMode::kLang) return {src_lang, src_lang};
+  if (mode == LmsMode::kLang) return {src_lang, src_lang, num_langs + 1};
   TORCH_CHECK(tgt_lang.defined() && tgt_lang.sizes() == src_lang.sizes(),
               "lms_keys: pair mode needs tgt_lang of shape ", src_lang.sizes());
   TORCH_CHECK(tgt_lang.numel() == 0 || (tgt_lang.min().item<int64_t>() >= 0 &&
                                         tgt_lang.max().item<int64_t>() < num_langs),
               "lms_keys: target language indices must be in [0, ", num_langs, ")");
-  return {src_lang, tgt_lang};
+  return {src_lang, tgt_lang, num_langs + 1};
 }
 
 LmsLinearImpl::LmsLinearImpl(LmsLinearOptions options_) : options(std::move(options_)) { reset(); }
@@ -53,17 +79,31 @@ void LmsLinearImpl::reset() {
   }
 }
 
+namespace {
+// y[b] = x[b] · bank[slot_b]ᵀ for x [B, T, k] and bank [S, m, k]: one matmul per slot in use.
+torch::Tensor grouped_matmul(const torch::Tensor& x, const torch::Tensor& bank,
+                             const LmsGroups& groups) {
+  if (groups.slots.size() == 1) return torch::matmul(x, bank[groups.slots[0]].t());
+  auto parts = x.index_select(0, groups.order).split_with_sizes(groups.counts, 0);
+  std::vector<torch::Tensor> out;
+  out.reserve(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i)
+    out.push_back(torch::matmul(parts[i], bank[groups.slots[i]].t()));
+  return torch::cat(out, 0).index_select(0, groups.inverse);
+}
+}  // namespace
+
 torch::Tensor LmsLinearImpl::forward(const torch::Tensor& x, const LmsKeys& keys) {
   auto y = torch::nn::functional::linear(x, weight, bias);  // [B, ..., d_out]
-  if (!has_banks() || !keys.defined()) return y;
+  if (!has_banks() || !keys.defined() || x.size(0) == 0) return y;
   const int64_t B = x.size(0);
   TORCH_CHECK(keys.v.dim() == 1 && keys.v.size(0) == B && keys.f.sizes() == keys.v.sizes(),
               "LmsLinear: expected keys [", B, "] (one per sentence), got ", keys.v.sizes());
-  auto f = lms_f.index_select(0, keys.f);                           // [B, r, d_in]
-  auto v = lms_v.index_select(0, keys.v);                           // [B, d_out, r]
-  auto x3 = x.reshape({B, -1, options.in_features()});              // [B, T, d_in]
-  auto h = torch::bmm(x3, f.transpose(1, 2));                       // [B, T, r]
-  auto delta = torch::bmm(h, v.transpose(1, 2));                    // [B, T, d_out]
+  TORCH_CHECK(keys.num_slots == options.num_langs() + 1, "LmsLinear: keys for ",
+              keys.num_slots, " bank slots, this layer has ", options.num_langs() + 1);
+  auto x3 = x.reshape({B, -1, options.in_features()});    // [B, T, d_in]
+  auto h = grouped_matmul(x3, lms_f, keys.by_f);           // [B, T, r]      x F[f_b]ᵀ
+  auto delta = grouped_matmul(h, lms_v, keys.by_v);        // [B, T, d_out]  h V[v_b]ᵀ
   return y + delta.view(y.sizes());
 }
 

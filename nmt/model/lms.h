@@ -7,13 +7,16 @@
 // where N is the number of languages and slot N is the fused shared slot (Fuse Distillation's
 // shared side; `strata distill condense` folds W_s + V[N]·F[N] into a plain Linear).
 // Unlike the reference code (sample 0's languages for the whole batch), every sentence of a batch
-// uses its own banks: the delta is computed as (x F[f_b]ᵀ) V[v_b]ᵀ with gathered banks and two
-// batched matmuls, never forming a d_out × d_in matrix per sentence.
+// uses its own banks: the delta is computed as (x F[f_b]ᵀ) V[v_b]ᵀ, one matmul per bank slot over
+// the sentences that use it (LmsKeys groups the sentences by slot once per batch), never forming
+// a d_out × d_in matrix or a per-sentence copy of a bank.
 //
 //   LmsLinear fc(LmsLinearOptions(512, 2048).num_langs(8).rank(4));
 //   LmsKeys keys = lms_keys(LmsMode::kPair, 8, src_lang, tgt_lang, /*shared=*/false);
 //   auto y = fc(x, keys);  // x [B, T, 512] -> [B, T, 2048]
 #include <torch/torch.h>
+
+#include <vector>
 
 namespace strata::nmt {
 
@@ -31,9 +34,21 @@ struct LmsOptions {
   }
 };
 
+// The sentences of a batch grouped by bank slot: `order` [B] i64 lists them slot by slot (stable),
+// runs `slots[i]` of length `counts[i]` (non-empty runs only); `inverse` undoes `order`.
+struct LmsGroups {
+  torch::Tensor order, inverse;
+  std::vector<int64_t> slots, counts;
+  static LmsGroups of(const torch::Tensor& slot, int64_t num_slots);  // slot [B] in [0, num_slots)
+};
+
 // Bank indices of each sentence, the same for every LMS layer: W_b = W_s + V[v[b]]·F[f[b]].
 struct LmsKeys {
-  torch::Tensor v, f;  // [B] i64 in [0, N]; undefined: no LMS (plain Linear)
+  LmsKeys() = default;
+  LmsKeys(torch::Tensor v, torch::Tensor f, int64_t num_slots);  // groups the sentences
+  torch::Tensor v, f;         // [B] i64 in [0, num_slots); undefined: no LMS (plain Linear)
+  int64_t num_slots = 0;      // N + 1
+  LmsGroups by_v, by_f;       // the sentences grouped by v and by f
   bool defined() const { return v.defined(); }
   LmsKeys select(const torch::Tensor& order) const;  // rows `order` (beam reordering)
 };
