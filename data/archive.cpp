@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "data/error.h"
@@ -64,32 +65,67 @@ la_ssize_t nested_read(archive* inner, void* data, const void** out) {
 
 }  // namespace
 
-void for_each_deb_member(const std::string& deb_path, const MemberFilter& want,
-                         const MemberSink& sink) {
+namespace {
+// Streams the selected members of the .deb's inner tar whose ar member name starts with
+// `inner` ("data.tar" or "control.tar", any compression).
+void for_each_inner_member(const std::string& deb_path, const std::string& inner,
+                           const MemberFilter& want, const MemberSink& sink) {
   ArchivePtr outer = new_reader();
   archive_read_support_format_ar(outer.get());
   if (archive_read_open_filename(outer.get(), deb_path.c_str(), 1 << 16) != ARCHIVE_OK)
     throw Error(deb_path + ": cannot open .deb (" + archive_error_string(outer.get()) + ")");
   archive_entry* entry = nullptr;
-  bool found = false;
   for (;;) {
     int r = archive_read_next_header(outer.get(), &entry);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN)
       throw Error(deb_path + ": not a valid .deb (" + archive_error_string(outer.get()) + ")");
     std::string member = archive_entry_pathname(entry);
-    if (member.rfind("data.tar", 0) != 0) continue;
-    found = true;
+    if (member.rfind(inner, 0) != 0) continue;
     Nested nested{outer.get()};
-    ArchivePtr inner = new_reader();
-    archive_read_support_format_tar(inner.get());
-    archive_read_support_filter_all(inner.get());
-    if (archive_read_open(inner.get(), &nested, nullptr, nested_read, nullptr) != ARCHIVE_OK)
-      throw Error(deb_path + ": corrupt " + member + " (" + archive_error_string(inner.get()) + ")");
-    drain(inner.get(), deb_path, want, sink);
-    break;
+    ArchivePtr tar = new_reader();
+    archive_read_support_format_tar(tar.get());
+    archive_read_support_filter_all(tar.get());
+    if (archive_read_open(tar.get(), &nested, nullptr, nested_read, nullptr) != ARCHIVE_OK)
+      throw Error(deb_path + ": corrupt " + member + " (" + archive_error_string(tar.get()) + ")");
+    drain(tar.get(), deb_path, want, sink);
+    return;
   }
-  if (!found) throw Error(deb_path + ": not a valid .deb (no data.tar member)");
+  throw Error(deb_path + ": not a valid .deb (no " + inner + " member)");
+}
+}  // namespace
+
+void for_each_deb_member(const std::string& deb_path, const MemberFilter& want,
+                         const MemberSink& sink) {
+  for_each_inner_member(deb_path, "data.tar", want, sink);
+}
+
+std::string deb_control_field(const std::string& deb_path, const std::string& field) {
+  std::string control;
+  bool found = false;
+  for_each_inner_member(
+      deb_path, "control.tar", [](const std::string& p) { return p == "control"; },
+      [&](const std::string&, std::string&& bytes) {
+        control = std::move(bytes);
+        found = true;
+      });
+  if (!found) throw Error(deb_path + ": no control file in control.tar");
+  // deb-control(5): "Field: value" at the start of a line; continuation lines start with a space.
+  const std::string key = field + ":";
+  size_t pos = 0;
+  while (pos < control.size()) {
+    size_t end = control.find('\n', pos);
+    if (end == std::string::npos) end = control.size();
+    std::string_view line(control.data() + pos, end - pos);
+    if (line.size() >= key.size() && line.compare(0, key.size(), key) == 0) {
+      std::string_view v = line.substr(key.size());
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.remove_suffix(1);
+      return std::string(v);
+    }
+    pos = end + 1;
+  }
+  throw Error(deb_path + ": control file has no " + field + " field");
 }
 
 void for_each_zip_member(std::string_view bytes, const std::string& name,

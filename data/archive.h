@@ -18,6 +18,10 @@ using MemberSink = std::function<void(const std::string& path, std::string&& byt
 void for_each_deb_member(const std::string& deb_path, const MemberFilter& want,
                          const MemberSink& sink);
 
+// The value of one field of the .deb's control file (e.g. "Version"), from its control.tar
+// member. Throws strata::Error naming the file when the field or the control file is missing.
+std::string deb_control_field(const std::string& deb_path, const std::string& field);
+
 // Same for a zip archive held in memory; `name` is used in error messages.
 void for_each_zip_member(std::string_view bytes, const std::string& name,
                          const MemberFilter& want, const MemberSink& sink);

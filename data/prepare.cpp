@@ -700,6 +700,10 @@ void prepare(const DataConfig& cfg) {
   man["sources"] = cfg.sources;
   man["ood_source"] = cfg.ood_source;
   man["drops"] = stats.drops;
+  // Debian's archive moves on (e.g. Firefox ESR security releases), and with it the counts:
+  // record the version of every package read, so a run can be compared with another.
+  for (const auto& p : pkgs)
+    if (!unknown.count(p)) man["packages"][p] = deb_control_field(cache.path(p), "Version");
   std::printf("\n%s: %zu languages, %zu directions  (%s)\n", cfg.name.c_str(), cfg.langs.size(),
               cfg.langs.size() * (cfg.langs.size() - 1), cfg.out_dir.c_str());
   std::printf("| split | rows | complete %zu-way | avg EN words | by source |\n", cfg.langs.size());

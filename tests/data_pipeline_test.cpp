@@ -252,6 +252,22 @@ TEST(ArchiveTest, StreamsMembersOfARealDeb) {
   EXPECT_EQ(got["usr/share/doc/x/b.txt"].size(), 200000u);
 }
 
+TEST(ArchiveTest, ControlFieldsAsDpkgDebWroteThem) {
+  TempDir d;
+  test::write_file(d / "root/usr/share/doc/x/a.txt", "hello");
+  test::build_deb(d / "root", "x-l10n", d / "x.deb", "1:7.4.7-1+deb12u9~b1");
+  EXPECT_EQ(deb_control_field(d / "x.deb", "Version"), "1:7.4.7-1+deb12u9~b1");
+  EXPECT_EQ(deb_control_field(d / "x.deb", "Package"), "x-l10n");
+  EXPECT_EQ(deb_control_field(d / "x.deb", "Description"), "test");  // first line only
+  try {
+    deb_control_field(d / "x.deb", "Homepage");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("x.deb"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Homepage"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ArchiveTest, CorruptOrMissingDebIsAnErrorNamingTheFile) {
   TempDir d;
   test::write_file(d / "bad.deb", "this is not an ar archive at all");
@@ -317,7 +333,8 @@ void make_lo_ui_cache(const TempDir& d, const std::string& cache, bool truncate_
       std::string b = test::read_file(mo);
       test::write_file(mo, b.substr(0, b.size() / 3));
     }
-    test::build_deb(root, "libreoffice-l10n-" + lang, cache + "/libreoffice-l10n-" + lang + ".deb");
+    test::build_deb(root, "libreoffice-l10n-" + lang, cache + "/libreoffice-l10n-" + lang + ".deb",
+                    "1:7.4-" + lang);
   }
 }
 
@@ -352,6 +369,10 @@ TEST(DataCliTest, PrepareSpmAndPairsOnLocalDebs) {
       EXPECT_EQ(row.text[2], "Ouvrir");
     }
   EXPECT_TRUE(saw_open);
+  // The manifest records the version of every package read (from each .deb's control file).
+  std::string manifest = test::read_file(d / "out/manifest.json");
+  EXPECT_NE(manifest.find("\"libreoffice-l10n-de\": \"1:7.4-de\""), std::string::npos) << manifest;
+  EXPECT_NE(manifest.find("\"libreoffice-l10n-fr\": \"1:7.4-fr\""), std::string::npos) << manifest;
   r = test::run_command(kStrata + " data pairs --config " + cfg + " --split test --src fr --tgt de",
                         d.str());
   ASSERT_EQ(r.status, 0) << r.err;

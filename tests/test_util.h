@@ -81,11 +81,12 @@ inline void msgfmt(const std::string& po_text, const std::string& mo_path, const
 }
 
 // Builds a .deb from a folder tree with dpkg-deb (the reference .deb writer).
-inline void build_deb(const std::string& root, const std::string& pkg, const std::string& deb) {
+inline void build_deb(const std::string& root, const std::string& pkg, const std::string& deb,
+                      const std::string& version = "1.0") {
   std::filesystem::create_directories(std::filesystem::path(deb).parent_path());
-  write_file(root + "/DEBIAN/control", "Package: " + pkg +
-                                           "\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\n"
-                                           "Description: test\n");
+  write_file(root + "/DEBIAN/control", "Package: " + pkg + "\nVersion: " + version +
+                                           "\nArchitecture: all\nMaintainer: t <t@t>\n"
+                                           "Description: test\n multi-line\n");
   ASSERT_EQ(std::system(("dpkg-deb -Zxz --build '" + root + "' '" + deb + "' >/dev/null").c_str()), 0);
 }
 
