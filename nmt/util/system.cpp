@@ -15,6 +15,7 @@ namespace strata {
 
 void configure_runtime(char** argv) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_MMAP_MAX, 0);  // never mmap from the main arena: big tensors come from the heap too
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
   if (std::getenv("OMP_WAIT_POLICY") || std::getenv("STRATA_NO_REEXEC")) return;
