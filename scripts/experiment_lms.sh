@@ -3,9 +3,10 @@
 # parameters, LMS + Fuse Distillation (its language-specific side and its condensed shared model),
 # and a dense student distilled (sequence-level KD) from the best sparse teacher of the MoE
 # experiment. Writes its section of docs/RESULTS.md.
-#   scripts/experiment_lms.sh                 (LMS ~25 min, LMS+FD ~50 min, KD data + student ~35 min on 2 cores)
+#   scripts/experiment_lms.sh                 (2 cores: Switch ~30 min, LMS ~30 min, LMS+FD ~75 min,
+#                                              KD data ~10 min + student ~20 min, ~8 min scoring each)
 #   scripts/experiment_lms.sh --quick         (5 updates each into /tmp: checks the pipeline only)
-#   scripts/experiment_lms.sh --kd-rows 5000  (training rows the teacher translates; default 5000)
+#   scripts/experiment_lms.sh --kd-rows 5000  (a random sample of training rows the teacher translates; default 5000)
 #   scripts/experiment_lms.sh --set train.threads=1   (extra --set overrides go to every training)
 # Re-running skips finished models and resumes interrupted ones.
 set -euo pipefail
@@ -117,7 +118,7 @@ section = ("## Switch vs LMS vs LMS + Fuse Distillation vs a KD student on Core-
     "3+3 layers, 1,400 updates of 4,000 tokens each; LMS rank 53 gives the same extra parameters as\n"
     "Switch's 7 extra experts). The condensed model is `strata distill condense` of the LMS + FD model\n"
     "(valid nll: its shared side during training). The KD student has the dense shape and trains on\n"
-    "the teacher's beam-4 translations of the first training rows. Scores: greedy, first "
+    "the teacher's beam-4 translations of a random sample of the training rows. Scores: greedy, first "
     f"{sentences} sentences\nof every direction (56), sacreBLEU-exact BLEU/chrF averaged over directions; "
     "file size of best.pt.\n\n")
 if "--quick" in cmd:

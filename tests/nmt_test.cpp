@@ -492,23 +492,37 @@ TEST(DistillCliTest, KnowledgeDistillationFromASparseTeacherIsResumable) {
   auto rows = data::read_split(d / "student/kd_data/train.tsv", &kd_langs);
   ASSERT_EQ(kd_langs, langs);
   ASSERT_EQ(rows.size(), 4u);
-  // Row i keeps its (i mod 3)-th language (en, de, fr, en); the others are teacher output.
-  EXPECT_EQ(rows[0].text[0], orig[0].text[0]);
-  EXPECT_EQ(rows[1].text[1], orig[1].text[1]);
-  EXPECT_EQ(rows[3].text[0], orig[3].text[0]);
-  EXPECT_FALSE(rows[0].text[1].empty());  // a real translation to compare with below
-  test::write_file(d / "en.txt", orig[0].text[0] + "\n" + orig[3].text[0] + "\n");
-  r = test::run_command(kStrata + " translate -m " + teacher + " --tgt-lang de --beam 2 < " +
-                            (d / "en.txt"), d.str());
-  ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, rows[0].text[1] + "\n" + rows[3].text[1] + "\n");
+  // Each KD row is a different training row i that keeps its (i mod 3)-th language (en, de, fr,
+  // en, ...); the others are teacher output. The rows are a random sample, not the first four.
+  std::vector<size_t> from;
+  for (const auto& row : rows) {
+    size_t found = orig.size();
+    for (size_t i = 0; i < orig.size(); ++i)
+      if (row.text[i % 3] == orig[i].text[i % 3]) found = i;
+    ASSERT_LT(found, orig.size()) << "no training row kept in " << row.text[0];
+    EXPECT_EQ(std::count(from.begin(), from.end(), found), 0);
+    from.push_back(found);
+  }
+  EXPECT_GT(*std::max_element(from.begin(), from.end()), 3u);
+  // The teacher's translations: each row's kept text translated into the next language.
+  for (size_t j = 0; j < rows.size(); ++j) {
+    const size_t c = from[j] % 3, t = (c + 1) % 3;
+    EXPECT_FALSE(rows[j].text[t].empty());
+    test::write_file(d / "in.txt", rows[j].text[c] + "\n");
+    r = test::run_command(kStrata + " translate -m " + teacher + " --tgt-lang " + langs[t] +
+                              " --beam 2 < " + (d / "in.txt"), d.str());
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, rows[j].text[t] + "\n") << "row " << j << " from " << rows[j].text[c];
+  }
   // Resume: the two finished chunks are kept, one more is made.
   std::string chunk0 = test::read_file(d / "student/kd_data/chunks/000000.tsv");
   r = test::run_command(kd + " --max-rows 6 --chunk-rows 2 --generate-only", d.str());
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("resuming: 2 chunks done"), std::string::npos) << r.err;
-  EXPECT_EQ(data::read_split(d / "student/kd_data/train.tsv", &kd_langs).size(), 6u);
+  auto six = data::read_split(d / "student/kd_data/train.tsv", &kd_langs);
+  ASSERT_EQ(six.size(), 6u);
   EXPECT_EQ(test::read_file(d / "student/kd_data/chunks/000000.tsv"), chunk0);
+  for (size_t j = 0; j < 4; ++j) EXPECT_EQ(six[j].text, rows[j].text);  // the same order, extended
   r = test::run_command(kd + " --max-rows 6 --chunk-rows 3 --generate-only", d.str());
   expect_one_line_error(r, "kd_data: made with other settings");
   // The student trains on the KD data (and, at word level, on the teacher's distributions).

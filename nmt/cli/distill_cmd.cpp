@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <numeric>
+#include <random>
 
 #include "data/data_config.h"
 #include "data/error.h"
@@ -71,13 +73,16 @@ struct KdSettings {
   std::string teacher;
   int beam = 0, batch = 0;
   size_t max_rows = 0, chunk_rows = 0;
+  uint64_t seed = 1;
 };
 
 // Sequence-level KD data (Kim & Rush 2016) in <out_dir>/kd_data: every training row keeps one
-// original source text (the row's languages in turn, row i taking the (i mod n)-th) and gets the
-// teacher's beam-search translation of it in each other language the row has. Chunks of
-// chunk_rows rows are written atomically, so an interrupted run resumes where it stopped.
-// Returns the data config of the result.
+// original source text (the row's languages in turn, row i of train.tsv taking the (i mod n)-th)
+// and gets the teacher's beam-search translation of it in each other language the row has. The rows
+// are taken in a seeded random order: train.tsv is grouped by source (its first 5,000 Core-8 rows
+// are all LibreOffice UI strings), so max_rows takes a sample of the whole corpus, and a larger
+// max_rows extends the same order. Chunks of chunk_rows rows are written atomically, so an
+// interrupted (or enlarged) run resumes where it stopped. Returns the data config of the result.
 std::string generate_kd_data(const nmt::Config& cfg, const KdSettings& s) {
   data::DataConfig dcfg = data::load_data_config(cfg.train.data, {});
   const std::string train_tsv = dcfg.out_dir + "/train.tsv", spm_path = dcfg.out_dir + "/spm.model";
@@ -92,6 +97,10 @@ std::string generate_kd_data(const nmt::Config& cfg, const KdSettings& s) {
     if (std::find(teacher.langs.begin(), teacher.langs.end(), l) == teacher.langs.end())
       throw Error(s.teacher + ": the teacher has no language '" + l + "' of " + train_tsv);
   const size_t n = s.max_rows > 0 ? std::min(rows.size(), s.max_rows) : rows.size();
+  std::vector<size_t> order(rows.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::mt19937_64 rng(s.seed);
+  std::shuffle(order.begin(), order.end(), rng);
   const std::string kd_dir = fs::absolute(cfg.train.out_dir + "/kd_data").string();
   fs::create_directories(kd_dir + "/chunks");
   // Chunks are only reused with the settings that made them.
@@ -99,7 +108,8 @@ std::string generate_kd_data(const nmt::Config& cfg, const KdSettings& s) {
                                std::to_string(fs::file_size(s.teacher)) + " bytes)\ndata: " +
                                fs::absolute(train_tsv).string() + "\nbeam: " +
                                std::to_string(s.beam) + "\nchunk_rows: " +
-                               std::to_string(s.chunk_rows) + "\n";
+                               std::to_string(s.chunk_rows) + "\nrow order: shuffled, seed " +
+                               std::to_string(s.seed) + "\n";
   const std::string settings_path = kd_dir + "/settings.txt";
   if (fs::exists(settings_path) && slurp(settings_path) != settings)
     throw Error(kd_dir + ": made with other settings (see settings.txt); remove it or use another "
@@ -127,23 +137,25 @@ std::string generate_kd_data(const nmt::Config& cfg, const KdSettings& s) {
     const std::string path = chunk_path(k);
     if (fs::exists(path)) continue;
     const size_t begin = k * s.chunk_rows, end = std::min(n, begin + s.chunk_rows);
-    std::vector<data::Row> out(rows.begin() + begin, rows.begin() + end);
-    std::map<std::pair<size_t, size_t>, std::vector<size_t>> groups;  // (src, tgt) -> rows
-    for (size_t i = begin; i < end; ++i) {
+    std::vector<data::Row> out;
+    std::map<std::pair<size_t, size_t>, std::vector<size_t>> groups;  // (src, tgt) -> out rows
+    for (size_t j = begin; j < end; ++j) {
+      const size_t i = order[j];
+      out.push_back(rows[i]);
       std::vector<size_t> present;
       for (size_t l = 0; l < langs.size(); ++l)
         if (!rows[i].text[l].empty()) present.push_back(l);
       if (present.size() < 2) continue;
       const size_t src = present[i % present.size()];
       for (size_t l : present)
-        if (l != src) groups[{src, l}].push_back(i);
+        if (l != src) groups[{src, l}].push_back(j - begin);
     }
     for (const auto& [dir, idx] : groups) {
       std::vector<std::string> lines;
-      for (size_t i : idx) lines.push_back(rows[i].text[dir.first]);
+      for (size_t k : idx) lines.push_back(out[k].text[dir.first]);
       auto hyps = tr.translate(lines, langs[dir.second], opt, s.batch, langs[dir.first]);
       for (size_t j = 0; j < idx.size(); ++j)
-        out[idx[j] - begin].text[dir.second] = hyps[j].empty() ? "" : hyps[j][0].text;
+        out[idx[j]].text[dir.second] = hyps[j].empty() ? "" : hyps[j][0].text;
       sentences += static_cast<int64_t>(idx.size());
     }
     data::write_split(path + ".tmp", langs, out);
@@ -180,8 +192,9 @@ int run_kd(const std::vector<std::string>& args) {
       "strata distill kd: knowledge distillation from a (sparse) teacher into the student of\n"
       "--config. Sequence level (Kim & Rush 2016): the teacher translates the training sources with\n"
       "beam search into <train.out_dir>/kd_data (resumable; one original source per row, the\n"
-      "row's languages in turn), then the student trains on that. Word level: the student's loss\n"
-      "adds the cross-entropy against the teacher's distributions (train.kd_weight)");
+      "row's languages in turn; rows in an order shuffled with train.seed), then the student\n"
+      "trains on that. Word level: the student's loss adds the cross-entropy against the\n"
+      "teacher's distributions (train.kd_weight)");
   desc.add_options()("help,h", "show this help")(
       "teacher,t", po::value<std::string>(), "teacher checkpoint (same SentencePiece model)")(
       "config,c", po::value<std::string>(), "student training config (YAML)")(
@@ -190,7 +203,7 @@ int run_kd(const std::vector<std::string>& args) {
       "level", po::value<std::string>()->default_value("seq"), "seq, word or both")(
       "beam", po::value<int>(), "teacher beam size (default: the teacher's decode.beam)")(
       "batch-size", po::value<int>(), "teacher sentences per batch")(
-      "max-rows", po::value<size_t>()->default_value(0), "translate the first N rows only (0 = all)")(
+      "max-rows", po::value<size_t>()->default_value(0), "translate a random sample of N rows (0 = all)")(
       "chunk-rows", po::value<size_t>()->default_value(512), "rows per resumable chunk")(
       "generate-only", po::bool_switch(), "stop after writing the KD data")(
       "restart", po::bool_switch(), "ignore an existing student checkpoint in train.out_dir");
@@ -209,6 +222,7 @@ int run_kd(const std::vector<std::string>& args) {
   if (!fs::exists(s.teacher)) throw Error(s.teacher + ": no such checkpoint");
   s.chunk_rows = vm["chunk-rows"].as<size_t>();
   s.max_rows = vm["max-rows"].as<size_t>();
+  s.seed = static_cast<uint64_t>(cfg.train.seed);
   if (s.chunk_rows < 1) throw Error("--chunk-rows must be >= 1");
   if (level != "word") {
     nmt::Config tcfg = nmt::load_checkpoint(s.teacher).config;
