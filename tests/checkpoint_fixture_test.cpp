@@ -1,0 +1,43 @@
+// Checkpoints saved by earlier code (tests/fixtures/, written by make_fixtures.cpp on the day
+// named in tests/fixtures/README.md) load with today's code and give the logits they gave then:
+// teacher-forced and incremental, for a dense, Switch, GShard, SMoE, σ-MoE, AC, Omni-router and
+// LMS model.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "nmt/model/checkpoint.h"
+#include "tests/fixtures/fixture_inputs.h"
+
+namespace strata {
+namespace {
+
+class CheckpointFixtureTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CheckpointFixtureTest, LoadsAndGivesTheSavedLogits) {
+  const std::string base = std::string(STRATA_FIXTURES) + "/" + GetParam();
+  nmt::Checkpoint ck = nmt::load_checkpoint(base + ".pt");
+  ck.model->eval();
+  torch::serialize::InputArchive ar;
+  ar.load_from(base + ".expected.pt");
+  torch::Tensor logits, steps;
+  ar.read("logits", logits);
+  ar.read("steps", steps);
+  test::FixtureInputs in;
+  auto now = test::fixture_logits(ck.model, in);
+  auto now_steps = test::fixture_step_logprobs(ck.model, in);
+  ASSERT_EQ(now.sizes(), logits.sizes());
+  ASSERT_EQ(now_steps.sizes(), steps.sizes());
+  EXPECT_TRUE(torch::equal(now, logits))
+      << "max |diff| " << (now - logits).abs().max().item<double>();
+  EXPECT_TRUE(torch::equal(now_steps, steps))
+      << "max |diff| " << (now_steps - steps).abs().max().item<double>();
+  // The fixture is not degenerate: the sentences' distributions differ.
+  EXPECT_GT((logits[0][1] - logits[1][1]).abs().max().item<double>(), 1e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, CheckpointFixtureTest,
+                         ::testing::Values("dense", "switch", "gshard", "smoe", "sigma", "ac",
+                                           "omni", "lms"));
+
+}  // namespace
+}  // namespace strata
