@@ -44,11 +44,11 @@ int main(int argc, char** argv) {
   set_threads(threads);
   const int64_t d = 512, ffn = 2048;
   torch::manual_seed(0);
-  nmt::FeedForward dense(d, ffn, 0.0);
+  nmt::FeedForward dense(nmt::FeedForwardOptions(d, ffn));
   moe::MoeLayer sw(moe::MoeLayerOptions(d, ffn, experts).top_k(1).capacity_factor(1.25));
   moe::MoeLayer gs(moe::MoeLayerOptions(d, ffn / 2, experts).top_k(2).capacity_factor(1.25));
   const int64_t lms_langs = 8, sentence = 32;
-  nmt::FeedForward lms(d, ffn, 0.0, lms_langs, lms_rank);
+  nmt::FeedForward lms(nmt::FeedForwardOptions(d, ffn).lms_langs(lms_langs).lms_rank(lms_rank));
   {
     torch::NoGradGuard ng;  // F starts at zero; random banks make the delta real work
     for (auto* l : {&lms->fc1, &lms->fc2}) (*l)->lms_f.normal_(0, 0.01);

@@ -1,5 +1,7 @@
 #include "moe/ac_router.h"
 
+#include "moe/registry.h"
+
 namespace strata::moe {
 
 torch::Tensor cluster_dispersion(const torch::Tensor& x, const torch::Tensor& cluster,
@@ -43,8 +45,9 @@ torch::Tensor AcRouterImpl::running_weights() const {
   return ac_feature_weights(running_dispersion, options.dispersion());
 }
 
-Routing AcRouterImpl::route(const torch::Tensor& x, int64_t capacity,
-                            const torch::Tensor& prev_top1) {
+Routing AcRouterImpl::route(const RouterInput& in) {
+  const torch::Tensor &x = in.x, &prev_top1 = in.prev_top1;
+  const int64_t capacity = in.capacity;
   const auto dtype = x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
   auto xr = x.to(dtype);  // [N, d]
   if (prev_top1.defined() && xr.size(0) > 0) {
@@ -75,6 +78,32 @@ Routing AcRouterImpl::route(const torch::Tensor& x, int64_t capacity,
   return route_topk(logits, options.top_k(), capacity,
                     second_choice_noise(logits, options.top_k(), is_training(),
                                         options.second_policy()));
+}
+
+// Registry entry: Adaptive Clustering.
+namespace {
+std::shared_ptr<RouterBase> make_ac_router(const MoeLayerOptions& o) {
+  return std::make_shared<AcRouterImpl>(AcRouterOptions(o.d_model(), o.num_experts())
+                                            .top_k(o.top_k())
+                                            .second_policy(o.second_policy())
+                                            .dispersion(o.ac_dispersion())
+                                            .momentum(o.ac_momentum())
+                                            .shared(o.shared_router()));
+}
+
+void validate_ac(const MoeConfig& c, bool, const ConfigFail& fail) {
+  if (c.ac_momentum <= 0 || c.ac_momentum > 1)
+    fail("ac_momentum", "must be in (0, 1], got " + std::to_string(c.ac_momentum));
+}
+}  // namespace
+
+RouterType ac_router_type() {
+  RouterType t;
+  t.name = "ac";
+  t.make = make_ac_router;
+  t.validate = validate_ac;
+  t.max_top_k = top1_or_top2;
+  return t;
 }
 
 }  // namespace strata::moe

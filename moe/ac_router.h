@@ -20,14 +20,11 @@
 //   Routing out = r->route(x, capacity, prev_top1);   // x [N, d], prev_top1 [N] i64
 #include <torch/torch.h>
 
+#include "moe/moe_config.h"
 #include "moe/router.h"
 
 namespace strata::moe {
 
-enum class Dispersion {
-  kMad,       // mean absolute deviation from the cluster mean; w̃ = 1 / (MAD + 1e-4)
-  kVariance,  // variance; w̃ = 1 / (Var + 0.1)
-};
 
 struct AcRouterOptions {
   AcRouterOptions(int64_t d_model, int64_t num_experts)
@@ -54,7 +51,8 @@ class AcRouterImpl : public RouterBase {
  public:
   explicit AcRouterImpl(AcRouterOptions options);
   void reset();
-  Routing route(const torch::Tensor& x, int64_t capacity, const torch::Tensor& prev_top1) override;
+  // Uses in.prev_top1 (each token's cluster); the first MoE layer of a stack routes plainly.
+  Routing route(const RouterInput& in) override;
   // The feature weights [E, d] routing uses now: from `running_dispersion` (evaluation).
   torch::Tensor running_weights() const;
   AcRouterOptions options;

@@ -4,45 +4,18 @@
 #include <tuple>
 
 #include "moe/expert_parallel.h"
+#include "moe/registry.h"
 
 namespace strata::moe {
 
 MoeLayerImpl::MoeLayerImpl(MoeLayerOptions o) : options(std::move(o)) {
   TORCH_CHECK(options.num_experts() >= 1, "moe: num_experts must be >= 1");
-  const bool sigma = options.router() == RouterKind::kSigma;
-  TORCH_CHECK(options.top_k() >= 1 &&
-                  options.top_k() <= (sigma ? options.num_experts()
-                                            : std::min<int64_t>(2, options.num_experts())),
-              "moe: top_k must be ", sigma ? "in [1, num_experts]" : "1 or 2 and <= num_experts",
-              ", got ", options.top_k());
-  const int64_t d = options.d_model(), E = options.num_experts();
-  switch (options.router()) {
-    case RouterKind::kTopK:
-      router = register_module("router", std::make_shared<TopKRouterImpl>(
-                                             TopKRouterOptions(d, E)
-                                                 .top_k(options.top_k())
-                                                 .second_policy(options.second_policy())
-                                                 .jitter(options.jitter())
-                                                 .shared(options.shared_router())));
-      break;
-    case RouterKind::kSigma:
-      router = register_module("router", std::make_shared<SigmaRouterImpl>(
-                                             SigmaRouterOptions(d, E)
-                                                 .top_k(options.top_k())
-                                                 .expert_dropout(options.expert_dropout())
-                                                 .init_scale(options.init_scale())
-                                                 .shared(options.shared_router())));
-      break;
-    case RouterKind::kAC:
-      router = register_module("router", std::make_shared<AcRouterImpl>(
-                                             AcRouterOptions(d, E)
-                                                 .top_k(options.top_k())
-                                                 .second_policy(options.second_policy())
-                                                 .dispersion(options.ac_dispersion())
-                                                 .momentum(options.ac_momentum())
-                                                 .shared(options.shared_router())));
-      break;
-  }
+  router_type = &moe::router_type(options.router());
+  const int64_t max_k = router_type->max_top_k(options.num_experts());
+  TORCH_CHECK(options.top_k() >= 1 && options.top_k() <= max_k, "moe: top_k must be in [1, ", max_k,
+              "] for router ", options.router(), " and ", options.num_experts(), " experts, got ",
+              options.top_k());
+  router = register_module("router", router_type->make(options));
   int64_t held = options.num_experts();
   if (options.comm()) {
     std::tie(first_local_expert, held) =
@@ -51,16 +24,11 @@ MoeLayerImpl::MoeLayerImpl(MoeLayerOptions o) : options(std::move(o)) {
   experts = register_module("experts", Experts(held, options.d_model(), options.ffn(),
                                                options.expert_ffn_dropout()));
   TORCH_CHECK(options.eom() >= 0 && options.eom() < 1, "moe: eom must be in [0, 1), got ", options.eom());
-  if (sigma) {
-    // σ-MoE init; W2's scale uses the full E·G even when this rank holds fewer experts.
-    sigma_experts_init(experts->w1, experts->b1, experts->w2, experts->b2, options.init_scale());
-    torch::NoGradGuard ng;
-    experts->w2.mul_(std::sqrt(static_cast<double>(held) / static_cast<double>(E)));
-  }
+  if (router_type->init_experts) router_type->init_experts(experts, options, held);
 }
 
 MoeOutput MoeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad,
-                                const torch::Tensor& prev_top1) {
+                                const torch::Tensor& prev_top1, const torch::Tensor& token_ids) {
   const int64_t d = options.d_model(), E = options.num_experts();
   auto flat = x.reshape({-1, d});  // [N, d]
   torch::Tensor idx;               // routed (non-pad) rows
@@ -70,12 +38,20 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad
     tokens = flat.index_select(0, idx);
   }
   const int64_t N = tokens.size(0);
-  const double cf = options.router() == RouterKind::kSigma ? 0.0  // σ-MoE: dropless
-                    : is_training() ? options.capacity_factor() : options.eval_capacity_factor();
-  torch::Tensor prev;
-  if (prev_top1.defined()) prev = idx.defined() ? prev_top1.reshape({-1}).index_select(0, idx)
-                                                : prev_top1.reshape({-1});
-  Routing r = router->route(tokens, expert_capacity(N, E, options.top_k(), cf), prev);
+  const double cf = router_type->dropless ? 0.0
+                    : is_training()       ? options.capacity_factor()
+                                          : options.eval_capacity_factor();
+  // Per-position inputs of the routers, restricted to the routed rows like the tokens.
+  auto routed = [&](const torch::Tensor& t) {
+    if (!t.defined()) return t;
+    return idx.defined() ? t.reshape({-1}).index_select(0, idx) : t.reshape({-1});
+  };
+  RouterInput in;
+  in.x = tokens;
+  in.capacity = expert_capacity(N, E, options.top_k(), cf);
+  in.prev_top1 = routed(prev_top1);
+  in.token_ids = routed(token_ids);
+  Routing r = router->route(in);
   Dispatch disp = make_dispatch(r, E);
   torch::Tensor y;  // [N, d]
   if (options.comm()) {
@@ -92,13 +68,50 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad
   out.aux_loss = r.aux_loss;
   out.z_loss = r.z_loss;
   auto counts = torch::tensor(disp.counts, torch::kFloat);
-  const double routed = static_cast<double>(disp.token.numel());
-  out.load = routed > 0 ? counts / routed : counts;
-  out.drop_rate = N > 0 ? 1.0 - routed / static_cast<double>(N * options.top_k()) : 0.0;
+  const double n_routed = static_cast<double>(disp.token.numel());
+  out.load = n_routed > 0 ? counts / n_routed : counts;
+  out.drop_rate = N > 0 ? 1.0 - n_routed / static_cast<double>(N * options.top_k()) : 0.0;
   auto first = r.expert.select(1, 0);
   out.top1 = idx.defined() ? torch::full({flat.size(0)}, -1, torch::kLong).index_copy(0, idx, first)
                            : first;
   return out;
+}
+
+torch::Tensor MoeLayerImpl::block(const torch::Tensor& y, torch::nn::LayerNorm& norm,
+                                  const torch::Tensor& pad, double dropout, MoeAux* aux) {
+  MoeOutput o = forward(norm(y), pad, aux->prev_top1, aux->token_ids);
+  aux->add(o.aux_loss, o.z_loss, o.load, o.drop_rate, o.top1);
+  auto out = o.output;
+  if (dropout > 0 && is_training())
+    out = torch::nn::functional::dropout(
+        out, torch::nn::functional::DropoutFuncOptions().p(dropout).training(true));
+  return y + out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry entries: Switch (top-1) and GShard (top-2) layers, with any registered router.
+
+namespace {
+std::shared_ptr<SparseFfnBase> make_moe_layer(const SparseFfnArgs& args) {
+  return std::make_shared<MoeLayerImpl>(moe_layer_options(args));
+}
+}  // namespace
+
+LayerType switch_layer_type() {
+  LayerType t;
+  t.name = "switch";
+  t.module_name = "moe";
+  t.default_top_k = 1;
+  t.takes_router = true;
+  t.make = make_moe_layer;
+  return t;
+}
+
+LayerType gshard_layer_type() {
+  LayerType t = switch_layer_type();
+  t.name = "gshard";
+  t.default_top_k = 2;
+  return t;
 }
 
 }  // namespace strata::moe

@@ -1,5 +1,7 @@
 #include "moe/router.h"
 
+#include "moe/registry.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -136,6 +138,27 @@ Routing TopKRouterImpl::forward(const torch::Tensor& x, int64_t capacity) {
   return route_topk(logits, options.top_k(), capacity,
                     second_choice_noise(logits, options.top_k(), is_training(),
                                         options.second_policy()));
+}
+
+// Registry entry: the softmax top-k router (Switch / GShard).
+namespace {
+std::shared_ptr<RouterBase> make_topk_router(const MoeLayerOptions& o) {
+  return std::make_shared<TopKRouterImpl>(TopKRouterOptions(o.d_model(), o.num_experts())
+                                              .top_k(o.top_k())
+                                              .second_policy(o.second_policy())
+                                              .jitter(o.jitter())
+                                              .shared(o.shared_router()));
+}
+}  // namespace
+
+int64_t top1_or_top2(int64_t num_experts) { return std::min<int64_t>(2, num_experts); }
+
+RouterType topk_router_type() {
+  RouterType t;
+  t.name = "topk";
+  t.make = make_topk_router;
+  t.max_top_k = top1_or_top2;
+  return t;
 }
 
 }  // namespace strata::moe

@@ -2,20 +2,15 @@
 // MoE routers: Switch top-1 (Fedus et al. 2022) and GShard top-2 as in fairseq's moe branch
 // (Lepikhin et al. 2021). A router maps tokens to experts and returns everything the dispatch
 // needs plus its auxiliary losses (returned, never stored in globals). Every router implements
-// RouterBase (here: TopKRouter; moe/sigma_router.h: σ-MoE; moe/ac_router.h: Adaptive Clustering),
-// and each can use a weight shared by all MoE layers (Omni-router, `shared` in its options).
+// RouterBase (here: TopKRouter; moe/sigma_router.h: σ-MoE; moe/ac_router.h: Adaptive Clustering;
+// moe/hash_router.h: Hash layers) and is registered by name in moe/registry.cpp; those with a
+// learned weight can use one shared by all MoE layers (Omni-router, `shared` in their options).
 //
 //   TopKRouter router(TopKRouterOptions(d_model, num_experts).top_k(2));
 //   Routing r = router(x, /*capacity=*/c);   // x [N, d]
 #include <torch/torch.h>
 
 namespace strata::moe {
-
-enum class RouterKind {
-  kTopK,   // softmax top-k (Switch / GShard)
-  kSigma,  // σ-MoE: sigmoid gates, top-k without renormalisation, dropless (sigma_router.h)
-  kAC,     // Adaptive Clustering: routing in a per-cluster re-weighted space (ac_router.h)
-};
 
 struct Routing {
   torch::Tensor expert;   // [N, k] i64: chosen experts, first choice first
@@ -43,16 +38,22 @@ struct TopKRouterOptions {
   TORCH_ARG(torch::nn::Linear, shared) = nullptr;
 };
 
+// What a router sees of the routed tokens (padding already removed).
+struct RouterInput {
+  torch::Tensor x;          // [N, d] token states
+  int64_t capacity = 0;     // tokens per expert (<= 0: no limit; routers without capacity ignore it)
+  torch::Tensor prev_top1;  // [N] i64: first choice at the previous MoE layer of the same stack,
+                            // or undefined at the first one (AC)
+  torch::Tensor token_ids;  // [N] i64: the tokens' ids, or undefined (hash)
+};
+
 // The router interface of an MoE layer.
 class RouterBase : public torch::nn::Module {
  public:
-  // x [N, d] tokens -> routing with at most `capacity` tokens per expert (<= 0: no limit; routers
-  // without capacity ignore it). prev_top1 [N] i64: each token's first-choice expert at the
-  // previous MoE layer of the same stack, or undefined at the first one (only AC uses it).
-  virtual Routing route(const torch::Tensor& x, int64_t capacity,
-                        const torch::Tensor& prev_top1) = 0;
-  // The [E, d] router weight (no bias). With a shared weight (Omni-router) it is not registered
-  // here: the model registers it once, so its gradient accumulates from every layer.
+  virtual Routing route(const RouterInput& in) = 0;
+  // The [E, d] router weight (no bias; null for routers without one). With a shared weight
+  // (Omni-router) it is not registered here: the model registers it once, so its gradient
+  // accumulates from every layer.
   torch::nn::Linear wg{nullptr};
 
  protected:
@@ -77,6 +78,9 @@ double normalized_mutual_information(const torch::Tensor& joint);
 // Capacity per expert: ceil(factor · k · N / E) (at least 1); factor <= 0 means dropless.
 int64_t expert_capacity(int64_t tokens, int64_t num_experts, int64_t top_k, double factor);
 
+// The largest top_k of routers that pick one or two experts (softmax top-k, AC): min(2, E).
+int64_t top1_or_top2(int64_t num_experts);
+
 class TopKRouterImpl : public RouterBase {
  public:
   explicit TopKRouterImpl(TopKRouterOptions options);
@@ -84,9 +88,7 @@ class TopKRouterImpl : public RouterBase {
   // x [N, d] -> routing with at most `capacity` tokens per expert (<= 0: no limit). Choices are
   // served in priority order: all first choices (in token order) before any second choice.
   Routing forward(const torch::Tensor& x, int64_t capacity);
-  Routing route(const torch::Tensor& x, int64_t capacity, const torch::Tensor&) override {
-    return forward(x, capacity);
-  }
+  Routing route(const RouterInput& in) override { return forward(in.x, in.capacity); }
   TopKRouterOptions options;
 };
 TORCH_MODULE(TopKRouter);

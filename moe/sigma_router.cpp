@@ -1,5 +1,7 @@
 #include "moe/sigma_router.h"
 
+#include "moe/registry.h"
+
 #include <cmath>
 #include <limits>
 
@@ -69,6 +71,50 @@ Routing SigmaRouterImpl::forward(const torch::Tensor& x) {
   if (is_training() && options.expert_dropout() > 0)
     dropped = torch::rand_like(logits).lt(options.expert_dropout());
   return route_sigma(logits, options.top_k(), dropped);
+}
+
+// Registry entry: σ-MoE. Dropless, top_k in [1, E], its own init of the router (also a shared
+// one) and of the experts.
+namespace {
+std::shared_ptr<RouterBase> make_sigma_router(const MoeLayerOptions& o) {
+  return std::make_shared<SigmaRouterImpl>(SigmaRouterOptions(o.d_model(), o.num_experts())
+                                               .top_k(o.top_k())
+                                               .expert_dropout(o.expert_dropout())
+                                               .init_scale(o.init_scale())
+                                               .shared(o.shared_router()));
+}
+
+void validate_sigma(const MoeConfig& c, bool selected, const ConfigFail& fail) {
+  if (c.expert_dropout < 0 || c.expert_dropout >= 1)
+    fail("expert_dropout", "must be in [0, 1), got " + std::to_string(c.expert_dropout));
+  if (c.expert_dropout > 0 && !selected)
+    fail("expert_dropout", "only applies to model.moe.router: sigma");
+}
+
+int64_t all_experts(int64_t num_experts) { return num_experts; }
+
+void init_sigma_experts(Experts& experts, const MoeLayerOptions& o, int64_t held) {
+  // σ-MoE init; W2's scale uses the full E·G even when this rank holds fewer experts.
+  sigma_experts_init(experts->w1, experts->b1, experts->w2, experts->b2, o.init_scale());
+  torch::NoGradGuard ng;
+  experts->w2.mul_(std::sqrt(static_cast<double>(held) / static_cast<double>(o.num_experts())));
+}
+
+void init_sigma_shared(torch::nn::Linear& weight, const MoeLayerOptions& o) {
+  sigma_router_init(weight->weight, o.init_scale());
+}
+}  // namespace
+
+RouterType sigma_router_type() {
+  RouterType t;
+  t.name = "sigma";
+  t.make = make_sigma_router;
+  t.validate = validate_sigma;
+  t.max_top_k = all_experts;
+  t.dropless = true;
+  t.init_experts = init_sigma_experts;
+  t.init_shared = init_sigma_shared;
+  return t;
 }
 
 }  // namespace strata::moe

@@ -44,9 +44,7 @@ class SigmaRouterImpl : public RouterBase {
   explicit SigmaRouterImpl(SigmaRouterOptions options);
   void reset();
   Routing forward(const torch::Tensor& x);  // x [N, d]
-  Routing route(const torch::Tensor& x, int64_t, const torch::Tensor&) override {
-    return forward(x);
-  }
+  Routing route(const RouterInput& in) override { return forward(in.x); }
   SigmaRouterOptions options;
 };
 TORCH_MODULE(SigmaRouter);

@@ -3,6 +3,7 @@
 #include <tuple>
 
 #include "moe/expert_parallel.h"
+#include "moe/registry.h"
 
 namespace strata::moe {
 
@@ -104,6 +105,62 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
   out.top1 = top1;
   out.aux_loss = aux.empty() ? torch::zeros({}, h.options()) : torch::stack(aux).mean();
   return out;
+}
+
+torch::Tensor SmoeLayerImpl::block(const torch::Tensor& y, torch::nn::LayerNorm& norm,
+                                   const torch::Tensor& pad, double, MoeAux* aux) {
+  const int64_t d = y.size(-1);
+  SmoeOutput o = forward(y.reshape({-1, d}), norm(y).reshape({-1, d}),
+                         pad.defined() ? pad.reshape({-1}) : pad);
+  // Load: fraction of (non-pad) tokens by number of expert passes (1..L).
+  auto p = o.passes.index_select(0, o.passes.gt(0).nonzero().squeeze(1));
+  auto hist = p.numel() > 0 ? torch::bincount(p - 1).to(torch::kFloat) / p.numel()
+                            : torch::zeros({1});
+  aux->add(o.aux_loss, torch::Tensor(), hist, o.drop_rate, o.top1);
+  return o.output.view(y.sizes());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry entry: Stratified MoE.
+
+namespace {
+std::shared_ptr<SparseFfnBase> make_smoe_layer(const SparseFfnArgs& a) {
+  const MoeConfig& c = a.config;
+  return std::make_shared<SmoeLayerImpl>(
+      SmoeLayerOptions(a.d_model, c.expert_ffn > 0 ? c.expert_ffn : a.ffn,
+                       std::vector<int64_t>(c.strata.begin(), c.strata.end()))
+          .capacity_factor(c.capacity_factor)
+          .eval_capacity_factor(c.eval_capacity)
+          .eom(c.eom)
+          .expert_ffn_dropout(c.expert_ffn_dropout)
+          .comm(a.comm));
+}
+
+void validate_smoe(const MoeConfig& c, const ConfigFail& fail) {
+  int sum = 0;
+  for (int n : c.strata) {
+    if (n < 1) fail("strata", "every stratum needs at least 1 expert");
+    sum += n;
+  }
+  if (c.strata.empty() || sum != c.num_experts)
+    fail("strata", "must list experts per stratum summing to model.moe.num_experts=" +
+                       std::to_string(c.num_experts) + " (e.g. [4, 4])");
+  // Each pass is top-2 whatever top_k says; keep the switch/gshard range for the field.
+  if (c.resolved_top_k() < 1 || c.resolved_top_k() > std::min(2, c.num_experts))
+    fail("top_k", "must be 1 or 2 and <= model.moe.num_experts=" + std::to_string(c.num_experts) +
+                      ", got " + std::to_string(c.top_k));
+}
+}  // namespace
+
+LayerType smoe_layer_type() {
+  LayerType t;
+  t.name = "smoe";
+  t.module_name = "smoe";
+  t.default_top_k = 1;
+  t.uses_strata = true;
+  t.make = make_smoe_layer;
+  t.validate = validate_smoe;
+  return t;
 }
 
 }  // namespace strata::moe

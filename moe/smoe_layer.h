@@ -17,6 +17,7 @@
 #include "moe/comm.h"
 #include "moe/dispatch.h"
 #include "moe/router.h"
+#include "moe/sparse_ffn.h"
 
 namespace strata::moe {
 
@@ -44,9 +45,13 @@ struct SmoeOutput {
   torch::Tensor top1;      // [N] i64: first-pass first-choice expert (-1 for padding)
 };
 
-class SmoeLayerImpl : public torch::nn::Module {
+class SmoeLayerImpl : public SparseFfnBase {
  public:
   explicit SmoeLayerImpl(SmoeLayerOptions options);
+  // The FFN sub-layer (SparseFfnBase): the stratified block replaces y + FFN(norm(y)) with its own
+  // residuals and norms (`dropout` is not used: the reference has none there).
+  torch::Tensor block(const torch::Tensor& y, torch::nn::LayerNorm& norm, const torch::Tensor& pad,
+                      double dropout, MoeAux* aux) override;
   // h [N, d] residual stream; u0 [N, d] = the layer's pre-FFN LayerNorm of h; pad [N] bool or
   // undefined (padding rows are not routed and come back unchanged).
   SmoeOutput forward(const torch::Tensor& h, const torch::Tensor& u0,

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <type_traits>
+
 #include "data/error.h"
 #include "data/yaml_config.h"
 
@@ -39,6 +41,7 @@ void visit(Config& c, Visitor&& v) {
   v("model.moe", "expert_dropout", c.model.moe.expert_dropout);
   v("model.moe", "ac_dispersion", c.model.moe.ac_dispersion);
   v("model.moe", "ac_momentum", c.model.moe.ac_momentum);
+  v("model.moe", "hash_seed", c.model.moe.hash_seed);
   v("model.lms", "mode", c.model.lms.mode);
   v("model.lms", "rank", c.model.lms.rank);
   v("model.lms", "placement", c.model.lms.placement);
@@ -92,66 +95,18 @@ void validate(const Config& c, const std::string& name) {
   if (m.encoder_layers < 1) fail("model.encoder_layers", "must be >= 1");
   if (m.decoder_layers < 1) fail("model.decoder_layers", "must be >= 1");
   const auto& moe = m.moe;
-  if (moe.type != "none" && moe.type != "switch" && moe.type != "gshard" && moe.type != "smoe")
-    fail("model.moe.type", "must be none, switch, gshard or smoe, got '" + moe.type + "'");
-  if (moe.type == "smoe") {
-    int sum = 0;
-    for (int n : moe.strata) {
-      if (n < 1) fail("model.moe.strata", "every stratum needs at least 1 expert");
-      sum += n;
-    }
-    if (moe.strata.empty() || sum != moe.num_experts)
-      fail("model.moe.strata", "must list experts per stratum summing to model.moe.num_experts=" +
-                                   std::to_string(moe.num_experts) + " (e.g. [4, 4])");
-  } else if (!moe.strata.empty()) {
-    fail("model.moe.strata", "only applies to model.moe.type: smoe");
-  }
-  if (moe.type != "none") {
-    if (moe.num_experts < 1) fail("model.moe.num_experts", "must be >= 1");
-    if (moe.router == "sigma") {
-      if (moe.resolved_top_k() < 1 || moe.resolved_top_k() > moe.num_experts)
-        fail("model.moe.top_k", "must be in [1, model.moe.num_experts=" +
-                                    std::to_string(moe.num_experts) + "] (router: sigma), got " +
-                                    std::to_string(moe.top_k));
-    } else if (moe.resolved_top_k() < 1 || moe.resolved_top_k() > std::min(2, moe.num_experts)) {
-      fail("model.moe.top_k", "must be 1 or 2 and <= model.moe.num_experts=" +
-                                  std::to_string(moe.num_experts) + ", got " +
-                                  std::to_string(moe.top_k));
-    }
-    if (moe.every_k_layers < 1) fail("model.moe.every_k_layers", "must be >= 1");
-    if (moe.expert_ffn < 0) fail("model.moe.expert_ffn", "must be >= 0 (0: model.ffn)");
-    if (moe.aux_loss_weight < 0) fail("model.moe.aux_loss_weight", "must be >= 0");
-    if (moe.z_loss_weight < 0) fail("model.moe.z_loss_weight", "must be >= 0");
-    if (moe.eom < 0 || moe.eom >= 1) fail("model.moe.eom", "must be in [0, 1)");
-    if (moe.expert_ffn_dropout < 0 || moe.expert_ffn_dropout >= 1)
-      fail("model.moe.expert_ffn_dropout", "must be in [0, 1)");
-  }
-  if (moe.router != "topk" && moe.router != "sigma" && moe.router != "ac")
-    fail("model.moe.router", "must be topk, sigma or ac, got '" + moe.router + "'");
-  if ((moe.router != "topk" || moe.shared_router) && moe.type != "switch" && moe.type != "gshard")
-    fail(moe.router != "topk" ? "model.moe.router" : "model.moe.shared_router",
-         "needs model.moe.type switch or gshard, got '" + moe.type + "'");
-  if (moe.expert_dropout < 0 || moe.expert_dropout >= 1)
-    fail("model.moe.expert_dropout", "must be in [0, 1), got " + std::to_string(moe.expert_dropout));
-  if (moe.expert_dropout > 0 && moe.router != "sigma")
-    fail("model.moe.expert_dropout", "only applies to model.moe.router: sigma");
-  if (moe.ac_dispersion != "mad" && moe.ac_dispersion != "var")
-    fail("model.moe.ac_dispersion", "must be mad or var, got '" + moe.ac_dispersion + "'");
-  if (moe.ac_momentum <= 0 || moe.ac_momentum > 1)
-    fail("model.moe.ac_momentum", "must be in (0, 1], got " + std::to_string(moe.ac_momentum));
+  moe::validate_moe_config(moe, [&](const std::string& field, const std::string& why) {
+    fail("model.moe." + field, why);
+  });
   const auto& lms = m.lms;
-  if (lms.mode != "none" && lms.mode != "pair" && lms.mode != "lang")
-    fail("model.lms.mode", "must be none, pair or lang, got '" + lms.mode + "'");
-  if (lms.placement != "ffn" && lms.placement != "ffn_attn")
-    fail("model.lms.placement", "must be ffn or ffn_attn, got '" + lms.placement + "'");
-  if (lms.mode != "none") {
+  if (lms.enabled()) {
     if (lms.rank < 1) fail("model.lms.rank", "must be >= 1, got " + std::to_string(lms.rank));
     if (lms.every_k_layers < 1) fail("model.lms.every_k_layers", "must be >= 1");
-    if (moe.type != "none")
+    if (moe.enabled())
       fail("model.lms.mode", "LMS applies to dense FFN layers and cannot be combined with "
                              "model.moe.type=" + moe.type);
   }
-  if (c.train.fuse_distillation && lms.mode == "none")
+  if (c.train.fuse_distillation && !lms.enabled())
     fail("train.fuse_distillation", "needs an LMS model (model.lms.mode: pair or lang)");
   if (c.train.fd_weight < 0) fail("train.fd_weight", "must be >= 0");
   if (c.train.kd_weight < 0 || c.train.kd_weight > 1)
@@ -187,7 +142,20 @@ Config read(const YAML::Node& root, const std::string& name) {
   sections.emplace("model.moe", sections.at("model").child("moe"));
   sections.emplace("model.lms", sections.at("model").child("lms"));
   visit(c, [&](const char* section, const char* key, auto& field) {
-    sections.at(section).read(key, field);
+    using T = std::decay_t<decltype(field)>;
+    YamlMap& map = sections.at(section);
+    if constexpr (std::is_enum_v<T>) {  // parsed here, once, from the enum's name table
+      const auto& names = names_of(T{});
+      std::string name = enum_name(names, field);
+      map.read(key, name);
+      auto value = enum_value(names, name);
+      if (!value)
+        throw Error(map.where(key) + ": must be " + join_alternatives(enum_names(names)) +
+                    ", got '" + name + "'");
+      field = *value;
+    } else {
+      map.read(key, field);
+    }
   });
   for (auto& [s, m] : sections) m.finish();
   top.finish();
@@ -215,10 +183,15 @@ std::string to_yaml(const Config& cfg) {
   Config c = cfg;
   YAML::Node root;
   visit(c, [&](const char* section, const char* key, auto& field) {
+    using T = std::decay_t<decltype(field)>;
     std::string sec = section;
     auto dot = sec.find('.');
-    if (dot == std::string::npos) root[sec][key] = field;
-    else root[sec.substr(0, dot)][sec.substr(dot + 1)][key] = field;
+    auto set = [&](const auto& value) {
+      if (dot == std::string::npos) root[sec][key] = value;
+      else root[sec.substr(0, dot)][sec.substr(dot + 1)][key] = value;
+    };
+    if constexpr (std::is_enum_v<T>) set(enum_name(names_of(T{}), field));
+    else set(field);
   });
   YAML::Emitter out;
   out << root;

@@ -5,45 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "moe/moe_config.h"
+#include "nmt/model/lms_config.h"
+
 namespace strata::nmt {
-
-// Sparse FFN layers (issue 5): `model.moe` in YAML.
-struct MoeConfig {
-  std::string type = "none";        // none | switch (top-1) | gshard (top-2) | smoe (stratified)
-  int num_experts = 8;
-  int expert_ffn = 0;               // hidden width of each expert (0: model.ffn)
-  int top_k = 0;                    // 0: from type (switch 1, gshard 2)
-  int every_k_layers = 2;           // layer i is sparse when (i + 1) % k == 0
-  double capacity_factor = 1.25;    // training; <= 0: dropless
-  double eval_capacity = 0.0;       // capacity factor at inference; <= 0: dropless
-  double aux_loss_weight = 0.01;    // load-balancing loss weight (mean over MoE layers)
-  double z_loss_weight = 0.0;       // router z-loss weight (ST-MoE uses 1e-3)
-  std::vector<int> strata;          // smoe: experts per stratum, e.g. [4, 4]; sums to num_experts
-  double eom = 0.0;                 // expert-output masking probability (NLLB: 0.1-0.2; 0: off)
-  double expert_ffn_dropout = 0.0;  // dropout on the experts' hidden activation (Switch: 0.4 when fine-tuning)
-  // Router of switch/gshard layers (issue 7):
-  //   topk  softmax gate, top-k choices (Switch: raw probability; GShard: renormalised top-2)
-  //   sigma σ-MoE (Csordás et al. 2023): sigmoid gates, top_k in [1, num_experts] without
-  //         renormalisation, dropless (capacities ignored), expert_dropout, σ-MoE init; its aux
-  //         loss is the entropy regulariser −H(mean softmax) (use aux_loss_weight ~1e-3)
-  //   ac    Adaptive Clustering (Nielsen et al. 2025): routes in a feature space re-weighted by
-  //         the dispersion of each previous-layer expert's tokens (running statistics at inference)
-  std::string router = "topk";
-  bool shared_router = false;       // Omni-router: one router weight shared by all MoE layers
-  double expert_dropout = 0.0;      // sigma: drop each (token, expert) score before top-k (0.05)
-  std::string ac_dispersion = "mad";  // ac: mad (mean absolute deviation) | var (variance)
-  double ac_momentum = 0.1;         // ac: EMA momentum of the running dispersion statistics
-  int resolved_top_k() const { return top_k > 0 ? top_k : (type == "gshard" ? 2 : 1); }
-};
-
-// Language-specific low-rank modules, LMS (issue 6): `model.lms` in YAML. Dense FFN fc1/fc2 (and
-// with placement ffn_attn the attention projections) get W = W_s + V[·]·F[·] per sentence.
-struct LmsConfig {
-  std::string mode = "none";        // none | pair (V[src]·F[tgt]) | lang (V[src]·F[src])
-  int rank = 4;                     // r of V [(N+1), d_out, r] and F [(N+1), r, d_in]
-  std::string placement = "ffn";    // ffn (fc1, fc2) | ffn_attn (also attention q/k/v/out)
-  int every_k_layers = 1;           // layer i has LMS when (i + 1) % k == 0
-};
 
 struct ModelConfig {
   int d_model = 512;                // model width
@@ -56,8 +21,8 @@ struct ModelConfig {
   double activation_dropout = 0.0;  // on the FFN hidden activation
   int max_positions = 1024;         // longest sequence (tokens) the position table covers
   bool decoder_lang_tag = true;     // decoder's first token is >>tgt<< (false: </s>)
-  MoeConfig moe;
-  LmsConfig lms;
+  moe::MoeConfig moe;               // sparse FFN layers (moe/moe_config.h)
+  LmsConfig lms;                    // language-specific low-rank modules (nmt/model/lms_config.h)
 };
 
 struct TrainConfig {

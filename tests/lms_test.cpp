@@ -237,9 +237,9 @@ TEST(LmsTransformerTest, CondensedModelEqualsTheSharedSide) {
   cfg.model.decoder_layers = 2;
   cfg.model.dropout = 0.0;
   cfg.model.max_positions = 64;
-  cfg.model.lms.mode = "pair";
+  cfg.model.lms.mode = LmsMode::kPair;
   cfg.model.lms.rank = 2;
-  cfg.model.lms.placement = "ffn_attn";
+  cfg.model.lms.placement = LmsPlacement::kFfnAttn;
   cfg.train.fuse_distillation = true;
   Checkpoint ck;
   ck.config = cfg;
@@ -254,7 +254,7 @@ TEST(LmsTransformerTest, CondensedModelEqualsTheSharedSide) {
   ck.model->eval();
   Checkpoint dense = condense_lms(ck, "lms.pt");
   dense.model->eval();
-  EXPECT_EQ(dense.config.model.lms.mode, "none");
+  EXPECT_EQ(dense.config.model.lms.mode, LmsMode::kNone);
   EXPECT_FALSE(dense.config.train.fuse_distillation);
   for (const auto& p : dense.model->named_parameters())
     EXPECT_EQ(p.key().find("lms_"), std::string::npos) << p.key();
@@ -300,9 +300,9 @@ TEST(LmsConfigTest, ParsesWritesBackAndRejectsBadValues) {
   Config c = parse_config(
       "model: {lms: {mode: lang, rank: 8, placement: ffn_attn, every_k_layers: 2}}\n"
       "train: {fuse_distillation: true, fd_weight: 0.5}\n", "t.yaml");
-  EXPECT_EQ(c.model.lms.mode, "lang");
+  EXPECT_EQ(c.model.lms.mode, LmsMode::kLang);
   EXPECT_EQ(c.model.lms.rank, 8);
-  EXPECT_EQ(c.model.lms.placement, "ffn_attn");
+  EXPECT_EQ(c.model.lms.placement, LmsPlacement::kFfnAttn);
   EXPECT_EQ(c.model.lms.every_k_layers, 2);
   EXPECT_TRUE(c.train.fuse_distillation);
   EXPECT_DOUBLE_EQ(c.train.fd_weight, 0.5);

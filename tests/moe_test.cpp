@@ -19,7 +19,7 @@ namespace {
 // The per-token loop the vectorised layer must equal: y_t = Σ_k keep·gate·FFN_{e_tk}(x_t).
 torch::Tensor naive_moe(MoeLayer& m, const torch::Tensor& x, int64_t capacity) {
   auto flat = x.reshape({-1, m->options.d_model()});
-  Routing r = m->router->route(flat, capacity, torch::Tensor());
+  Routing r = m->router->route({flat, capacity, {}, {}});
   std::vector<torch::Tensor> rows;
   for (int64_t t = 0; t < flat.size(0); ++t) {
     auto y = torch::zeros({m->options.d_model()}, x.options());
@@ -106,7 +106,7 @@ TEST(MoeLayerTest, MatchesNaiveLoopWithDroppedTokens) {
 
 TEST(MoeLayerTest, OneExpertTop1UncappedEqualsDenseFfn) {
   auto m = make_layer(1, 1, 0.0);
-  strata::nmt::FeedForward ffn(8, 16, 0.0);
+  strata::nmt::FeedForward ffn(strata::nmt::FeedForwardOptions(8, 16));
   ffn->to(torch::kDouble);
   {
     torch::NoGradGuard ng;
@@ -212,12 +212,13 @@ TEST(ExpertsTest, ExpertDropoutEqualsPerRowLoopWithTheSameMask) {
 namespace {
 strata::nmt::Transformer moe_transformer(int64_t top_k) {
   torch::manual_seed(9);
-  strata::nmt::MoeOptions mo;
+  strata::moe::MoeConfig mo;
+  mo.type = top_k == 2 ? "gshard" : "switch";
   mo.num_experts = 4;
   mo.top_k = top_k;
   mo.every_k_layers = 1;
   mo.capacity_factor = 1.0;
-  mo.eval_capacity_factor = 0.0;  // dropless at inference
+  mo.eval_capacity = 0.0;  // dropless at inference
   auto m = strata::nmt::Transformer(strata::nmt::TransformerOptions(30).d_model(16).heads(2)
                                         .ffn(32).encoder_layers(2).decoder_layers(2)
                                         .dropout(0.0).max_positions(32).moe(mo));
@@ -231,12 +232,7 @@ TEST(MoeTransformerTest, IncrementalDecodingEqualsFullRecomputation) {
     auto m = moe_transformer(k);
     auto src = torch::tensor({{5, 6, 7, 8, 3}, {9, 10, 3, 0, 0}}, torch::kLong);
     auto prev = torch::tensor({{2, 11, 12, 13}, {2, 14, 15, 16}}, torch::kLong);
-    torch::NoGradGuard ng;
-    auto full = torch::log_softmax(m->forward(src, prev), -1);
-    auto state = m->start(m->encode(src));
-    for (int64_t t = 0; t < 4; ++t)
-      EXPECT_TRUE(torch::allclose(m->step(prev.select(1, t), state), full.select(1, t), 1e-4, 1e-5))
-          << "top_k " << k << " step " << t;
+    strata::test::expect_incremental_equals_full(m, src, prev, "top_k " + std::to_string(k));
   }
 }
 
@@ -414,7 +410,8 @@ TEST(SmoeLayerTest, PaddingIsUntouchedAndBatchInvariant) {
 
 TEST(MoeTransformerTest, SmoeIncrementalDecodingEqualsFullRecomputation) {
   torch::manual_seed(12);
-  strata::nmt::MoeOptions mo;
+  strata::moe::MoeConfig mo;
+  mo.type = "smoe";
   mo.num_experts = 4;
   mo.every_k_layers = 1;
   mo.strata = {2, 2};
@@ -424,12 +421,11 @@ TEST(MoeTransformerTest, SmoeIncrementalDecodingEqualsFullRecomputation) {
   m->eval();
   auto src = torch::tensor({{5, 6, 7, 8, 3}, {9, 10, 3, 0, 0}}, torch::kLong);
   auto prev = torch::tensor({{2, 11, 12, 13}, {2, 14, 15, 16}}, torch::kLong);
-  torch::NoGradGuard ng;
-  strata::nmt::MoeAux aux;
-  auto full = torch::log_softmax(m->forward(src, prev, &aux), -1);
-  EXPECT_EQ(aux.layers, 4);
-  auto state = m->start(m->encode(src));
-  for (int64_t t = 0; t < 4; ++t)
-    EXPECT_TRUE(torch::allclose(m->step(prev.select(1, t), state), full.select(1, t), 1e-4, 1e-5))
-        << "step " << t;
+  {
+    torch::NoGradGuard ng;
+    strata::nmt::MoeAux aux;
+    m->forward(src, prev, &aux);
+    EXPECT_EQ(aux.layers, 4);
+  }
+  strata::test::expect_incremental_equals_full(m, src, prev);
 }

@@ -423,7 +423,7 @@ TEST(DistillCliTest, LmsFuseDistillationTrainsAndCondensesToADenseModel) {
   EXPECT_NE(r.out.find("(LMS, mode pair, rank 2)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(dense, shared slot folded)"), std::string::npos) << r.out;
   Checkpoint cl = load_checkpoint(lms), cd = load_checkpoint(dense);
-  EXPECT_EQ(cd.config.model.lms.mode, "none");
+  EXPECT_EQ(cd.config.model.lms.mode, LmsMode::kNone);
   EXPECT_EQ(cd.langs, cl.langs);
   for (const auto& p : cd.model->named_parameters())
     EXPECT_EQ(p.key().find("lms_"), std::string::npos) << p.key();

@@ -20,7 +20,7 @@ using namespace strata::moe;
 
 namespace {
 
-MoeLayer make_layer(RouterKind kind, int64_t E, int64_t k, uint64_t seed = 5) {
+MoeLayer make_layer(const std::string& kind, int64_t E, int64_t k, uint64_t seed = 5) {
   torch::manual_seed(seed);
   MoeLayer m(MoeLayerOptions(8, 16, E).top_k(k).capacity_factor(0.5).eval_capacity_factor(0.5)
                  .second_policy(SecondExpertPolicy::kAll).router(kind));
@@ -132,7 +132,7 @@ TEST(SigmaRouterTest, HandCaseGatesSelectionDropoutAndEntropy) {
 }
 
 TEST(SigmaMoeLayerTest, MatchesPerTokenLoopDroplessWithGradients) {
-  auto m = make_layer(RouterKind::kSigma, 4, 3);  // K = 3 of 4; capacity factor 0.5 is ignored
+  auto m = make_layer("sigma", 4, 3);  // K = 3 of 4; capacity factor 0.5 is ignored
   m->train();  // no expert dropout configured: training = inference
   auto x = torch::randn({3, 5, 8}, torch::kDouble).requires_grad_(true);
   auto x2 = x.detach().clone().requires_grad_(true);
@@ -162,7 +162,7 @@ TEST(SigmaMoeLayerTest, MatchesPerTokenLoopDroplessWithGradients) {
 
 TEST(SigmaMoeLayerTest, ExpertDropoutOnlyInTrainingAndSigmaInit) {
   torch::manual_seed(3);
-  MoeLayer m(MoeLayerOptions(64, 32, 16).top_k(4).router(RouterKind::kSigma).expert_dropout(0.5)
+  MoeLayer m(MoeLayerOptions(64, 32, 16).top_k(4).router("sigma").expert_dropout(0.5)
                  .init_scale(0.5));
   auto x = torch::randn({200, 64});
   m->eval();
@@ -211,7 +211,7 @@ TEST(AcRouterTest, HandComputedMadWeights) {
 
 TEST(AcRouterTest, LayerMatchesPerTokenLoopWithRunningStatistics) {
   for (int64_t k : {1, 2}) {
-    auto m = make_layer(RouterKind::kAC, 3, k);
+    auto m = make_layer("ac", 3, k);
     auto* ac = dynamic_cast<AcRouterImpl*>(m->router.get());
     ASSERT_NE(ac, nullptr);
     // Training: batch statistics, and the running dispersion moves toward them (m = 0.1) for
@@ -285,15 +285,16 @@ TEST(RoutingStatsTest, AgreementAndNormalisedMutualInformation) {
 // Inside the Transformer: Omni-router, batch-invariant and incremental decoding.
 
 namespace {
-strata::nmt::Transformer router_transformer(RouterKind kind, bool shared, int64_t top_k,
+strata::nmt::Transformer router_transformer(const std::string& kind, bool shared, int64_t top_k,
                                             uint64_t seed = 9) {
   torch::manual_seed(seed);
-  strata::nmt::MoeOptions mo;
+  strata::moe::MoeConfig mo;
+  mo.type = top_k == 2 ? "gshard" : "switch";
   mo.num_experts = 4;
   mo.top_k = top_k;
   mo.every_k_layers = 1;
   mo.capacity_factor = 1.0;
-  mo.eval_capacity_factor = 0.0;
+  mo.eval_capacity = 0.0;
   mo.router = kind;
   mo.shared_router = shared;
   auto m = strata::nmt::Transformer(strata::nmt::TransformerOptions(30).d_model(16).heads(2)
@@ -301,24 +302,30 @@ strata::nmt::Transformer router_transformer(RouterKind kind, bool shared, int64_
                                         .dropout(0.0).max_positions(32).moe(mo));
   return m;
 }
+// A Transformer layer's sparse FFN as the MoE layer it is.
+MoeLayer moe_of(const std::shared_ptr<SparseFfnBase>& sparse) {
+  auto m = std::dynamic_pointer_cast<MoeLayerImpl>(sparse);
+  EXPECT_TRUE(m);
+  return MoeLayer(m);
+}
 const torch::Tensor kSrc() { return torch::tensor({{5, 6, 7, 8, 3}, {9, 10, 3, 0, 0}}, torch::kLong); }
 const torch::Tensor kPrev() { return torch::tensor({{2, 11, 12, 13}, {2, 14, 15, 0}}, torch::kLong); }
 }  // namespace
 
 TEST(OmniRouterTest, OneSharedWeightWhoseGradientIsTheSumOfPerLayerGradients) {
-  for (RouterKind kind : {RouterKind::kTopK, RouterKind::kSigma, RouterKind::kAC}) {
-    auto tied = router_transformer(kind, true, kind == RouterKind::kSigma ? 2 : 1);
-    auto untied = router_transformer(kind, false, kind == RouterKind::kSigma ? 2 : 1, 11);
+  for (std::string kind : {"topk", "sigma", "ac"}) {
+    auto tied = router_transformer(kind, true, kind == "sigma" ? 2 : 1);
+    auto untied = router_transformer(kind, false, kind == "sigma" ? 2 : 1, 11);
     // Exactly one router parameter, held by every MoE layer.
     std::vector<std::string> router_params;
     for (const auto& p : tied->named_parameters())
       if (p.key().find("router") != std::string::npos) router_params.push_back(p.key());
     ASSERT_EQ(router_params, std::vector<std::string>{"shared_router.weight"});
     std::vector<MoeLayer> tied_layers, untied_layers;
-    for (auto& l : *tied->encoder_layers) tied_layers.push_back(l->as<strata::nmt::EncoderLayer>()->moe);
-    for (auto& l : *tied->decoder_layers) tied_layers.push_back(l->as<strata::nmt::DecoderLayer>()->moe);
-    for (auto& l : *untied->encoder_layers) untied_layers.push_back(l->as<strata::nmt::EncoderLayer>()->moe);
-    for (auto& l : *untied->decoder_layers) untied_layers.push_back(l->as<strata::nmt::DecoderLayer>()->moe);
+    for (auto& l : *tied->encoder_layers) tied_layers.push_back(moe_of(l->as<strata::nmt::EncoderLayer>()->sparse));
+    for (auto& l : *tied->decoder_layers) tied_layers.push_back(moe_of(l->as<strata::nmt::DecoderLayer>()->sparse));
+    for (auto& l : *untied->encoder_layers) untied_layers.push_back(moe_of(l->as<strata::nmt::EncoderLayer>()->sparse));
+    for (auto& l : *untied->decoder_layers) untied_layers.push_back(moe_of(l->as<strata::nmt::DecoderLayer>()->sparse));
     ASSERT_EQ(tied_layers.size(), 4u);
     for (auto& l : tied_layers)
       EXPECT_TRUE(l->router->wg->weight.is_same(tied->shared_router->weight));
@@ -343,7 +350,7 @@ TEST(OmniRouterTest, OneSharedWeightWhoseGradientIsTheSumOfPerLayerGradients) {
     for (auto& l : untied_layers) sum += l->router->wg->weight.grad();
     EXPECT_GT(sum.abs().sum().item<double>(), 0);
     EXPECT_TRUE(torch::allclose(tied->shared_router->weight.grad(), sum, 1e-4, 1e-7))
-        << "router kind " << static_cast<int>(kind);
+        << "router kind " << kind;
     // Agreement of consecutive layers is reported per stack (NaN at each stack's first layer).
     ASSERT_EQ(a1.agreement.size(), 4u);
     EXPECT_TRUE(std::isnan(a1.agreement[0]) && std::isnan(a1.agreement[2]));
@@ -352,7 +359,7 @@ TEST(OmniRouterTest, OneSharedWeightWhoseGradientIsTheSumOfPerLayerGradients) {
 }
 
 TEST(RouterTransformerTest, AcAndSigmaDecodingIsIncrementalAndBatchInvariant) {
-  for (RouterKind kind : {RouterKind::kSigma, RouterKind::kAC}) {
+  for (std::string kind : {"sigma", "ac"}) {
     for (bool shared : {false, true}) {
       auto m = router_transformer(kind, shared, 2);
       // A few training passes give the AC router non-trivial running statistics.
@@ -364,7 +371,7 @@ TEST(RouterTransformerTest, AcAndSigmaDecodingIsIncrementalAndBatchInvariant) {
       auto state = m->start(m->encode(kSrc()));
       for (int64_t t = 0; t < 3; ++t)
         EXPECT_TRUE(torch::allclose(m->step(kPrev().select(1, t), state), full.select(1, t), 1e-4, 1e-5))
-            << "kind " << static_cast<int>(kind) << " step " << t;
+            << "kind " << kind << " step " << t;
       auto a = torch::tensor({{5, 6, 7, 8, 3}}, torch::kLong);
       auto b = torch::tensor({{9, 10, 3}}, torch::kLong);
       strata::nmt::SearchOptions so;
@@ -402,7 +409,7 @@ TEST(RouterConfigTest, KeysRoundTripAndBadValuesAreOneLineErrors) {
       EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
     }
   };
-  expect_error("model: {moe: {type: switch, router: soft}}\n", "model.moe.router: must be topk, sigma or ac");
+  expect_error("model: {moe: {type: switch, router: soft}}\n", "model.moe.router: must be topk, sigma, ac or hash");
   expect_error("model: {moe: {type: smoe, strata: [4, 4], router: ac}}\n", "model.moe.router: needs");
   expect_error("model: {moe: {type: none, shared_router: true}}\n", "model.moe.shared_router");
   expect_error("model: {moe: {type: switch, expert_dropout: 0.1}}\n", "model.moe.expert_dropout");

@@ -14,6 +14,7 @@
 #include "data/data_config.h"
 #include "data/prepare.h"
 #include "data/spm.h"
+#include "nmt/model/transformer.h"
 #include "tests/test_util.h"
 
 namespace strata::test {
@@ -50,6 +51,18 @@ inline void expect_input_grad_matches_fd(const std::function<torch::Tensor(const
       double fd = (f(xp).item<double>() - f(xm).item<double>()) / (2 * h);
       EXPECT_NEAR(g[i][j].item<double>(), fd, tol) << i << "," << j;
     }
+}
+
+// Incremental decoding (start, then one step per target position) gives the teacher-forced
+// log-probabilities of every position of prev [B, T].
+inline void expect_incremental_equals_full(nmt::Transformer& m, const torch::Tensor& src,
+                                           const torch::Tensor& prev, const std::string& what = "") {
+  torch::NoGradGuard ng;
+  auto full = torch::log_softmax(m->forward(src, prev), -1);
+  auto state = m->start(m->encode(src));
+  for (int64_t t = 0; t < prev.size(1); ++t)
+    EXPECT_TRUE(torch::allclose(m->step(prev.select(1, t), state), full.select(1, t), 1e-4, 1e-5))
+        << what << " step " << t;
 }
 
 // A tiny 3-language corpus (20 multi-way rows: 5 verbs x 4 objects) with train/valid/test splits

@@ -44,7 +44,7 @@ int run_condense(const std::vector<std::string>& args) {
   if (std::filesystem::absolute(in) == std::filesystem::absolute(out))
     throw Error("--output must differ from --model (" + in + ")");
   nmt::Checkpoint lms = nmt::load_checkpoint(in);
-  if (!lms.config.train.fuse_distillation && lms.config.model.lms.mode != "none")
+  if (!lms.config.train.fuse_distillation && lms.config.model.lms.enabled())
     std::fprintf(stderr, "strata: warning: %s was trained without fuse distillation: its shared "
                  "slot is untrained and the condensed model is the bare W_s\n", in.c_str());
   nmt::Checkpoint dense = nmt::condense_lms(lms, in);
@@ -53,7 +53,7 @@ int run_condense(const std::vector<std::string>& args) {
   const auto in_size = std::filesystem::file_size(in), out_size = std::filesystem::file_size(out);
   std::printf("%s: %lld parameters, %.2f MB (LMS, mode %s, rank %d)\n", in.c_str(),
               static_cast<long long>(nmt::count_parameters(*lms.model)), in_size / 1e6,
-              lms.config.model.lms.mode.c_str(), lms.config.model.lms.rank);
+              enum_name(names_of(lms.config.model.lms.mode), lms.config.model.lms.mode).c_str(), lms.config.model.lms.rank);
   std::printf("%s: %lld parameters, %.2f MB (dense, shared slot folded)\n", out.c_str(),
               static_cast<long long>(nmt::count_parameters(*dense.model)), out_size / 1e6);
   return 0;

@@ -232,7 +232,7 @@ int run_train(const std::vector<std::string>& args) {
     throw Error("--file-store and --master-port are two rendezvous: give one");
   const int world = vm.count("world-size") ? vm["world-size"].as<int>() : nproc;
   const auto& moe = cfg.model.moe;
-  if (world > 1 && moe.type != "none" && moe.num_experts % world != 0)
+  if (world > 1 && moe.enabled() && moe.num_experts % world != 0)
     throw Error("model.moe.num_experts=" + std::to_string(moe.num_experts) +
                 " is not divisible by " + (nproc > 1 ? "--nproc " : "--world-size ") +
                 std::to_string(world));

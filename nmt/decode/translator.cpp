@@ -49,13 +49,14 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
     throw Error("--tgt-lang: the model does not translate into '" + tgt_lang +
                 "' (its languages: " + all + ")");
   // LMS models: every sentence of this call has the same direction.
-  const bool lms = ckpt_.config.model.lms.mode != "none";
+  const bool lms = ckpt_.config.model.lms.enabled();
   int64_t src_index = 0;
   const int64_t tgt_index = std::find(langs().begin(), langs().end(), tgt_lang) - langs().begin();
   if (lms && !lms_shared_) {
     if (src_lang.empty())
       throw Error("--src-lang is required: this is an LMS model (model.lms.mode=" +
-                  ckpt_.config.model.lms.mode + "), whose weights depend on the source language");
+                  enum_name(names_of(ckpt_.config.model.lms.mode), ckpt_.config.model.lms.mode) +
+                  "), whose weights depend on the source language");
     auto it = std::find(langs().begin(), langs().end(), src_lang);
     if (it == langs().end())
       throw Error("--src-lang: the model does not translate from '" + src_lang +

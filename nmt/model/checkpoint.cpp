@@ -10,45 +10,22 @@
 
 namespace strata::nmt {
 
-MoeOptions moe_options(const MoeConfig& c) {
-  MoeOptions m;
-  if (c.type == "none") return m;
-  m.num_experts = c.num_experts;
-  m.expert_ffn = c.expert_ffn;
-  m.top_k = c.resolved_top_k();
-  m.every_k_layers = c.every_k_layers;
-  m.capacity_factor = c.capacity_factor;
-  m.eval_capacity_factor = c.eval_capacity;
-  m.eom = c.eom;
-  m.expert_ffn_dropout = c.expert_ffn_dropout;
-  if (c.type == "smoe") m.strata.assign(c.strata.begin(), c.strata.end());
-  m.router = c.router == "sigma" ? moe::RouterKind::kSigma
-             : c.router == "ac"  ? moe::RouterKind::kAC
-                                 : moe::RouterKind::kTopK;
-  m.shared_router = c.shared_router;
-  m.expert_dropout = c.expert_dropout;
-  m.ac_dispersion = c.ac_dispersion == "var" ? moe::Dispersion::kVariance : moe::Dispersion::kMad;
-  m.ac_momentum = c.ac_momentum;
-  return m;
-}
-
 LmsOptions lms_options(const LmsConfig& c, int64_t num_langs) {
   LmsOptions l;
-  if (c.mode == "none") return l;
+  if (!c.enabled()) return l;
   if (num_langs < 1)
-    throw Error("model.lms.mode=" + c.mode + " needs the model's languages (none were given)");
-  l.mode = c.mode == "lang" ? LmsMode::kLang : LmsMode::kPair;
+    throw Error("model.lms.mode=" + enum_name(names_of(c.mode), c.mode) +
+                " needs the model's languages (none were given)");
+  l.mode = c.mode;
   l.num_langs = num_langs;
   l.rank = c.rank;
-  l.attention = c.placement == "ffn_attn";
+  l.attention = c.placement == LmsPlacement::kFfnAttn;
   l.every_k_layers = c.every_k_layers;
   return l;
 }
 
 Transformer build_model(const ModelConfig& c, int64_t vocab_size, int64_t num_langs,
                         std::shared_ptr<moe::Communicator> comm) {
-  MoeOptions moe = moe_options(c.moe);
-  moe.comm = std::move(comm);
   return Transformer(TransformerOptions(vocab_size)
                          .d_model(c.d_model)
                          .heads(c.heads)
@@ -60,8 +37,9 @@ Transformer build_model(const ModelConfig& c, int64_t vocab_size, int64_t num_la
                          .activation_dropout(c.activation_dropout)
                          .max_positions(c.max_positions)
                          .pad_id(data::kPadId)
-                         .moe(moe)
-                         .lms(lms_options(c.lms, num_langs)));
+                         .moe(c.moe)
+                         .lms(lms_options(c.lms, num_langs)),
+                     std::move(comm));
 }
 
 namespace {
@@ -280,7 +258,7 @@ std::shared_ptr<moe::Communicator> placement_only_communicator(int rank, int wor
 }
 
 Checkpoint condense_lms(const Checkpoint& lms, const std::string& name) {
-  if (lms.config.model.lms.mode == "none")
+  if (!lms.config.model.lms.enabled())
     throw Error(name + ": not an LMS model (model.lms.mode is none): nothing to condense");
   Checkpoint out;
   out.config = lms.config;

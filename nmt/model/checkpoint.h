@@ -39,9 +39,6 @@ struct Checkpoint {
   std::optional<TrainerState> trainer;
 };
 
-// The one place mapping the MoE config to layer options.
-MoeOptions moe_options(const MoeConfig& c);
-
 // The one place mapping the LMS config to layer options (num_langs: the model's languages).
 LmsOptions lms_options(const LmsConfig& c, int64_t num_langs);
 

@@ -4,6 +4,18 @@
 
 namespace strata::nmt {
 
+const EnumNames<LmsMode>& names_of(LmsMode) {
+  static const EnumNames<LmsMode> n = {
+      {"none", LmsMode::kNone}, {"pair", LmsMode::kPair}, {"lang", LmsMode::kLang}};
+  return n;
+}
+
+const EnumNames<LmsPlacement>& names_of(LmsPlacement) {
+  static const EnumNames<LmsPlacement> n = {{"ffn", LmsPlacement::kFfn},
+                                            {"ffn_attn", LmsPlacement::kFfnAttn}};
+  return n;
+}
+
 LmsGroups LmsGroups::of(const torch::Tensor& slot, int64_t num_slots) {
   LmsGroups g;
   auto cpu = slot.to(torch::kCPU);

@@ -18,9 +18,9 @@
 
 #include <vector>
 
-namespace strata::nmt {
+#include "nmt/model/lms_config.h"
 
-enum class LmsMode { kNone, kPair, kLang };
+namespace strata::nmt {
 
 // LMS settings of a Transformer (mode kNone = plain Linear layers everywhere).
 struct LmsOptions {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "moe/registry.h"
+
 namespace strata::nmt {
 
 namespace F = torch::nn::functional;
@@ -26,16 +28,14 @@ int64_t count_parameters(const torch::nn::Module& m) {
 
 // ---------------------------------------------------------------------------------------------
 
-MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t d_model, int64_t heads, double dropout,
-                                               bool self_attention, int64_t lms_langs,
-                                               int64_t lms_rank)
-    : d_model_(d_model), heads_(heads), dropout_(dropout), self_(self_attention) {
+MultiheadAttentionImpl::MultiheadAttentionImpl(MultiheadAttentionOptions o) : options(std::move(o)) {
+  const int64_t d_model = options.d_model(), heads = options.heads();
   TORCH_CHECK(d_model % heads == 0, "attention: d_model (", d_model, ") must be divisible by heads (",
               heads, ")");
   auto linear = [&](int64_t in, int64_t out) {
-    return LmsLinear(LmsLinearOptions(in, out).num_langs(lms_langs).rank(lms_rank));
+    return LmsLinear(LmsLinearOptions(in, out).num_langs(options.lms_langs()).rank(options.lms_rank()));
   };
-  if (self_) {
+  if (options.self_attention()) {
     in_proj = register_module("in_proj", linear(d_model, 3 * d_model));
   } else {
     q_proj = register_module("q_proj", linear(d_model, d_model));
@@ -54,18 +54,19 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t d_model, int64_t heads, d
 }
 
 torch::Tensor MultiheadAttentionImpl::split_heads(const torch::Tensor& x) const {
-  const int64_t B = x.size(0), T = x.size(1);
-  return x.view({B, T, heads_, d_model_ / heads_}).transpose(1, 2);  // [B, H, T, dh]
+  const int64_t B = x.size(0), T = x.size(1), H = options.heads();
+  return x.view({B, T, H, options.d_model() / H}).transpose(1, 2);  // [B, H, T, dh]
 }
 
 torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
                                               const torch::Tensor& memory,
                                               const torch::Tensor& key_pad, bool causal,
                                               KvCache* cache, const LmsKeys& lms) {
-  const int64_t B = query.size(0), T = query.size(1);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d_model_ / heads_));
+  const int64_t B = query.size(0), T = query.size(1), d_model = options.d_model();
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d_model / options.heads()));
+  const double dropout = options.dropout();
   torch::Tensor q, k, v;
-  if (self_) {
+  if (options.self_attention()) {
     auto qkv = in_proj(query, lms).chunk(3, -1);  // 3 x [B, T, d]
     q = split_heads(qkv[0]);
     k = split_heads(qkv[1]);
@@ -107,21 +108,20 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
     scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
   }
   auto probs = torch::softmax(scores, -1);
-  if (dropout_ > 0 && is_training()) probs = F::dropout(probs, F::DropoutFuncOptions().p(dropout_).training(true));
-  auto ctx = one_query ? (probs.transpose(-2, -1) * v).sum(2).reshape({B, 1, d_model_})
-                       : torch::matmul(probs, v).transpose(1, 2).reshape({B, T, d_model_});  // [B, T, d]
+  if (dropout > 0 && is_training()) probs = F::dropout(probs, F::DropoutFuncOptions().p(dropout).training(true));
+  auto ctx = one_query ? (probs.transpose(-2, -1) * v).sum(2).reshape({B, 1, d_model})
+                       : torch::matmul(probs, v).transpose(1, 2).reshape({B, T, d_model});  // [B, T, d]
   return out_proj(ctx, lms);
 }
 
 // ---------------------------------------------------------------------------------------------
 
-FeedForwardImpl::FeedForwardImpl(int64_t d_model, int64_t ffn, double activation_dropout,
-                                 int64_t lms_langs, int64_t lms_rank)
-    : activation_dropout_(activation_dropout) {
-  fc1 = register_module("fc1", LmsLinear(LmsLinearOptions(d_model, ffn).num_langs(lms_langs)
-                                             .rank(lms_rank)));
-  fc2 = register_module("fc2", LmsLinear(LmsLinearOptions(ffn, d_model).num_langs(lms_langs)
-                                             .rank(lms_rank)));
+FeedForwardImpl::FeedForwardImpl(FeedForwardOptions o) : options(std::move(o)) {
+  auto linear = [&](int64_t in, int64_t out) {
+    return LmsLinear(LmsLinearOptions(in, out).num_langs(options.lms_langs()).rank(options.lms_rank()));
+  };
+  fc1 = register_module("fc1", linear(options.d_model(), options.ffn()));
+  fc2 = register_module("fc2", linear(options.ffn(), options.d_model()));
   for (auto* l : {&fc1, &fc2}) {
     torch::nn::init::xavier_uniform_((*l)->weight);
     torch::nn::init::zeros_((*l)->bias);
@@ -130,8 +130,8 @@ FeedForwardImpl::FeedForwardImpl(int64_t d_model, int64_t ffn, double activation
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x, const LmsKeys& lms) {
   auto h = torch::relu(fc1(x, lms));
-  if (activation_dropout_ > 0 && is_training())
-    h = F::dropout(h, F::DropoutFuncOptions().p(activation_dropout_).training(true));
+  if (options.activation_dropout() > 0 && is_training())
+    h = F::dropout(h, F::DropoutFuncOptions().p(options.activation_dropout()).training(true));
   return fc2(h, lms);
 }
 
@@ -146,141 +146,74 @@ torch::Tensor drop(const torch::Tensor& x, double p, bool training) {
 }
 }  // namespace
 
-void MoeAux::add(const moe::MoeOutput& o) {
-  aux_loss = aux_loss.defined() ? aux_loss + o.aux_loss : o.aux_loss;
-  z_loss = z_loss.defined() ? z_loss + o.z_loss : o.z_loss;
-  ++layers;
-  load.push_back(o.load);
-  drop_rate.push_back(o.drop_rate);
-  push_top1(o.top1);
-}
-
-void MoeAux::push_top1(const torch::Tensor& t) {
-  agreement.push_back(prev_top1.defined() && prev_top1.numel() == t.numel()
-                          ? moe::top1_agreement(prev_top1, t)
-                          : std::numeric_limits<double>::quiet_NaN());
-  top1.push_back(t);
-  prev_top1 = t;
-}
-
-void MoeAux::add(const moe::SmoeOutput& o) {
-  aux_loss = aux_loss.defined() ? aux_loss + o.aux_loss : o.aux_loss;
-  auto zero = torch::zeros({}, o.aux_loss.options());
-  z_loss = z_loss.defined() ? z_loss : zero;
-  ++layers;
-  // Load: fraction of (non-pad) tokens by number of expert passes (1..L).
-  auto p = o.passes.index_select(0, o.passes.gt(0).nonzero().squeeze(1));
-  auto hist = p.numel() > 0 ? torch::bincount(p - 1).to(torch::kFloat) / p.numel()
-                            : torch::zeros({1});
-  load.push_back(hist);
-  drop_rate.push_back(o.drop_rate);
-  push_top1(o.top1);
-}
-
-namespace {
-// Registers the layer's FFN: dense, or sparse when the MoE options select this layer.
-void make_ffn(torch::nn::Module& layer, const TransformerOptions& o, int64_t index,
-              FeedForward& ffn, moe::MoeLayer& moe, moe::SmoeLayer& smoe) {
-  const auto& m = o.moe();
-  const int64_t expert_ffn = m.expert_ffn > 0 ? m.expert_ffn : o.ffn();
-  if (m.is_sparse(index) && !m.strata.empty()) {
-    smoe = layer.register_module(
-        "smoe", moe::SmoeLayer(moe::SmoeLayerOptions(o.d_model(), expert_ffn, m.strata)
-                                   .capacity_factor(m.capacity_factor)
-                                   .eval_capacity_factor(m.eval_capacity_factor)
-                                   .eom(m.eom)
-                                   .expert_ffn_dropout(m.expert_ffn_dropout)
-                                   .comm(m.comm)));
-  } else if (m.is_sparse(index)) {
-    // σ-MoE init scale for pre-LN: sqrt(2 / n_layers), here over both stacks.
-    const double init_scale =
-        std::sqrt(2.0 / static_cast<double>(o.encoder_layers() + o.decoder_layers()));
-    moe = layer.register_module(
-        "moe", moe::MoeLayer(moe::MoeLayerOptions(o.d_model(), expert_ffn, m.num_experts)
-                                 .top_k(m.top_k)
-                                 .capacity_factor(m.capacity_factor)
-                                 .eval_capacity_factor(m.eval_capacity_factor)
-                                 .eom(m.eom)
-                                 .expert_ffn_dropout(m.expert_ffn_dropout)
-                                 .router(m.router)
-                                 .shared_router(m.shared_weight)
-                                 .expert_dropout(m.expert_dropout)
-                                 .init_scale(init_scale)
-                                 .ac_dispersion(m.ac_dispersion)
-                                 .ac_momentum(m.ac_momentum)
-                                 .comm(m.comm)));
-  } else {
-    const int64_t lms_langs = o.lms().applies(index) ? o.lms().num_langs : 0;
-    ffn = layer.register_module(
-        "ffn", FeedForward(o.d_model(), o.ffn(), o.activation_dropout(), lms_langs, o.lms().rank));
-  }
-}
-
-// Number of languages of the LMS banks of a layer's attention projections (0: plain).
-int64_t attention_lms_langs(const TransformerOptions& o, int64_t index) {
-  return o.lms().attention && o.lms().applies(index) ? o.lms().num_langs : 0;
-}
-}  // namespace
-
-torch::Tensor ffn_block(FeedForward& ffn, moe::MoeLayer& moe, moe::SmoeLayer& smoe,
+torch::Tensor ffn_block(FeedForward& ffn, const std::shared_ptr<moe::SparseFfnBase>& sparse,
                         torch::nn::LayerNorm& norm, const torch::Tensor& y,
                         const torch::Tensor& pad, double dropout, bool training, MoeAux* aux,
                         const LmsKeys& lms) {
-  if (smoe) {
-    const int64_t d = y.size(-1);
-    auto o = smoe(y.reshape({-1, d}), norm(y).reshape({-1, d}),
-                  pad.defined() ? pad.reshape({-1}) : pad);
-    if (aux) aux->add(o);
-    return o.output.view(y.sizes());
-  }
-  if (!moe) return y + drop(ffn(norm(y), lms), dropout, training);
-  moe::MoeOutput o = moe(norm(y), pad, aux ? aux->prev_top1 : torch::Tensor());
-  if (aux) aux->add(o);
-  return y + drop(o.output, dropout, training);
+  if (!sparse) return y + drop(ffn(norm(y), lms), dropout, training);
+  MoeAux local;  // the sparse layer reads the stack's inputs from it and reports into it
+  return sparse->block(y, norm, pad, dropout, aux ? aux : &local);
 }
 
-EncoderLayerImpl::EncoderLayerImpl(const TransformerOptions& o, int64_t index)
-    : dropout_(o.dropout()) {
-  self_attn_norm = register_module("self_attn_norm", layer_norm(o.d_model()));
-  self_attn = register_module(
-      "self_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), true,
-                                      attention_lms_langs(o, index), o.lms().rank));
-  ffn_norm = register_module("ffn_norm", layer_norm(o.d_model()));
-  make_ffn(*this, o, index, ffn, moe, smoe);
+namespace {
+// Registers the layer's FFN: the sparse one when the options give a factory, else dense.
+void make_ffn(torch::nn::Module& layer, const TransformerLayerOptions& o, FeedForward& ffn,
+              std::shared_ptr<moe::SparseFfnBase>& sparse) {
+  if (o.make_sparse()) {
+    sparse = layer.register_module(o.sparse_name(), o.make_sparse()());
+  } else {
+    ffn = layer.register_module("ffn", FeedForward(FeedForwardOptions(o.d_model(), o.ffn())
+                                                       .activation_dropout(o.activation_dropout())
+                                                       .lms_langs(o.ffn_lms_langs())
+                                                       .lms_rank(o.lms_rank())));
+  }
+}
+
+MultiheadAttention attention(const TransformerLayerOptions& o, bool self) {
+  return MultiheadAttention(MultiheadAttentionOptions(o.d_model(), o.heads())
+                                .dropout(o.attention_dropout())
+                                .self_attention(self)
+                                .lms_langs(o.attention_lms_langs())
+                                .lms_rank(o.lms_rank()));
+}
+}  // namespace
+
+EncoderLayerImpl::EncoderLayerImpl(TransformerLayerOptions o) : options(std::move(o)) {
+  self_attn_norm = register_module("self_attn_norm", layer_norm(options.d_model()));
+  self_attn = register_module("self_attn", attention(options, true));
+  ffn_norm = register_module("ffn_norm", layer_norm(options.d_model()));
+  make_ffn(*this, options, ffn, sparse);
 }
 
 torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& src_pad,
                                         MoeAux* aux, const LmsKeys& lms) {
+  const double p = options.dropout();
   auto h = self_attn_norm(x);
-  auto y = x + drop(self_attn(h, h, src_pad, false, nullptr, lms), dropout_, is_training());
-  return ffn_block(ffn, moe, smoe, ffn_norm, y, src_pad, dropout_, is_training(), aux, lms);
+  auto y = x + drop(self_attn(h, h, src_pad, false, nullptr, lms), p, is_training());
+  return ffn_block(ffn, sparse, ffn_norm, y, src_pad, p, is_training(), aux, lms);
 }
 
-DecoderLayerImpl::DecoderLayerImpl(const TransformerOptions& o, int64_t index)
-    : dropout_(o.dropout()) {
-  self_attn_norm = register_module("self_attn_norm", layer_norm(o.d_model()));
-  self_attn = register_module(
-      "self_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), true,
-                                      attention_lms_langs(o, index), o.lms().rank));
-  cross_attn_norm = register_module("cross_attn_norm", layer_norm(o.d_model()));
-  cross_attn = register_module(
-      "cross_attn", MultiheadAttention(o.d_model(), o.heads(), o.attention_dropout(), false,
-                                       attention_lms_langs(o, index), o.lms().rank));
-  ffn_norm = register_module("ffn_norm", layer_norm(o.d_model()));
-  make_ffn(*this, o, index, ffn, moe, smoe);
+DecoderLayerImpl::DecoderLayerImpl(TransformerLayerOptions o) : options(std::move(o)) {
+  self_attn_norm = register_module("self_attn_norm", layer_norm(options.d_model()));
+  self_attn = register_module("self_attn", attention(options, true));
+  cross_attn_norm = register_module("cross_attn_norm", layer_norm(options.d_model()));
+  cross_attn = register_module("cross_attn", attention(options, false));
+  ffn_norm = register_module("ffn_norm", layer_norm(options.d_model()));
+  make_ffn(*this, options, ffn, sparse);
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& memory,
                                         const torch::Tensor& src_pad, DecoderLayerCache* cache,
                                         const torch::Tensor& tgt_pad, MoeAux* aux,
                                         const LmsKeys& lms) {
+  const double p = options.dropout();
   auto h = self_attn_norm(x);
   auto y = x + drop(self_attn(h, h, torch::Tensor(), true, cache ? &cache->self : nullptr, lms),
-                    dropout_, is_training());
+                    p, is_training());
   h = cross_attn_norm(y);
-  y = y + drop(cross_attn(h, memory, src_pad, false, cache ? &cache->cross : nullptr, lms),
-               dropout_, is_training());
-  return ffn_block(ffn, moe, smoe, ffn_norm, y, tgt_pad, dropout_, is_training(), aux, lms);
+  y = y + drop(cross_attn(h, memory, src_pad, false, cache ? &cache->cross : nullptr, lms), p,
+               is_training());
+  return ffn_block(ffn, sparse, ffn_norm, y, tgt_pad, p, is_training(), aux, lms);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,7 +232,23 @@ void DecoderState::select(const torch::Tensor& order, bool same_sources) {
       }
 }
 
-TransformerImpl::TransformerImpl(TransformerOptions o) : options(std::move(o)) { reset(); }
+TransformerImpl::TransformerImpl(TransformerOptions o, std::shared_ptr<moe::Communicator> comm)
+    : options(std::move(o)), comm_(std::move(comm)) {
+  reset();
+}
+
+TransformerLayerOptions TransformerImpl::layer_options(int64_t index) const {
+  const auto& o = options;
+  const auto& lms = o.lms();
+  const int64_t lms_langs = lms.applies(index) ? lms.num_langs : 0;
+  return TransformerLayerOptions(o.d_model(), o.heads(), o.ffn())
+      .dropout(o.dropout())
+      .attention_dropout(o.attention_dropout())
+      .activation_dropout(o.activation_dropout())
+      .attention_lms_langs(lms.attention ? lms_langs : 0)
+      .ffn_lms_langs(lms_langs)
+      .lms_rank(lms.rank);
+}
 
 void TransformerImpl::reset() {
   const auto& o = options;
@@ -313,26 +262,34 @@ void TransformerImpl::reset() {
   embed->weight.normal_(0, std::pow(static_cast<double>(o.d_model()), -0.5));
   embed->weight[o.pad_id()].zero_();
   encoder_layers = register_module("encoder_layers", torch::nn::ModuleList());
-  TORCH_CHECK(o.moe().num_experts == 0 || o.moe().every_k_layers >= 1,
+  TORCH_CHECK(!o.moe().enabled() || o.moe().every_k_layers >= 1,
               "transformer: moe.every_k_layers must be >= 1");
   TORCH_CHECK(o.lms().mode == LmsMode::kNone ||
                   (o.lms().num_langs > 0 && o.lms().rank >= 1 && o.lms().every_k_layers >= 1),
               "transformer: LMS needs num_langs > 0, rank >= 1 and every_k_layers >= 1");
+  const moe::MoeConfig& mc = o.moe();
+  const int64_t num_layers = o.encoder_layers() + o.decoder_layers();
   // Omni-router: one router weight, registered here once and handed to every MoE layer.
-  TransformerOptions lo = o;
-  if (o.moe().shared_router && o.moe().num_experts > 0) {
-    TORCH_CHECK(o.moe().strata.empty(), "transformer: a shared router needs switch/gshard layers");
+  if (mc.enabled() && mc.shared_router) {
+    TORCH_CHECK(moe::layer_type(mc.type).takes_router, "transformer: a shared router needs ",
+                "a layer type with a router, got ", mc.type);
     shared_router = register_module("shared_router",
-                                    moe::make_router_weight(o.d_model(), o.moe().num_experts));
-    if (o.moe().router == moe::RouterKind::kSigma)
-      moe::sigma_router_init(shared_router->weight,
-                             std::sqrt(2.0 / static_cast<double>(o.encoder_layers() +
-                                                                 o.decoder_layers())));
-    lo.moe().shared_weight = shared_router;
+                                    moe::make_shared_router(mc, o.d_model(), num_layers));
   }
-  for (int64_t i = 0; i < o.encoder_layers(); ++i) encoder_layers->push_back(EncoderLayer(lo, i));
+  // The layers' options; sparse layers get their layer type's factory (moe/registry.h).
+  auto layer = [&](int64_t index) {
+    TransformerLayerOptions lo = layer_options(index);
+    if (mc.is_sparse(index)) {
+      const moe::LayerType& type = moe::layer_type(mc.type);
+      moe::SparseFfnArgs args{mc, o.d_model(), o.ffn(), o.vocab_size(), num_layers,
+                              shared_router, comm_};
+      lo.sparse_name(type.module_name).make_sparse([&type, args] { return type.make(args); });
+    }
+    return lo;
+  };
+  for (int64_t i = 0; i < o.encoder_layers(); ++i) encoder_layers->push_back(EncoderLayer(layer(i)));
   decoder_layers = register_module("decoder_layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < o.decoder_layers(); ++i) decoder_layers->push_back(DecoderLayer(lo, i));
+  for (int64_t i = 0; i < o.decoder_layers(); ++i) decoder_layers->push_back(DecoderLayer(layer(i)));
   encoder_norm = register_module("encoder_norm", layer_norm(o.d_model()));
   decoder_norm = register_module("decoder_norm", layer_norm(o.d_model()));
   positions_ = register_buffer("positions", sinusoidal_positions(o.max_positions(), o.d_model()));
@@ -357,7 +314,7 @@ EncoderOut TransformerImpl::encode(const torch::Tensor& src, MoeAux* aux, const 
   auto x = embed_tokens(src, 0);
   MoeAux local;  // the MoE layers pass their choices on (AC router) even when aux is not wanted
   if (!aux) aux = &local;
-  aux->prev_top1 = torch::Tensor();  // a new stack
+  aux->start_stack(src);
   for (auto& m : *encoder_layers) x = m->as<EncoderLayer>()->forward(x, out.pad, aux, lms);
   out.states = encoder_norm(x);
   return out;
@@ -369,7 +326,7 @@ torch::Tensor TransformerImpl::decode(const torch::Tensor& prev, const EncoderOu
   auto tgt_pad = prev.eq(options.pad_id());  // [B, T]
   MoeAux local;
   if (!aux) aux = &local;
-  aux->prev_top1 = torch::Tensor();  // a new stack
+  aux->start_stack(prev);
   for (auto& m : *decoder_layers)
     x = m->as<DecoderLayer>()->forward(x, enc.states, enc.pad, nullptr, tgt_pad, aux, enc.lms);
   x = decoder_norm(x);
@@ -386,7 +343,8 @@ DecoderState TransformerImpl::start(EncoderOut enc) {
 torch::Tensor TransformerImpl::step(const torch::Tensor& tokens, DecoderState& state) {
   auto x = embed_tokens(tokens.view({-1, 1}), state.step);  // [B, 1, d]
   size_t i = 0;
-  MoeAux aux;  // this step's first choices, for the AC router of the next MoE layer
+  MoeAux aux;  // this step's tokens and first choices, for the routers of the MoE layers
+  aux.start_stack(tokens.view({-1, 1}));
   for (auto& m : *decoder_layers)
     x = m->as<DecoderLayer>()->forward(x, state.enc.states, state.enc.pad, &state.layers[i++],
                                        torch::Tensor(), &aux, state.enc.lms);

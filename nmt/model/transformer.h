@@ -11,56 +11,19 @@
 
 #include <vector>
 
-#include "moe/moe_layer.h"
-#include "moe/smoe_layer.h"
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "moe/comm.h"
+#include "moe/moe_config.h"
+#include "moe/sparse_ffn.h"
 #include "nmt/model/lms.h"
 
 namespace strata::nmt {
 
-// Sparse FFN settings of a Transformer (num_experts 0 = dense everywhere).
-struct MoeOptions {
-  int64_t num_experts = 0;
-  int64_t expert_ffn = 0;             // hidden width of each expert (0: the dense ffn)
-  int64_t top_k = 1;                  // 1: Switch, 2: GShard
-  int64_t every_k_layers = 2;         // layer i (0-based) is sparse when (i + 1) % k == 0
-  double capacity_factor = 1.25;      // training; <= 0: dropless
-  double eval_capacity_factor = 0.0;  // inference; <= 0: dropless (batch-invariant decoding)
-  double eom = 0.0;                   // expert-output masking probability
-  double expert_ffn_dropout = 0.0;    // dropout inside the experts (hidden activation)
-  std::vector<int64_t> strata;        // non-empty: Stratified MoE with these experts per stratum
-  moe::RouterKind router = moe::RouterKind::kTopK;  // router of the (non-SMoE) MoE layers
-  bool shared_router = false;         // Omni-router: one router weight for all MoE layers
-  double expert_dropout = 0.0;        // σ-MoE selection dropout (training)
-  moe::Dispersion ac_dispersion = moe::Dispersion::kMad;
-  double ac_momentum = 0.1;           // AC running statistics
-  // Expert parallelism (moe/expert_parallel.h): when set, every MoE layer holds only this rank's
-  // num_experts / world experts and exchanges tokens with the other ranks.
-  std::shared_ptr<moe::Communicator> comm;
-  torch::nn::Linear shared_weight{nullptr};  // set by the Transformer when shared_router
-  bool is_sparse(int64_t layer) const {
-    return num_experts > 0 && (layer + 1) % every_k_layers == 0;
-  }
-};
-
-// Auxiliary outputs of the MoE layers of one forward pass, summed over layers.
-struct MoeAux {
-  torch::Tensor aux_loss, z_loss;    // sums over MoE layers (scalars)
-  int64_t layers = 0;                // number of MoE layers that ran
-  std::vector<torch::Tensor> load;   // per MoE layer [E]: fraction of routed rows per expert
-  std::vector<double> drop_rate;     // per MoE layer
-  std::vector<torch::Tensor> top1;   // per MoE layer: first-choice expert per position [B·T]
-                                     // (-1 for padding), encoder layers first
-  std::vector<double> agreement;     // per MoE layer: fraction of tokens whose first choice equals
-                                     // the previous MoE layer's of the same stack (NaN: first)
-  // First choices of the last MoE layer of the current stack (the AC router's clusters; the
-  // Transformer resets it at the start of the encoder, the decoder and every decoding step).
-  torch::Tensor prev_top1;
-  void add(const moe::MoeOutput& o);
-  void add(const moe::SmoeOutput& o);
-
- private:
-  void push_top1(const torch::Tensor& t);
-};
+// What the MoE layers report (moe/sparse_ffn.h); the name is used across nmt/.
+using moe::MoeAux;
 
 struct TransformerOptions {
   explicit TransformerOptions(int64_t vocab_size) : vocab_size_(vocab_size) {}
@@ -75,7 +38,7 @@ struct TransformerOptions {
   TORCH_ARG(double, activation_dropout) = 0.0; // on the FFN hidden activation
   TORCH_ARG(int64_t, max_positions) = 1024;
   TORCH_ARG(int64_t, pad_id) = 0;
-  TORCH_ARG(MoeOptions, moe) = MoeOptions();
+  TORCH_ARG(moe::MoeConfig, moe) = moe::MoeConfig();  // sparse FFN layers (type none: dense)
   TORCH_ARG(LmsOptions, lms) = LmsOptions();  // language-specific low-rank modules (dense FFNs)
 };
 
@@ -84,14 +47,23 @@ struct KvCache {
   torch::Tensor k, v;
 };
 
+struct MultiheadAttentionOptions {
+  MultiheadAttentionOptions(int64_t d_model, int64_t heads) : d_model_(d_model), heads_(heads) {}
+  TORCH_ARG(int64_t, d_model);
+  TORCH_ARG(int64_t, heads);
+  TORCH_ARG(double, dropout) = 0.0;        // on the attention probabilities
+  TORCH_ARG(bool, self_attention) = true;  // false: cross-attention over a memory
+  TORCH_ARG(int64_t, lms_langs) = 0;       // > 0: LMS projections with this many languages
+  TORCH_ARG(int64_t, lms_rank) = 4;
+};
+
 // Multi-head attention. Self-attention uses one fused [3d, d] input projection; cross-attention
 // a [d, d] query and a fused [2d, d] key/value projection. With lms_langs > 0 every projection is
 // an LMS linear (NOTE: the fused projections get one rank-r delta each, where the reference has
 // separate q, k, v deltas).
 class MultiheadAttentionImpl : public torch::nn::Module {
  public:
-  MultiheadAttentionImpl(int64_t d_model, int64_t heads, double dropout, bool self_attention,
-                         int64_t lms_langs = 0, int64_t lms_rank = 4);
+  explicit MultiheadAttentionImpl(MultiheadAttentionOptions options);
   // query [B, T, d]; memory [B, S, d] (cross only); key_pad [B, S] bool (true = pad) or undefined;
   // causal: mask future positions (self, full sequence). With `cache` (incremental decoding):
   // self-attention appends this step's keys/values; cross-attention computes them once.
@@ -100,6 +72,7 @@ class MultiheadAttentionImpl : public torch::nn::Module {
                         const torch::Tensor& key_pad, bool causal, KvCache* cache = nullptr,
                         const LmsKeys& lms = {});
 
+  MultiheadAttentionOptions options;
   LmsLinear in_proj{nullptr};   // self: [3d, d]
   LmsLinear q_proj{nullptr};    // cross: [d, d]
   LmsLinear kv_proj{nullptr};   // cross: [2d, d]
@@ -107,46 +80,68 @@ class MultiheadAttentionImpl : public torch::nn::Module {
 
  private:
   torch::Tensor split_heads(const torch::Tensor& x) const;  // [B, T, d] -> [B, H, T, dh]
-  int64_t d_model_, heads_;
-  double dropout_;
-  bool self_;
 };
 TORCH_MODULE(MultiheadAttention);
+
+struct FeedForwardOptions {
+  FeedForwardOptions(int64_t d_model, int64_t ffn) : d_model_(d_model), ffn_(ffn) {}
+  TORCH_ARG(int64_t, d_model);
+  TORCH_ARG(int64_t, ffn);                   // hidden width
+  TORCH_ARG(double, activation_dropout) = 0.0;  // on the hidden activation
+  TORCH_ARG(int64_t, lms_langs) = 0;         // > 0: LMS linears with this many languages
+  TORCH_ARG(int64_t, lms_rank) = 4;
+};
 
 // Position-wise feed-forward: Linear -> ReLU -> dropout -> Linear (LMS linears with lms_langs > 0).
 class FeedForwardImpl : public torch::nn::Module {
  public:
-  FeedForwardImpl(int64_t d_model, int64_t ffn, double activation_dropout, int64_t lms_langs = 0,
-                  int64_t lms_rank = 4);
+  explicit FeedForwardImpl(FeedForwardOptions options);
   // [B, ..., d] -> [B, ..., d]; lms: per-sentence bank indices [B] (LMS layers only).
   torch::Tensor forward(const torch::Tensor& x, const LmsKeys& lms = {});
+  FeedForwardOptions options;
   LmsLinear fc1{nullptr}, fc2{nullptr};
-
- private:
-  double activation_dropout_;
 };
 TORCH_MODULE(FeedForward);
 
-// The FFN sub-layer with its residual: y + dropout(FFN(LN(y))) for dense and MoE layers; for
-// SMoE the stratified block (its own residuals and norms, see moe/smoe_layer.h).
-torch::Tensor ffn_block(FeedForward& ffn, moe::MoeLayer& moe, moe::SmoeLayer& smoe,
+// Builds a layer's sparse FFN sub-layer (moe/registry.h); called by the layer at the point of its
+// construction where the dense FFN would be made, so parameters are initialised in layer order.
+using SparseFfnFactory = std::function<std::shared_ptr<moe::SparseFfnBase>()>;
+
+// The options of one encoder or decoder layer.
+struct TransformerLayerOptions {
+  TransformerLayerOptions(int64_t d_model, int64_t heads, int64_t ffn)
+      : d_model_(d_model), heads_(heads), ffn_(ffn) {}
+  TORCH_ARG(int64_t, d_model);
+  TORCH_ARG(int64_t, heads);
+  TORCH_ARG(int64_t, ffn);                      // dense FFN hidden width
+  TORCH_ARG(double, dropout) = 0.1;             // residual dropout
+  TORCH_ARG(double, attention_dropout) = 0.0;
+  TORCH_ARG(double, activation_dropout) = 0.0;
+  TORCH_ARG(int64_t, attention_lms_langs) = 0;  // > 0: LMS attention projections
+  TORCH_ARG(int64_t, ffn_lms_langs) = 0;        // > 0: LMS FFN linears
+  TORCH_ARG(int64_t, lms_rank) = 4;
+  // A sparse FFN instead of the dense one: its submodule name ("moe", "smoe") and factory.
+  TORCH_ARG(std::string, sparse_name) = "";
+  TORCH_ARG(SparseFfnFactory, make_sparse) = nullptr;
+};
+
+// The FFN sub-layer with its residual: y + dropout(FFN(LN(y))) for dense layers; the sparse
+// sub-layer's own block otherwise (moe/sparse_ffn.h).
+torch::Tensor ffn_block(FeedForward& ffn, const std::shared_ptr<moe::SparseFfnBase>& sparse,
                         torch::nn::LayerNorm& norm, const torch::Tensor& y,
                         const torch::Tensor& pad, double dropout, bool training, MoeAux* aux,
                         const LmsKeys& lms = {});
 
 class EncoderLayerImpl : public torch::nn::Module {
  public:
-  EncoderLayerImpl(const TransformerOptions& o, int64_t index);
+  explicit EncoderLayerImpl(TransformerLayerOptions options);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& src_pad,
                         MoeAux* aux = nullptr, const LmsKeys& lms = {});  // [B, S, d]
+  TransformerLayerOptions options;
   torch::nn::LayerNorm self_attn_norm{nullptr}, ffn_norm{nullptr};
   MultiheadAttention self_attn{nullptr};
-  FeedForward ffn{nullptr};    // dense layers
-  moe::MoeLayer moe{nullptr};  // sparse layers
-  moe::SmoeLayer smoe{nullptr};  // stratified sparse layers
-
- private:
-  double dropout_;
+  FeedForward ffn{nullptr};                      // dense layers
+  std::shared_ptr<moe::SparseFfnBase> sparse;    // sparse layers (registered as sparse_name)
 };
 TORCH_MODULE(EncoderLayer);
 
@@ -156,21 +151,18 @@ struct DecoderLayerCache {
 
 class DecoderLayerImpl : public torch::nn::Module {
  public:
-  DecoderLayerImpl(const TransformerOptions& o, int64_t index);
+  explicit DecoderLayerImpl(TransformerLayerOptions options);
   // x [B, T, d]; memory [B, S, d]; with `cache`, x is one step [B, 1, d]. `tgt_pad` [B, T]
   // marks padding positions (not routed to experts), or is undefined.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& memory,
                         const torch::Tensor& src_pad, DecoderLayerCache* cache = nullptr,
                         const torch::Tensor& tgt_pad = torch::Tensor(), MoeAux* aux = nullptr,
                         const LmsKeys& lms = {});
+  TransformerLayerOptions options;
   torch::nn::LayerNorm self_attn_norm{nullptr}, cross_attn_norm{nullptr}, ffn_norm{nullptr};
   MultiheadAttention self_attn{nullptr}, cross_attn{nullptr};
   FeedForward ffn{nullptr};
-  moe::MoeLayer moe{nullptr};
-  moe::SmoeLayer smoe{nullptr};
-
- private:
-  double dropout_;
+  std::shared_ptr<moe::SparseFfnBase> sparse;
 };
 TORCH_MODULE(DecoderLayer);
 
@@ -195,7 +187,10 @@ struct DecoderState {
 
 class TransformerImpl : public torch::nn::Module {
  public:
-  explicit TransformerImpl(TransformerOptions options);
+  // comm (expert parallelism, moe/expert_parallel.h): every MoE layer holds only this rank's
+  // experts and exchanges tokens with the other ranks; null for a single process.
+  explicit TransformerImpl(TransformerOptions options,
+                           std::shared_ptr<moe::Communicator> comm = nullptr);
   void reset();
 
   // `aux` (optional) collects the MoE layers' losses and statistics. `lms`: per-sentence LMS bank
@@ -228,6 +223,8 @@ class TransformerImpl : public torch::nn::Module {
 
  private:
   torch::Tensor embed_tokens(const torch::Tensor& tokens, int64_t offset);  // [B, T] -> [B, T, d]
+  TransformerLayerOptions layer_options(int64_t index) const;  // of encoder/decoder layer `index`
+  std::shared_ptr<moe::Communicator> comm_;
   torch::Tensor positions_;  // [max_positions, d] sinusoidal table (buffer)
 };
 TORCH_MODULE(Transformer);

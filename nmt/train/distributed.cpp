@@ -224,7 +224,7 @@ std::vector<std::string> split_checkpoint(const std::string& in, int world,
   if (world < 1) throw Error("--world-size must be >= 1, got " + std::to_string(world));
   Checkpoint ck = load_checkpoint(in);
   const int64_t E = ck.config.model.moe.num_experts;
-  if (ck.config.model.moe.type == "none" || E == 0)
+  if (!ck.config.model.moe.enabled() || E == 0)
     throw Error(in + ": a dense model (model.moe.type none): nothing to split");
   if (E % world != 0)
     throw Error("--world-size " + std::to_string(world) + " does not divide " + in +

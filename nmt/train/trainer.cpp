@@ -87,7 +87,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
   std::unique_ptr<FILE, int (*)(FILE*)> null_out(chief ? nullptr : std::fopen("/dev/null", "w"),
                                                  &std::fclose);
   FILE* progress = null_out ? null_out.get() : stderr;  // rank 0 prints
-  if (world > 1 && cfg.model.moe.type != "none" && cfg.model.moe.num_experts % world != 0)
+  if (world > 1 && cfg.model.moe.enabled() && cfg.model.moe.num_experts % world != 0)
     throw Error("model.moe.num_experts=" + std::to_string(cfg.model.moe.num_experts) +
                 " is not divisible by the world size " + std::to_string(world));
   int threads = set_threads(tc.threads);
@@ -137,7 +137,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
     if (it != langs.end()) valid_to_train[i] = it - langs.begin();
   }
   auto lms_keys = [&](const std::vector<Example>& ex, bool valid, bool shared) {
-    if (cfg.model.lms.mode == "none") return LmsKeys();
+    if (!cfg.model.lms.enabled()) return LmsKeys();
     std::vector<int64_t> s, t;
     for (const auto& e : ex) {
       s.push_back(valid ? valid_to_train[e.src] : e.src);
