@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 
 namespace strata::data {
 namespace {

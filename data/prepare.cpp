@@ -14,7 +14,7 @@
 #include <unordered_map>
 
 #include "data/archive.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/formats.h"
 #include "data/langs.h"
 

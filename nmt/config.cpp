@@ -2,8 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "data/error.h"
-#include "data/yaml_config.h"
+#include "nmt/util/error.h"
+#include "nmt/util/yaml_config.h"
 
 namespace strata::nmt {
 

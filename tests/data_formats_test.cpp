@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "data/clean.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/formats.h"
 
 namespace strata::data {

@@ -8,7 +8,7 @@
 #include "data/archive.h"
 #include "data/clean.h"
 #include "data/data_config.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/prepare.h"
 #include "data/spm.h"
 #include "tests/test_util.h"

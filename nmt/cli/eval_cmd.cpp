@@ -10,7 +10,7 @@
 
 #include "data/clean.h"
 #include "data/data_config.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/prepare.h"
 #include "nmt/cli/commands.h"
 #include "nmt/decode/translator.h"

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/utf8.h"
 #include "nmt/cli/commands.h"
 #include "nmt/cli/options.h"

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/data_config.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/langs.h"
 #include "data/prepare.h"
 #include "data/spm.h"
