@@ -1,7 +1,7 @@
 // Parsers for the localisation formats of data/formats.h.
 #include "data/formats.h"
 
-#include "data/utf8.h"
+#include "nmt/util/utf8.h"
 
 #include <iconv.h>
 
