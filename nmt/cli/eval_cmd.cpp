@@ -14,7 +14,9 @@
 #include "data/prepare.h"
 #include "nmt/cli/commands.h"
 #include "nmt/decode/translator.h"
-#include "nmt/eval/metrics.h"
+#include "nmt/eval/bleu.h"
+#include "nmt/eval/chrf.h"
+#include "nmt/eval/tokenizers.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/util/system.h"
 
