@@ -32,6 +32,37 @@ std::u32string sub_pairs(const std::u32string& s, Match2 match, Emit2 emit) {
   return out;
 }
 
+// The replacements of a two-character match: '\1 \2 ' and ' \1 \2'.
+void space_after_each(char32_t a, char32_t b, std::u32string* out) {
+  out->push_back(a);
+  out->push_back(U' ');
+  out->push_back(b);
+  out->push_back(U' ');
+}
+void space_before_each(char32_t a, char32_t b, std::u32string* out) {
+  out->push_back(U' ');
+  out->push_back(a);
+  out->push_back(U' ');
+  out->push_back(b);
+}
+
+// re.sub('(<class>)', r' \1 ', s): a space on both sides of every character of the class.
+template <typename Pred>
+std::u32string pad_each(const std::u32string& s, Pred in_class) {
+  std::u32string out;
+  out.reserve(s.size() * 2);
+  for (char32_t c : s) {
+    if (in_class(c)) {
+      out.push_back(U' ');
+      out.push_back(c);
+      out.push_back(U' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 // [\{-\~\[-\` -\&\(-\+\:-\@\/]: ASCII punctuation and symbols except ' , - . and the space range.
 bool is_13a_symbol(char32_t c) {
   return (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) ||
@@ -42,44 +73,18 @@ bool is_period_or_comma(char32_t c) { return c == U'.' || c == U','; }
 
 // TokenizerRegexp.__call__ (the post-tokenizer of 13a and zh).
 std::u32string tokenize_regexp(const std::u32string& line) {
-  std::u32string s;
-  s.reserve(line.size() * 2);
-  for (char32_t c : line) {  // ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '
-    if (is_13a_symbol(c)) {
-      s.push_back(U' ');
-      s.push_back(c);
-      s.push_back(U' ');
-    } else {
-      s.push_back(c);
-    }
-  }
+  std::u32string s = pad_each(line, is_13a_symbol);  // ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 '
   // ([^0-9])([\.,]) -> '\1 \2 '
   s = sub_pairs(
       s, [](char32_t a, char32_t b) { return !is_ascii_digit(a) && is_period_or_comma(b); },
-      [](char32_t a, char32_t b, std::u32string* out) {
-        out->push_back(a);
-        out->push_back(U' ');
-        out->push_back(b);
-        out->push_back(U' ');
-      });
+      space_after_each);
   // ([\.,])([^0-9]) -> ' \1 \2'
   s = sub_pairs(
       s, [](char32_t a, char32_t b) { return is_period_or_comma(a) && !is_ascii_digit(b); },
-      [](char32_t a, char32_t b, std::u32string* out) {
-        out->push_back(U' ');
-        out->push_back(a);
-        out->push_back(U' ');
-        out->push_back(b);
-      });
+      space_before_each);
   // ([0-9])(-) -> '\1 \2 '
   s = sub_pairs(
-      s, [](char32_t a, char32_t b) { return is_ascii_digit(a) && b == U'-'; },
-      [](char32_t a, char32_t b, std::u32string* out) {
-        out->push_back(a);
-        out->push_back(U' ');
-        out->push_back(b);
-        out->push_back(U' ');
-      });
+      s, [](char32_t a, char32_t b) { return is_ascii_digit(a) && b == U'-'; }, space_after_each);
   return squeeze_ws(s);
 }
 
@@ -97,17 +102,7 @@ std::u32string tokenize_13a(std::u32string line) {
 
 // TokenizerZh.__call__
 std::u32string tokenize_zh(const std::u32string& line) {
-  std::u32string spaced;
-  for (char32_t c : strip_ws(line)) {
-    if (is_chinese_char(c)) {
-      spaced.push_back(U' ');
-      spaced.push_back(c);
-      spaced.push_back(U' ');
-    } else {
-      spaced.push_back(c);
-    }
-  }
-  return tokenize_regexp(spaced);
+  return tokenize_regexp(pad_each(strip_ws(line), is_chinese_char));
 }
 
 // TokenizerChar.__call__: " ".join(line)
@@ -126,34 +121,12 @@ std::u32string tokenize_intl(const std::u32string& line) {
   // (\P{N})(\p{P}) -> '\1 \2 '
   std::u32string s = sub_pairs(
       line, [](char32_t a, char32_t b) { return !is_unicode_n(a) && is_unicode_p(b); },
-      [](char32_t a, char32_t b, std::u32string* out) {
-        out->push_back(a);
-        out->push_back(U' ');
-        out->push_back(b);
-        out->push_back(U' ');
-      });
+      space_after_each);
   // (\p{P})(\P{N}) -> ' \1 \2'
   s = sub_pairs(
       s, [](char32_t a, char32_t b) { return is_unicode_p(a) && !is_unicode_n(b); },
-      [](char32_t a, char32_t b, std::u32string* out) {
-        out->push_back(U' ');
-        out->push_back(a);
-        out->push_back(U' ');
-        out->push_back(b);
-      });
-  // (\p{S}) -> ' \1 '
-  std::u32string t;
-  t.reserve(s.size() + s.size() / 2);
-  for (char32_t c : s) {
-    if (is_unicode_s(c)) {
-      t.push_back(U' ');
-      t.push_back(c);
-      t.push_back(U' ');
-    } else {
-      t.push_back(c);
-    }
-  }
-  return squeeze_ws(t);
+      space_before_each);
+  return squeeze_ws(pad_each(s, is_unicode_s));  // (\p{S}) -> ' \1 '
 }
 
 }  // namespace

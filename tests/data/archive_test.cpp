@@ -1,4 +1,5 @@
-// Tests of data/archive.h: .deb members and control fields, zip from memory, errors naming the file.
+// Tests of data/archive.h: .deb members and control fields, zip from memory, errors naming
+// the file.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
