@@ -23,6 +23,9 @@ bool is_final_sigma(const std::u32string& s, size_t i) {
 
 }  // namespace
 
+// NOTE: nmt/util/utf8's decode_utf8 rejects what Python's strict UTF-8 decoder rejects (overlong
+// forms, surrogates, values past U+10FFFF, truncated sequences) and steps one byte past an invalid
+// one, so every such byte gets its own escape, as with errors="surrogateescape".
 std::u32string decode_code_points(std::string_view s) {
   std::u32string out;
   out.reserve(s.size());
