@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 
 namespace strata::data {
 namespace {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "data/utf8.h"
+#include "nmt/util/utf8.h"
 
 namespace strata::data {
 namespace {

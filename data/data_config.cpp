@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <set>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/langs.h"
-#include "data/yaml_config.h"
+#include "nmt/util/yaml_config.h"
 
 namespace strata::data {
 

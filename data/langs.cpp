@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 
 namespace strata::data {
 

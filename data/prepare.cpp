@@ -14,9 +14,13 @@
 #include <unordered_map>
 
 #include "data/archive.h"
-#include "data/error.h"
-#include "data/formats.h"
+#include "data/dtd.h"
+#include "data/fluent.h"
+#include "data/gettext_mo.h"
+#include "data/help_html.h"
 #include "data/langs.h"
+#include "data/properties.h"
+#include "nmt/util/error.h"
 
 namespace fs = std::filesystem;
 

@@ -12,7 +12,7 @@
 #include <random>
 #include <thread>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/langs.h"
 #include "data/prepare.h"
 

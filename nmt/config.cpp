@@ -4,8 +4,8 @@
 
 #include <type_traits>
 
-#include "data/error.h"
-#include "data/yaml_config.h"
+#include "nmt/util/error.h"
+#include "nmt/util/yaml_config.h"
 
 namespace strata::nmt {
 

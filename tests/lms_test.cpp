@@ -7,7 +7,7 @@
 #include <cmath>
 #include <random>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "nmt/config.h"
 #include "nmt/decode/search.h"
 #include "nmt/model/checkpoint.h"

@@ -4,7 +4,7 @@
 #include <torch/torch.h>
 
 #include "data/data_config.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/langs.h"
 #include "data/prepare.h"
 #include "data/spm.h"

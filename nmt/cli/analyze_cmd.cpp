@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/data_config.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/langs.h"
 #include "data/prepare.h"
 #include "moe/router.h"

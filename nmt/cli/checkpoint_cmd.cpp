@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "nmt/cli/commands.h"
 #include "nmt/cli/options.h"
 #include "nmt/train/distributed.h"

@@ -6,7 +6,7 @@
 
 #include "data/clean.h"
 #include "data/data_config.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/langs.h"
 #include "data/prepare.h"
 #include "data/spm.h"

@@ -11,7 +11,7 @@
 #include <random>
 
 #include "data/data_config.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/prepare.h"
 #include "data/spm.h"
 #include "nmt/cli/commands.h"

@@ -10,11 +10,13 @@
 
 #include "data/clean.h"
 #include "data/data_config.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/prepare.h"
 #include "nmt/cli/commands.h"
 #include "nmt/decode/translator.h"
-#include "nmt/eval/metrics.h"
+#include "nmt/eval/bleu.h"
+#include "nmt/eval/chrf.h"
+#include "nmt/eval/tokenizers.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/util/system.h"
 

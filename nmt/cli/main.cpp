@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "nmt/cli/commands.h"
 #include "nmt/util/system.h"
 #include "strata_version.h"

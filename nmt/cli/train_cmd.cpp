@@ -19,7 +19,7 @@
 #include <iostream>
 #include <thread>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "nmt/cli/commands.h"
 #include "nmt/cli/options.h"
 #include "nmt/config.h"

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "data/error.h"
-#include "data/utf8.h"
+#include "nmt/util/error.h"
+#include "nmt/util/utf8.h"
 #include "nmt/cli/commands.h"
 #include "nmt/cli/options.h"
 #include "nmt/decode/translator.h"
@@ -74,7 +74,7 @@ int run_translate(const std::vector<std::string>& args) {
   while ((n = getline(&buf, &cap, in)) >= 0) {
     std::string line(buf, n);
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    size_t bad = data::find_invalid_utf8(line);
+    size_t bad = find_invalid_utf8(line);
     if (bad != std::string::npos) {
       std::free(buf);
       throw Error(name + ":" + std::to_string(lines.size() + 1) + ": invalid UTF-8 at byte " +

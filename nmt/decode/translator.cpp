@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/langs.h"
 
 namespace strata::nmt {

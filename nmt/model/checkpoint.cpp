@@ -5,7 +5,7 @@
 #include <map>
 #include <sstream>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "nmt/util/torch_compat.h"
 
 namespace strata::nmt {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 
 namespace strata::nmt {
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <sstream>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "moe/expert_parallel.h"
 
 namespace strata::nmt {

@@ -12,13 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include "data/data_config.h"
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "data/langs.h"
 #include "data/prepare.h"
 #include "data/spm.h"
 #include "moe/expert_parallel.h"
 #include "nmt/decode/translator.h"
-#include "nmt/eval/metrics.h"
+#include "nmt/eval/bleu.h"
+#include "nmt/eval/chrf.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/train/batcher.h"
 #include "nmt/train/distributed.h"

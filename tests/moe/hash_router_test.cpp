@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 #include "moe/hash_router.h"
 #include "moe/moe_layer.h"
 #include "moe/registry.h"

@@ -1,6 +1,6 @@
-#include "data/utf8.h"
+#include "nmt/util/utf8.h"
 
-namespace strata::data {
+namespace strata {
 
 uint32_t decode_utf8(std::string_view s, size_t i, size_t* len) {
   const auto b0 = static_cast<unsigned char>(s[i]);
@@ -62,4 +62,4 @@ size_t find_invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
-}  // namespace strata::data
+}  // namespace strata

@@ -1,10 +1,11 @@
 #pragma once
-// UTF-8 helpers shared by the parsers, the cleaning rules and the CLI's input check.
+// UTF-8 decoding and encoding shared by the format parsers, the cleaning rules, the BLEU/chrF
+// text handling (nmt/eval/python_str) and the CLI's input check.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace strata::data {
+namespace strata {
 
 // Returned by decode_utf8 for a byte that does not start a valid sequence.
 constexpr uint32_t kInvalidCodePoint = 0xFFFFFFFF;
@@ -19,4 +20,4 @@ void append_utf8(std::string& out, uint32_t cp);
 // Byte offset of the first invalid UTF-8 sequence, or std::string_view::npos.
 size_t find_invalid_utf8(std::string_view s);
 
-}  // namespace strata::data
+}  // namespace strata

@@ -1,16 +1,18 @@
-// Tests of the data pipeline around the parsers: archives, config, alignment, splits,
-// temperature sampling, and `strata data` end to end on .debs built in the test.
+// Tests of the data pipeline (data/prepare.h) around the parsers: alignment, splits, temperature
+// sampling, md5, and `strata data` end to end on .debs built in the test.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <string>
+#include <vector>
 
-#include "data/archive.h"
 #include "data/clean.h"
 #include "data/data_config.h"
-#include "data/error.h"
 #include "data/prepare.h"
 #include "data/spm.h"
+#include "nmt/util/error.h"
 #include "tests/test_util.h"
 
 using namespace strata;
@@ -48,72 +50,6 @@ TEST(TemperatureTest, QuotaUsesLargestRemainders) {
 TEST(TemperatureTest, LargeTemperatureIsUniform) {
   auto p = temperature_probs({1000, 10, 1}, 1e6);
   for (double v : p) EXPECT_NEAR(v, 1.0 / 3, 1e-4);
-}
-
-// ---------------------------------------------------------------------------------------------
-
-class DataConfigTest : public ::testing::Test {
- protected:
-  std::string write(const std::string& yaml) {
-    std::string p = dir / "c.yaml";
-    test::write_file(p, yaml);
-    return p;
-  }
-  std::string error_of(const std::string& yaml, std::vector<std::string> sets = {}) {
-    try {
-      load_data_config(write(yaml), sets);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
-  }
-  TempDir dir;
-};
-
-TEST_F(DataConfigTest, LoadsDefaultsAndOverrides) {
-  auto c = load_data_config(write("langs: [en, de, ja]\nsplit: {test_size: 10}\n"),
-                            {"split.valid_size=7", "spm.temperature=2.5"});
-  EXPECT_EQ(c.langs, (std::vector<std::string>{"en", "de", "ja"}));
-  EXPECT_EQ(c.split.test_size, 10);
-  EXPECT_EQ(c.split.valid_size, 7);
-  EXPECT_DOUBLE_EQ(c.spm.temperature, 2.5);
-  EXPECT_EQ(c.split.split_langs, c.langs);
-}
-
-TEST_F(DataConfigTest, RepoCore8ConfigLoads) {
-  auto c = load_data_config("configs/data/core8.yaml", {});
-  EXPECT_EQ(c.langs.size(), 8u);
-  EXPECT_EQ(c.ood_source, "thunderbird");
-}
-
-TEST_F(DataConfigTest, RejectsUnknownKeyWithDottedPath) {
-  std::string e = error_of("split:\n  tets_size: 5\n");
-  EXPECT_NE(e.find("c.yaml: split.tets_size: unknown key"), std::string::npos) << e;
-  EXPECT_EQ(e.find('\n'), std::string::npos);
-}
-
-TEST_F(DataConfigTest, RejectsWrongType) {
-  std::string e = error_of("split:\n  test_size: many\n");
-  EXPECT_NE(e.find("split.test_size: expected an integer, got 'many'"), std::string::npos) << e;
-  e = error_of("langs: en\n");
-  EXPECT_NE(e.find("langs: expected a list"), std::string::npos) << e;
-}
-
-TEST_F(DataConfigTest, RejectsUnknownLanguageListingValidOnes) {
-  std::string e = error_of("langs: [en, de, xx]\n");
-  EXPECT_NE(e.find("langs[2]: unknown language code 'xx' (valid: "), std::string::npos) << e;
-  EXPECT_NE(e.find(" zh-CN"), std::string::npos) << e;
-}
-
-TEST_F(DataConfigTest, RejectsBadOverride) {
-  EXPECT_NE(error_of("", {"spm.vocab=5"}).find("spm.vocab: unknown key"), std::string::npos);
-  EXPECT_NE(error_of("", {"novalue"}).find("expected key.path=value"), std::string::npos);
-}
-
-TEST_F(DataConfigTest, RejectsInvalidYamlWithLine) {
-  std::string e = error_of("langs: [en, de\nname: x\n");
-  EXPECT_NE(e.find("c.yaml:"), std::string::npos);
-  EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,73 +170,6 @@ TEST(SplitTest, TsvRoundTripAndBadLine) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bad.tsv:2: expected 3 fields, got 2"), std::string::npos);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-TEST(ArchiveTest, StreamsMembersOfARealDeb) {
-  TempDir d;
-  test::write_file(d / "root/usr/share/doc/x/a.txt", "hello");
-  test::write_file(d / "root/usr/share/doc/x/b.txt", std::string(200000, 'z'));
-  test::build_deb(d / "root", "x", d / "x.deb");
-  std::map<std::string, std::string> got;
-  for_each_deb_member(
-      d / "x.deb", [](const std::string& p) { return p.find(".txt") != std::string::npos; },
-      [&](const std::string& p, std::string&& b) { got[p] = b; });
-  ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(got["usr/share/doc/x/a.txt"], "hello");
-  EXPECT_EQ(got["usr/share/doc/x/b.txt"].size(), 200000u);
-}
-
-TEST(ArchiveTest, ControlFieldsAsDpkgDebWroteThem) {
-  TempDir d;
-  test::write_file(d / "root/usr/share/doc/x/a.txt", "hello");
-  test::build_deb(d / "root", "x-l10n", d / "x.deb", "1:7.4.7-1+deb12u9~b1");
-  EXPECT_EQ(deb_control_field(d / "x.deb", "Version"), "1:7.4.7-1+deb12u9~b1");
-  EXPECT_EQ(deb_control_field(d / "x.deb", "Package"), "x-l10n");
-  EXPECT_EQ(deb_control_field(d / "x.deb", "Description"), "test");  // first line only
-  try {
-    deb_control_field(d / "x.deb", "Homepage");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("x.deb"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("Homepage"), std::string::npos) << e.what();
-  }
-}
-
-TEST(ArchiveTest, CorruptOrMissingDebIsAnErrorNamingTheFile) {
-  TempDir d;
-  test::write_file(d / "bad.deb", "this is not an ar archive at all");
-  auto none = [](const std::string&) { return true; };
-  auto sink = [](const std::string&, std::string&&) {};
-  try {
-    for_each_deb_member(d / "bad.deb", none, sink);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("bad.deb"), std::string::npos) << e.what();
-  }
-  EXPECT_THROW(for_each_deb_member(d / "missing.deb", none, sink), Error);
-  // A truncated .deb: cut a real one in half.
-  test::write_file(d / "root/usr/share/x/big.bin", std::string(300000, 'q') + "end");
-  test::build_deb(d / "root", "x", d / "x.deb");
-  std::string bytes = test::read_file(d / "x.deb");
-  test::write_file(d / "cut.deb", bytes.substr(0, bytes.size() / 2));
-  EXPECT_THROW(for_each_deb_member(d / "cut.deb", none, sink), Error);
-}
-
-TEST(ArchiveTest, ReadsZipFromMemory) {
-  TempDir d;
-  // Python's zipfile is the reference zip writer (stored and deflated members).
-  std::string py = "import zipfile; z=zipfile.ZipFile('" + (d / "a.zip") +
-                   "','w'); z.writestr('localization/de/a.ftl','x = Hallo\\n', "
-                   "compress_type=zipfile.ZIP_DEFLATED); z.writestr('b.properties','k=v'); z.close()";
-  ASSERT_EQ(std::system(("python3 -c \"" + py + "\"").c_str()), 0);
-  std::map<std::string, std::string> got;
-  for_each_zip_member(test::read_file(d / "a.zip"), "a.zip",
-                      [](const std::string&) { return true; },
-                      [&](const std::string& p, std::string&& b) { got[p] = b; });
-  EXPECT_EQ(got["localization/de/a.ftl"], "x = Hallo\n");
-  EXPECT_EQ(got["b.properties"], "k=v");
 }
 
 // ---------------------------------------------------------------------------------------------

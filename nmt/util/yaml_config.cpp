@@ -1,9 +1,9 @@
-#include "data/yaml_config.h"
+#include "nmt/util/yaml_config.h"
 
 #include <fstream>
 #include <sstream>
 
-#include "data/error.h"
+#include "nmt/util/error.h"
 
 namespace strata {
 
