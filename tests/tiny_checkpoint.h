@@ -2,7 +2,7 @@
 // An untrained tiny checkpoint on the tiny corpus (tests/torch_test_util.h), for the library tests
 // of what runs a saved model (routing analysis, KD data, scoring).
 //   std::string data_yaml = test::make_tiny_corpus(d);
-//   auto ck = test::save_tiny_checkpoint(d, data_yaml, "moe", "moe: {type: switch, num_experts: 4}");
+//   auto ck = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
 #include <string>
 #include <vector>
 
@@ -12,6 +12,10 @@
 #include "tests/torch_test_util.h"
 
 namespace strata::test {
+
+// model_extra of a Switch model with 4 experts in every layer.
+inline const std::string kSwitchEveryLayer =
+    "moe: {type: switch, num_experts: 4, every_k_layers: 1}";
 
 struct TinyCheckpoint {
   std::string path;    // d/<name>.pt

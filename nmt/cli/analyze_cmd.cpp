@@ -3,7 +3,8 @@
 // agreement with the previous MoE layer of the same stack (fraction of tokens with the same first
 // choice, and the normalised mutual information of the two layers' choices), and expert usage by
 // language (encoder layers: source language; decoder layers: target language). Prints markdown
-// tables and writes DIR/routing.json and DIR/routing.png (a heat map).
+// tables and writes DIR/routing.json and DIR/routing.png (a heat map). The analysis itself is
+// nmt/analysis/routing.h; this file parses the options and prints.
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -32,14 +33,16 @@ int analyze_routing(const po::variables_map& vm) {
   opt.max_sentences = vm["max-sentences"].as<int>();
   const nmt::RoutingReport report = nmt::analyze_routing(model_path, opt);
   std::printf("%s", nmt::routing_tables(report).c_str());
-  const std::string out_dir = vm.count("out") ? vm["out"].as<std::string>()
-                                              : (fs::path(model_path).parent_path() / "routing").string();
+  const std::string out_dir = vm.count("out")
+                                  ? vm["out"].as<std::string>()
+                                  : (fs::path(model_path).parent_path() / "routing").string();
   fs::create_directories(out_dir.empty() ? "." : out_dir);
   const std::string png = (fs::path(out_dir) / "routing.png").string();
   nmt::write_routing_heatmap(report, png);
   const std::string json_path = (fs::path(out_dir) / "routing.json").string();
   std::ofstream jo(json_path);
-  if (!(jo << nmt::routing_json(report, png).dump(2) << "\n")) throw Error(json_path + ": cannot write");
+  if (!(jo << nmt::routing_json(report, png).dump(2) << "\n"))
+    throw Error(json_path + ": cannot write");
   std::fprintf(stderr, "[analyze] wrote %s and %s\n", png.c_str(), json_path.c_str());
   return 0;
 }

@@ -1,5 +1,6 @@
 // strata distill condense -m lms.pt -o shared.pt
 // strata distill kd --teacher T.pt --config student.yaml [--level seq|word|both]
+// KD data generation is nmt/distill/kd_data.h, condensing nmt/model/checkpoint.h (condense_lms).
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>

@@ -1,5 +1,5 @@
 // strata eval: sacreBLEU-exact BLEU / chrF / chrF++ of a hypothesis file, or of a model on every
-// direction of a benchmark split.
+// direction of a benchmark split (nmt/evaluate/score_model.h; this file parses and prints).
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <fstream>

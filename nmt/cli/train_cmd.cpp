@@ -2,7 +2,7 @@
 //              [--nproc N | --rank R --world-size W (--master-addr A --master-port P | --file-store F)]
 // With --nproc N (N > 1) this process is only the launcher: it re-executes itself as ranks
 // 0..N-1 on this machine (loopback rendezvous), forwards rank 0's progress, and when a rank fails
-// stops the others and exits non-zero with that rank's one-line error.
+// stops the others and exits non-zero with that rank's one-line error (nmt/train/launcher.h).
 #include <boost/program_options.hpp>
 #include <algorithm>
 #include <chrono>
@@ -74,7 +74,8 @@ int run_train(const std::vector<std::string>& args) {
     if (vm.count("file-store")) {
       where = {"--file-store", vm["file-store"].as<std::string>()};
     } else {
-      const int port = vm.count("master-port") ? vm["master-port"].as<int>() : nmt::free_loopback_port();
+      const int port =
+          vm.count("master-port") ? vm["master-port"].as<int>() : nmt::free_loopback_port();
       where = {"--master-port", std::to_string(port)};
     }
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());

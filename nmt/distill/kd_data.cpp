@@ -117,7 +117,8 @@ std::string generate_kd_data(const Config& cfg, const KdDataOptions& s) {
     ++made;
     const double dt = now_s() - t0;
     const size_t left = chunks - done - made;
-    std::fprintf(stderr, "[kd] chunk %zu/%zu: %lld sentences translated, %.1f sent/s, ETA %.0f min\n",
+    std::fprintf(stderr,
+                 "[kd] chunk %zu/%zu: %lld sentences translated, %.1f sent/s, ETA %.0f min\n",
                  done + made, chunks, static_cast<long long>(sentences), sentences / dt,
                  dt / made * left / 60);
   }

@@ -64,7 +64,8 @@ std::vector<std::vector<std::string>> local_rank_args(int nproc,
     extra[r] = {"--rank", std::to_string(r), "--world-size", std::to_string(nproc)};
     extra[r].insert(extra[r].end(), rendezvous.begin(), rendezvous.end());
     if (threads_per_rank > 0)
-      extra[r].insert(extra[r].end(), {"--set", "train.threads=" + std::to_string(threads_per_rank)});
+      extra[r].insert(extra[r].end(),
+                      {"--set", "train.threads=" + std::to_string(threads_per_rank)});
   }
   return extra;
 }
@@ -86,7 +87,8 @@ const char kErrorPrefix[] = "strata: error: ";
 // rank's error line for the launcher's own (one) error line.
 void forward_lines(Rank& r, int rank, bool flush_all) {
   size_t start = 0, nl;
-  while ((nl = r.pending.find('\n', start)) != std::string::npos || (flush_all && start < r.pending.size())) {
+  while ((nl = r.pending.find('\n', start)) != std::string::npos ||
+         (flush_all && start < r.pending.size())) {
     if (nl == std::string::npos) nl = r.pending.size();
     std::string line = r.pending.substr(start, nl - start);
     start = nl + 1;

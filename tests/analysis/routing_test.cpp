@@ -15,8 +15,7 @@ using namespace strata::nmt;
 TEST(RoutingTest, CountsMatchANaivePerSentenceCount) {
   test::TempDir d;
   const std::string data_yaml = test::make_tiny_corpus(d);
-  const auto ck = test::save_tiny_checkpoint(
-      d, data_yaml, "moe", "moe: {type: switch, num_experts: 4, every_k_layers: 1}");
+  const auto ck = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
   RoutingOptions opt;
   opt.max_sentences = 0;
   const RoutingReport rep = analyze_routing(ck.path, opt);

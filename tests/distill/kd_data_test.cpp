@@ -15,9 +15,8 @@ using namespace strata::nmt;
 TEST(KdDataTest, TeacherTranslationsOfOneKeptSourcePerRowResumable) {
   test::TempDir d;
   const std::string data_yaml = test::make_tiny_corpus(d);
-  const auto teacher = test::save_tiny_checkpoint(
-      d, data_yaml, "teacher", "moe: {type: switch, num_experts: 4, every_k_layers: 1}");
-  const auto student = test::save_tiny_checkpoint(d, data_yaml, "student");
+  const auto student = test::save_tiny_checkpoint(d, data_yaml, "student");  // its config
+  const auto teacher = test::save_tiny_checkpoint(d, data_yaml, "teacher", test::kSwitchEveryLayer);
   KdDataOptions o;
   o.teacher = teacher.path;
   o.beam = 2;
