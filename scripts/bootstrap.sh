@@ -31,7 +31,7 @@ pkgs=(
   dpkg-dev                                           # apt-get source
   gettext                                            # msgfmt, used by the .mo parser tests
   libssl-dev                                         # md5 (OpenSSL) for the split order
-  zlib1g-dev                                         # PNG heat maps (strata analyze routing)
+  libpng-dev                                         # PNG heat maps (strata analyze routing)
   python3                                            # zip fixtures in the archive tests
 )
 if [ "$bench" = 1 ]; then pkgs+=(python3-torch); fi

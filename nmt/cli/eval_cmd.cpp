@@ -1,22 +1,20 @@
 // strata eval: sacreBLEU-exact BLEU / chrF / chrF++ of a hypothesis file, or of a model on every
-// direction of a benchmark split.
+// direction of a benchmark split (nmt/evaluate/score_model.h; this file parses and prints).
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "data/clean.h"
 #include "data/data_config.h"
-#include "nmt/util/error.h"
-#include "data/prepare.h"
 #include "nmt/cli/commands.h"
 #include "nmt/decode/translator.h"
 #include "nmt/eval/bleu.h"
 #include "nmt/eval/chrf.h"
 #include "nmt/eval/tokenizers.h"
+#include "nmt/evaluate/score_model.h"
+#include "nmt/util/error.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/util/system.h"
 
@@ -71,117 +69,22 @@ int score_files(const po::variables_map& vm) {
   return 0;
 }
 
-struct DirScore {
-  double bleu = 0, chrf = 0, copy_chrf = 0;
-  size_t n = 0;
-};
-
-void print_matrix(const char* title, const std::vector<std::string>& langs,
-                  const std::map<std::pair<std::string, std::string>, DirScore>& s,
-                  double DirScore::*field) {
-  std::printf("\n%s (rows: source, columns: target)\n| src\\tgt |", title);
-  for (const auto& l : langs) std::printf(" %s |", l.c_str());
-  std::printf("\n|---|");
-  for (size_t i = 0; i < langs.size(); ++i) std::printf("---:|");
-  std::printf("\n");
-  for (const auto& a : langs) {
-    std::printf("| %s |", a.c_str());
-    for (const auto& b : langs) {
-      auto it = s.find({a, b});
-      if (it == s.end()) std::printf(" - |");
-      else std::printf(" %.1f |", it->second.*field);
-    }
-    std::printf("\n");
-  }
-}
-
 int score_model(const po::variables_map& vm) {
   set_threads(vm["threads"].as<int>());
-  nmt::Translator tr(nmt::load_checkpoint(vm["model"].as<std::string>()));
+  const std::string model = vm["model"].as<std::string>();
+  nmt::Translator tr(nmt::load_checkpoint(model));
   std::string data_cfg_path =
       vm.count("data") ? vm["data"].as<std::string>() : tr.config().train.data;
   data::DataConfig dcfg = data::load_data_config(data_cfg_path, {});
   nmt::SearchOptions opt = tr.default_options();
   if (vm.count("beam")) opt.beam = vm["beam"].as<int>();
-  opt.nbest = 1;
-  int max_sent = vm["max-sentences"].as<int>();
-  int batch = tr.config().decode.batch_size;
+  const int max_sent = vm["max-sentences"].as<int>();
+  const int batch = tr.config().decode.batch_size;
   nlohmann::json report;
   for (const auto& split : split_csv(vm["split"].as<std::string>())) {
-    std::vector<std::string> langs;
-    auto rows = data::read_split(dcfg.out_dir + "/" + split + ".tsv", &langs);
-    size_t en = std::find(langs.begin(), langs.end(), "en") - langs.begin();
-    std::map<std::pair<std::string, std::string>, DirScore> scores;
-    std::vector<std::string> model_langs;
-    for (const auto& l : langs)
-      if (std::find(tr.langs().begin(), tr.langs().end(), l) != tr.langs().end())
-        model_langs.push_back(l);
-    std::fprintf(stderr, "[eval] %s: %zu directions, up to %d sentences each, beam %d\n",
-                 split.c_str(), model_langs.size() * (model_langs.size() - 1), max_sent, opt.beam);
-    for (size_t a = 0; a < langs.size(); ++a)
-      for (size_t b = 0; b < langs.size(); ++b) {
-        if (a == b) continue;
-        if (std::find(model_langs.begin(), model_langs.end(), langs[a]) == model_langs.end() ||
-            std::find(model_langs.begin(), model_langs.end(), langs[b]) == model_langs.end())
-          continue;
-        std::vector<std::string> src, ref;
-        for (const auto& r : rows) {
-          if (r.text[a].empty() || r.text[b].empty()) continue;
-          if (data::count_words(r.text[en]) < dcfg.split.eval_min_words) continue;
-          src.push_back(r.text[a]);
-          ref.push_back(r.text[b]);
-          if (max_sent > 0 && static_cast<int>(src.size()) >= max_sent) break;
-        }
-        if (src.empty()) continue;
-        auto out = tr.translate(src, langs[b], opt, batch, langs[a]);
-        std::vector<std::string> hyp;
-        for (auto& o : out) hyp.push_back(o.empty() ? "" : o[0].text);
-        DirScore d;
-        d.n = src.size();
-        d.bleu = eval::corpus_bleu(hyp, ref, eval::default_tokenizer_for(langs[b])).score;
-        d.chrf = eval::corpus_chrf(hyp, ref).score;
-        d.copy_chrf = eval::corpus_chrf(src, ref).score;  // baseline: copy the source
-        scores[{langs[a], langs[b]}] = d;
-        std::fprintf(stderr, "[eval] %s %s-%s: BLEU %.2f chrF %.2f (copy-source chrF %.2f), %zu sentences\n",
-                     split.c_str(), langs[a].c_str(), langs[b].c_str(), d.bleu, d.chrf, d.copy_chrf, d.n);
-        report[split]["directions"][langs[a] + "-" + langs[b]] = {
-            {"bleu", d.bleu}, {"chrf", d.chrf}, {"copy_chrf", d.copy_chrf}, {"sentences", d.n}};
-      }
-    // Averages: en->xx, xx->en, non-English.
-    struct Avg {
-      double bleu = 0, chrf = 0, copy = 0;
-      int n = 0;
-    };
-    std::map<std::string, Avg> avg;
-    int beats_copy = 0;
-    for (const auto& [k, d] : scores) {
-      std::string g = k.first == "en" ? "en->xx" : k.second == "en" ? "xx->en" : "non-English";
-      for (const std::string& key : {g, std::string("all")}) {
-        avg[key].bleu += d.bleu;
-        avg[key].chrf += d.chrf;
-        avg[key].copy += d.copy_chrf;
-        avg[key].n++;
-      }
-      beats_copy += d.chrf > d.copy_chrf;
-    }
-    std::printf("\n== %s (%s, beam %d, signature BLEU %s / chrF %s)\n", split.c_str(),
-                vm["model"].as<std::string>().c_str(), opt.beam,
-                eval::corpus_bleu({"a"}, {"a"}).signature.c_str(),
-                eval::corpus_chrf({"a"}, {"a"}).signature.c_str());
-    print_matrix("BLEU", model_langs, scores, &DirScore::bleu);
-    print_matrix("chrF", model_langs, scores, &DirScore::chrf);
-    std::printf("\n| average | directions | BLEU | chrF | copy-source chrF |\n|---|---:|---:|---:|---:|\n");
-    for (const char* g : {"en->xx", "xx->en", "non-English", "all"}) {
-      auto it = avg.find(g);
-      if (it == avg.end()) continue;
-      const Avg& a = it->second;
-      std::printf("| %s | %d | %.2f | %.2f | %.2f |\n", g, a.n, a.bleu / a.n, a.chrf / a.n, a.copy / a.n);
-      report[split]["averages"][g] = {{"bleu", a.bleu / a.n}, {"chrf", a.chrf / a.n},
-                                      {"copy_chrf", a.copy / a.n}, {"directions", a.n}};
-    }
-    std::printf("chrF above copying the source in %d of %zu directions\n", beats_copy, scores.size());
-    report[split]["beats_copy"] = beats_copy;
-    report[split]["num_directions"] = scores.size();
+    const nmt::SplitScores scores = nmt::score_split(tr, dcfg, split, opt, batch, max_sent);
+    std::printf("%s", nmt::format_scores(scores, model, opt.beam).c_str());
+    report[split] = nmt::scores_json(scores);
   }
   if (vm.count("json")) {
     std::ofstream out(vm["json"].as<std::string>());
