@@ -93,13 +93,11 @@ int analyze_routing(const po::variables_map& vm) {
   if (!fs::exists(split_path)) throw Error(split_path + ": no such split (--split " + split + ")");
   std::vector<std::string> langs;
   auto rows = data::read_split(split_path, &langs);
-  std::vector<int> tag_ids;
+  const nmt::LangTags tags(*tok, langs, ck.config.model.decoder_lang_tag);
   std::vector<bool> known;
-  for (const auto& l : langs) {
-    tag_ids.push_back(tok->piece_id(data::lang_tag(l)));
-    known.push_back(std::find(ck.langs.begin(), ck.langs.end(), l) != ck.langs.end() &&
-                    tag_ids.back() >= 0);
-  }
+  for (size_t l = 0; l < langs.size(); ++l)
+    known.push_back(std::find(ck.langs.begin(), ck.langs.end(), langs[l]) != ck.langs.end() &&
+                    tags.has_tag(l));
   nmt::ParallelData pdata(rows, langs, *tok, ck.config.model.max_positions - 2);
   rows.clear();
   const int max_sent = vm["max-sentences"].as<int>();
@@ -138,7 +136,7 @@ int analyze_routing(const po::variables_map& vm) {
                all.size(), layers.size());
   for (size_t s = 0; s < all.size(); s += 32) {
     std::vector<nmt::Example> part(all.begin() + s, all.begin() + std::min(all.size(), s + 32));
-    nmt::Batch b = nmt::make_batch(pdata, part, tag_ids, ck.config.model.decoder_lang_tag);
+    nmt::Batch b = nmt::make_batch(pdata, part, tags);
     nmt::MoeAux aux;
     model->forward(b.src, b.prev, &aux);
     if (aux.top1.size() != layers.size())

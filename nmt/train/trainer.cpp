@@ -99,12 +99,9 @@ void train(const Config& cfg, const TrainOptions& opt) {
   std::vector<std::string> langs, valid_langs;
   auto train_rows = data::read_split(dcfg.out_dir + "/train.tsv", &langs);
   auto valid_rows = data::read_split(dcfg.out_dir + "/valid.tsv", &valid_langs);
-  std::vector<int> tag_ids;
-  for (const auto& l : langs) {
-    int id = tok.piece_id(data::lang_tag(l));
-    if (id < 0) throw Error(spm_path + ": no language tag " + data::lang_tag(l) + " in the vocabulary");
-    tag_ids.push_back(id);
-  }
+  const LangTags tags(tok, langs, cfg.model.decoder_lang_tag);
+  tags.require(spm_path);
+  const LangTags valid_tags(tok, valid_langs, cfg.model.decoder_lang_tag);
   std::fprintf(progress, "[train] tokenising %zu training rows (%zu languages)\n", train_rows.size(),
                langs.size());
   ParallelData train_data(train_rows, langs, tok, tc.max_len);
@@ -281,7 +278,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
     Transformer& vm = comm ? full : model;  // every rank validates the whole model
     vm->eval();
     torch::NoGradGuard no_grad;
-    SearchOptions so = search_options(cfg.decode, tok, langs);
+    SearchOptions so = search_options(cfg.decode, tags);
     so.beam = 1;
     so.nbest = 1;
     // All directions in mixed batches (each sentence carries its own target tag), sorted by
@@ -300,7 +297,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
     std::vector<std::string> layer_names;
     for (size_t s = 0; s < all.size(); s += 64) {
       std::vector<Example> part(all.begin() + s, all.begin() + std::min(all.size(), s + 64));
-      Batch b = make_batch(valid_data, part, tag_ids, cfg.model.decoder_lang_tag);
+      Batch b = make_batch(valid_data, part, valid_tags);
       MoeAux aux;
       auto logits = vm->forward(b.src, b.prev, &aux, lms_keys(part, true, false));
       if (fd) {  // the shared side's loss (what `distill condense` keeps)
@@ -400,7 +397,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
       for (int r = 0; r < world; ++r) {  // rank r takes batches r, r + W, ... of the one stream
         auto examples = sampler.next();
         if (r != rank) continue;
-        batches.push_back(make_batch(train_data, examples, tag_ids, cfg.model.decoder_lang_tag));
+        batches.push_back(make_batch(train_data, examples, tags));
         update_tokens += batches.back().target_tokens;
       }
     // Loss normaliser: the update's target tokens over all ranks, divided by W because
