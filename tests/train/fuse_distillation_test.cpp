@@ -12,15 +12,8 @@ using namespace strata::nmt;
 TEST(FuseDistillationTermTest, AveragesBothSidesPlusWeightedKlAndLogsItsParts) {
   nmt::Config cfg = test::tiny_config();
   EXPECT_FALSE(FuseDistillationTerm::make({cfg}));  // off unless configured
-  cfg.model.lms.mode = "pair";
-  cfg.model.lms.rank = 2;
-  cfg.train.fuse_distillation = true;
-  cfg.train.fd_weight = 0.7;
   cfg.train.label_smoothing = 0.1;
-  Transformer m = test::tiny_model(cfg);
-  // Move the banks away from zero so that the two sides differ.
-  for (auto& p : m->named_parameters())
-    if (p.key().find("lms_") != std::string::npos) p.value().data().normal_(0, 0.5);
+  Transformer m = test::tiny_fd_model(cfg, 0.7);
   test::TinyBatch tb;
   const Batch& b = tb.batch;
   auto keys = [&](bool shared) {

@@ -15,6 +15,18 @@ namespace {
 
 const LmsLanguages kLms({"en", "de", "fr"}, {"en", "de", "fr"}, "valid.tsv");
 
+// The recipe's loss of `b` for `m` and the gradients it gives (from zero).
+torch::Tensor recipe_loss(const nmt::Config& cfg, Transformer& m, const Batch& b, double norm,
+                          TrainMetrics& metrics, std::vector<torch::Tensor>* grads) {
+  Objective objective({cfg});
+  m->zero_grad();
+  auto loss = objective.loss(m, b, norm, kLms, metrics);
+  loss.backward();
+  *grads = test::grads(*m);
+  m->zero_grad();
+  return loss;
+}
+
 }  // namespace
 
 TEST(ObjectiveTest, CrossEntropyAndRouterLossesEqualTheHandWrittenExpressionBitwise) {
@@ -29,14 +41,9 @@ TEST(ObjectiveTest, CrossEntropyAndRouterLossesEqualTheHandWrittenExpressionBitw
   test::TinyBatch tb;
   const Batch& b = tb.batch;
   const double norm = 7;
-  Objective objective({cfg});
   TrainMetrics metrics;
-  m->zero_grad();
-  auto loss = objective.loss(m, b, norm, kLms, metrics);
-  loss.backward();
-  auto got = test::grads(*m);
-
-  m->zero_grad();
+  std::vector<torch::Tensor> got;
+  auto loss = recipe_loss(cfg, m, b, norm, metrics, &got);
   MoeAux aux;
   auto logits = m->forward(b.src, b.prev, &aux);
   auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
@@ -52,7 +59,7 @@ TEST(ObjectiveTest, CrossEntropyAndRouterLossesEqualTheHandWrittenExpressionBitw
   EXPECT_EQ(metrics.get("moe.batches"), 1);
   // The log: the CE's keys, then the router's part and its progress line.
   nlohmann::json record;
-  auto lines = objective.log(metrics, record);
+  auto lines = Objective({cfg}).log(metrics, record);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("[train]   moe: aux"), std::string::npos);
   EXPECT_TRUE(record.contains("loss") && record.contains("nll") && record.contains("moe"));
@@ -61,23 +68,13 @@ TEST(ObjectiveTest, CrossEntropyAndRouterLossesEqualTheHandWrittenExpressionBitw
 
 TEST(ObjectiveTest, FuseDistillationRecipeEqualsTheHandWrittenExpressionBitwise) {
   nmt::Config cfg = test::tiny_config();
-  cfg.model.lms.mode = "pair";
-  cfg.model.lms.rank = 2;
-  cfg.train.fuse_distillation = true;
-  cfg.train.fd_weight = 0.5;
-  Transformer m = test::tiny_model(cfg);
-  for (auto& p : m->named_parameters())
-    if (p.key().find("lms_") != std::string::npos) p.value().data().normal_(0, 0.5);
+  Transformer m = test::tiny_fd_model(cfg, 0.5);
   test::TinyBatch tb;
   const Batch& b = tb.batch;
   const double norm = 5;
-  Objective objective({cfg});
   TrainMetrics metrics;
-  m->zero_grad();
-  objective.loss(m, b, norm, kLms, metrics).backward();
-  auto got = test::grads(*m);
-
-  m->zero_grad();
+  std::vector<torch::Tensor> got;
+  recipe_loss(cfg, m, b, norm, metrics, &got);
   auto keys = [&](bool shared) { return kLms.keys(m, b.examples, false, shared); };
   auto logits = m->forward(b.src, b.prev, nullptr, keys(false));
   auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
@@ -89,7 +86,7 @@ TEST(ObjectiveTest, FuseDistillationRecipeEqualsTheHandWrittenExpressionBitwise)
   ((0.5 * (l.loss + ls.loss) + 0.5 * kl) / norm).backward();
   EXPECT_TRUE(test::same_grads(got, test::grads(*m)));
   nlohmann::json record;
-  objective.log(metrics, record);
+  Objective({cfg}).log(metrics, record);
   EXPECT_TRUE(record.contains("fd"));
   EXPECT_FALSE(record.contains("moe"));  // a dense model: no router record
 }

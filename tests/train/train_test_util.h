@@ -16,21 +16,30 @@ constexpr int64_t kTinyVocab = 40;
 
 // A 1 + 1 layer model of width 16 without dropout (two passes give the same numbers).
 inline nmt::Config tiny_config() {
-  nmt::Config cfg;
-  cfg.model.d_model = 16;
-  cfg.model.heads = 2;
-  cfg.model.ffn = 32;
-  cfg.model.encoder_layers = 1;
-  cfg.model.decoder_layers = 1;
-  cfg.model.dropout = 0.0;
-  cfg.model.max_positions = 32;
-  cfg.train.max_len = 30;  // within max_positions - 2 (checkpoints validate their config)
-  return cfg;
+  // max_len within max_positions - 2: checkpoints validate their config.
+  return nmt::parse_config(
+      "model: {d_model: 16, heads: 2, ffn: 32, encoder_layers: 1, decoder_layers: 1, "
+      "dropout: 0.0, max_positions: 32}\n"
+      "train: {max_len: 30}\n",
+      "tiny_config");
 }
 
 inline nmt::Transformer tiny_model(const nmt::Config& cfg, uint64_t seed = 1) {
   torch::manual_seed(seed);
   return nmt::build_model(cfg.model, kTinyVocab, 3);
+}
+
+// An LMS model (pair, rank 2) trained with Fuse Distillation (weight `fd_weight`), its banks
+// moved away from zero so that the language-specific and shared sides differ.
+inline nmt::Transformer tiny_fd_model(nmt::Config& cfg, double fd_weight) {
+  cfg.model.lms.mode = "pair";
+  cfg.model.lms.rank = 2;
+  cfg.train.fuse_distillation = true;
+  cfg.train.fd_weight = fd_weight;
+  nmt::Transformer m = tiny_model(cfg);
+  for (auto& p : m->named_parameters())
+    if (p.key().find("lms_") != std::string::npos) p.value().data().normal_(0, 0.5);
+  return m;
 }
 
 // Two sentence pairs (en->de, de->fr) over 3 languages with tags 4, 5, 6; some padding.
