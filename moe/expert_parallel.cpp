@@ -3,7 +3,15 @@
 #include <cstdint>
 #include <map>
 
+#include "nmt/util/error.h"
+
 namespace strata::moe {
+
+void check_expert_partition(const MoeConfig& config, int world, const std::string& world_name) {
+  if (world > 1 && config.enabled() && config.num_experts % world != 0)
+    throw Error("model.moe.num_experts=" + std::to_string(config.num_experts) +
+                " is not divisible by " + world_name + " " + std::to_string(world));
+}
 
 namespace {
 

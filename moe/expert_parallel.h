@@ -20,11 +20,16 @@
 
 #include "moe/comm.h"
 #include "moe/dispatch.h"
+#include "moe/moe_config.h"
 
 namespace strata::moe {
 
 // [first, first + count) experts of `rank`; E must be divisible by the world size.
 std::pair<int64_t, int64_t> local_experts(int64_t num_experts, int rank, int world);
+
+// The config rule of expert parallelism: an MoE model's experts split evenly over `world` ranks.
+// Throws strata::Error "model.moe.num_experts=E is not divisible by <world_name> W" otherwise.
+void check_expert_partition(const MoeConfig& config, int world, const std::string& world_name);
 
 // Differentiable all-to-all: forward sends rows by send_splits (receives recv_splits); backward
 // sends the gradients back with the splits transposed. Every rank must call it (and, in backward,

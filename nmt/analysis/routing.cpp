@@ -20,24 +20,6 @@ namespace strata::nmt {
 
 namespace {
 
-// The language tag-id table of a split: ids[l] = id of >>langs[l]<< (-1 when the vocabulary has
-// none); known[l] = the model translates langs[l] and its tag exists.
-struct LangTags {
-  std::vector<int> ids;     // [language] tag id
-  std::vector<bool> known;  // [language] usable
-};
-
-LangTags lang_tags(const data::Tokenizer& tok, const std::vector<std::string>& langs,
-                   const std::vector<std::string>& model_langs) {
-  LangTags t;
-  for (const auto& l : langs) {
-    t.ids.push_back(tok.piece_id(data::lang_tag(l)));
-    t.known.push_back(std::find(model_langs.begin(), model_langs.end(), l) != model_langs.end() &&
-                      t.ids.back() >= 0);
-  }
-  return t;
-}
-
 // What the load table and routing.json say of one layer.
 struct LayerSummary {
   double tokens = 0;          // first choices counted
@@ -104,15 +86,15 @@ std::vector<LayerRouting> moe_layers(const Transformer& model, int64_t num_langs
 }
 
 void count_routing(Transformer& model, const ParallelData& data,
-                   const std::vector<Example>& examples, const std::vector<int>& tag_ids,
-                   bool decoder_lang_tag, std::vector<LayerRouting>& layers) {
+                   const std::vector<Example>& examples, const LangTags& tags,
+                   std::vector<LayerRouting>& layers) {
   const int64_t E = model->options.moe().num_experts;
   model->eval();
   torch::NoGradGuard ng;
   for (size_t s = 0; s < examples.size(); s += 32) {
     std::vector<Example> part(examples.begin() + s,
                               examples.begin() + std::min(examples.size(), s + 32));
-    Batch b = make_batch(data, part, tag_ids, decoder_lang_tag);
+    Batch b = make_batch(data, part, tags);
     MoeAux aux;
     model->forward(b.src, b.prev, &aux);
     if (aux.top1.size() != layers.size())
@@ -153,8 +135,11 @@ RoutingReport analyze_routing(const std::string& model_path, const RoutingOption
   rep.router = mc.router;
   rep.shared_router = mc.shared_router;
   auto rows = data::read_split(split_path, &rep.langs);
-  const LangTags tags = lang_tags(*tok, rep.langs, ck.langs);
-  rep.known = tags.known;
+  const LangTags tags(*tok, rep.langs, ck.config.model.decoder_lang_tag);
+  for (size_t l = 0; l < rep.langs.size(); ++l)  // the model translates it and has its tag
+    rep.known.push_back(
+        std::find(ck.langs.begin(), ck.langs.end(), rep.langs[l]) != ck.langs.end() &&
+        tags.has_tag(l));
   ParallelData pdata(rows, rep.langs, *tok, ck.config.model.max_positions - 2);
   rows.clear();
   std::vector<Example> all;
@@ -171,7 +156,7 @@ RoutingReport analyze_routing(const std::string& model_path, const RoutingOption
   rep.layers = moe_layers(ck.model, static_cast<int64_t>(rep.langs.size()));
   std::fprintf(stderr, "[analyze] %s: %zu sentence pairs, %zu MoE layers\n", rep.split.c_str(),
                all.size(), rep.layers.size());
-  count_routing(ck.model, pdata, all, tags.ids, ck.config.model.decoder_lang_tag, rep.layers);
+  count_routing(ck.model, pdata, all, tags, rep.layers);
   return rep;
 }
 

@@ -57,10 +57,10 @@ RoutingReport analyze_routing(const std::string& model_path, const RoutingOption
 std::vector<LayerRouting> moe_layers(const Transformer& model, int64_t num_langs);
 
 // Runs `examples` through `model` (teacher-forced, batches of 32, no gradient) and adds their
-// first choices to `layers` (from moe_layers()). tag_ids[l] is the id of >>l<<.
+// first choices to `layers` (from moe_layers()); `tags` lays the batches out (nmt/lang_tags.h).
 void count_routing(Transformer& model, const ParallelData& data,
-                   const std::vector<Example>& examples, const std::vector<int>& tag_ids,
-                   bool decoder_lang_tag, std::vector<LayerRouting>& layers);
+                   const std::vector<Example>& examples, const LangTags& tags,
+                   std::vector<LayerRouting>& layers);
 
 // The markdown tables `strata analyze routing` prints: load, agreement and NMI per layer, then
 // expert usage by language per layer.

@@ -13,6 +13,7 @@
 #include "nmt/cli/commands.h"
 #include "nmt/cli/options.h"
 #include "nmt/config.h"
+#include "moe/expert_parallel.h"
 #include "nmt/train/launcher.h"
 #include "nmt/train/trainer.h"
 
@@ -58,11 +59,7 @@ int run_train(const std::vector<std::string>& args) {
   if (vm.count("file-store") && vm.count("master-port"))
     throw Error("--file-store and --master-port are two rendezvous: give one");
   const int world = vm.count("world-size") ? vm["world-size"].as<int>() : nproc;
-  const auto& moe = cfg.model.moe;
-  if (world > 1 && moe.enabled() && moe.num_experts % world != 0)
-    throw Error("model.moe.num_experts=" + std::to_string(moe.num_experts) +
-                " is not divisible by " + (nproc > 1 ? "--nproc " : "--world-size ") +
-                std::to_string(world));
+  moe::check_expert_partition(cfg.model.moe, world, nproc > 1 ? "--nproc" : "--world-size");
 
   if (nproc > 1) {
     // The ranks get this command line (without --nproc) plus their place, and share the cores.

@@ -8,8 +8,7 @@
 
 namespace strata::nmt {
 
-SearchOptions search_options(const DecodeConfig& d, const data::Tokenizer& tok,
-                             const std::vector<std::string>& langs) {
+SearchOptions search_options(const DecodeConfig& d, const LangTags& tags) {
   SearchOptions o;
   o.beam = d.beam;
   o.lenpen = d.lenpen;
@@ -17,27 +16,19 @@ SearchOptions search_options(const DecodeConfig& d, const data::Tokenizer& tok,
   o.max_len_b = d.max_len_b;
   o.nbest = d.nbest;
   o.banned = {data::kPadId, data::kBosId};
-  for (const auto& l : langs) {
-    int id = tok.piece_id(data::lang_tag(l));
-    if (id >= 0) o.banned.push_back(id);
-  }
+  for (int64_t id : tags.known_ids()) o.banned.push_back(id);
   return o;
 }
 
-int64_t start_token(bool decoder_lang_tag, const data::Tokenizer& tok, const std::string& tgt) {
-  if (!decoder_lang_tag) return data::kEosId;
-  int id = tok.piece_id(data::lang_tag(tgt));
-  if (id < 0) throw Error("the model's vocabulary has no tag " + data::lang_tag(tgt));
-  return id;
-}
-
-Translator::Translator(Checkpoint ckpt) : ckpt_(std::move(ckpt)) {
-  tok_ = checkpoint_tokenizer(ckpt_);
+Translator::Translator(Checkpoint ckpt)
+    : ckpt_(std::move(ckpt)),
+      tok_(checkpoint_tokenizer(ckpt_)),
+      tags_(*tok_, ckpt_.langs, ckpt_.config.model.decoder_lang_tag) {
   ckpt_.model->eval();
 }
 
 SearchOptions Translator::default_options() const {
-  return search_options(ckpt_.config.decode, *tok_, ckpt_.langs);
+  return search_options(ckpt_.config.decode, tags_);
 }
 
 std::vector<std::vector<Hypothesis>> Translator::translate_ids(
@@ -45,26 +36,25 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
     const SearchOptions& opt, int batch_size, const std::string& src_lang) {
   std::string all;
   for (const auto& l : langs()) all += (all.empty() ? "" : " ") + l;
-  if (std::find(langs().begin(), langs().end(), tgt_lang) == langs().end())
+  const int64_t tgt_index = tags_.index(tgt_lang);
+  if (tgt_index < 0)
     throw Error("--tgt-lang: the model does not translate into '" + tgt_lang +
                 "' (its languages: " + all + ")");
+  if (!tags_.has_tag(tgt_index))
+    throw Error("the model's vocabulary has no tag " + data::lang_tag(tgt_lang));
   // LMS models: every sentence of this call has the same direction.
   const bool lms = ckpt_.config.model.lms.enabled();
   int64_t src_index = 0;
-  const int64_t tgt_index = std::find(langs().begin(), langs().end(), tgt_lang) - langs().begin();
   if (lms && !lms_shared_) {
     if (src_lang.empty())
       throw Error("--src-lang is required: this is an LMS model (model.lms.mode=" +
                   enum_name(names_of(ckpt_.config.model.lms.mode), ckpt_.config.model.lms.mode) +
                   "), whose weights depend on the source language");
-    auto it = std::find(langs().begin(), langs().end(), src_lang);
-    if (it == langs().end())
+    src_index = tags_.index(src_lang);
+    if (src_index < 0)
       throw Error("--src-lang: the model does not translate from '" + src_lang +
                   "' (its languages: " + all + ")");
-    src_index = it - langs().begin();
   }
-  const int64_t tag = tok_->piece_id(data::lang_tag(tgt_lang));
-  const int64_t first = start_token(ckpt_.config.model.decoder_lang_tag, *tok_, tgt_lang);
   const int64_t limit = ckpt_.config.model.max_positions - 2;
   std::vector<size_t> order;  // non-empty inputs, longest first
   for (size_t i = 0; i < src.size(); ++i)
@@ -74,28 +64,19 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
   std::vector<std::vector<Hypothesis>> out(src.size());
   for (size_t start = 0; start < order.size(); start += batch_size) {
     size_t end = std::min(order.size(), start + batch_size);
-    int64_t S = 0;
-    for (size_t i = start; i < end; ++i)
-      S = std::max<int64_t>(S, std::min<int64_t>(src[order[i]].size(), limit) + 2);
-    auto batch = torch::full({static_cast<int64_t>(end - start), S}, data::kPadId, torch::kLong);
-    auto* p = batch.data_ptr<int64_t>();
-    for (size_t i = start; i < end; ++i) {
-      const auto& x = src[order[i]];
-      int64_t n = std::min<int64_t>(x.size(), limit);
-      if (n < static_cast<int64_t>(x.size())) ++truncated_;
-      int64_t* row = p + (i - start) * S;
-      row[0] = tag;
-      for (int64_t j = 0; j < n; ++j) row[j + 1] = x[j];
-      row[n + 1] = data::kEosId;
-    }
-    std::vector<int64_t> firsts(end - start, first);
+    std::vector<TaggedSentence> sentences;
+    for (size_t i = start; i < end; ++i) sentences.push_back({&src[order[i]], tgt_index});
+    TaggedBatch batch = lay_out_batch(tags_, sentences, limit);
+    truncated_ += batch.truncated;
+    const int64_t* first = batch.prev.data_ptr<int64_t>();  // [B, 1]: the start tokens
+    std::vector<int64_t> firsts(first, first + batch.prev.size(0));
     LmsKeys keys;
     if (lms) {
       const int64_t B = static_cast<int64_t>(end - start);
       keys = ckpt_.model->lms_keys(torch::full({B}, src_index, torch::kLong),
                                    torch::full({B}, tgt_index, torch::kLong), lms_shared_);
     }
-    auto hyps = beam_search(ckpt_.model, batch, firsts, data::kEosId, opt, keys);
+    auto hyps = beam_search(ckpt_.model, batch.src, firsts, data::kEosId, opt, keys);
     for (size_t i = start; i < end; ++i) out[order[i]] = std::move(hyps[i - start]);
   }
   return out;

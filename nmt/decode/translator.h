@@ -7,6 +7,7 @@
 
 #include "data/spm.h"
 #include "nmt/decode/search.h"
+#include "nmt/lang_tags.h"
 #include "nmt/model/checkpoint.h"
 
 namespace strata::nmt {
@@ -42,21 +43,19 @@ class Translator {
   const Config& config() const { return ckpt_.config; }
   Transformer& model() { return ckpt_.model; }
   const data::Tokenizer& tokenizer() const { return *tok_; }
+  const LangTags& tags() const { return tags_; }  // the model's language tags
   SearchOptions default_options() const;  // from the checkpoint's decode config
   int64_t truncated() const { return truncated_; }
 
  private:
   Checkpoint ckpt_;
   std::unique_ptr<data::Tokenizer> tok_;
+  LangTags tags_;  // resolved once, here
   int64_t truncated_ = 0;
   bool lms_shared_ = false;
 };
 
 // Search options for a model: decode config plus the ids never generated (pad, bos, tags).
-SearchOptions search_options(const DecodeConfig& d, const data::Tokenizer& tok,
-                             const std::vector<std::string>& langs);
-
-// Decoder start token for a target language.
-int64_t start_token(bool decoder_lang_tag, const data::Tokenizer& tok, const std::string& tgt);
+SearchOptions search_options(const DecodeConfig& d, const LangTags& tags);
 
 }  // namespace strata::nmt

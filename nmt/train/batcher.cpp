@@ -36,43 +36,22 @@ ParallelData::ParallelData(const std::vector<data::Row>& rows, std::vector<std::
   if (directions_.empty()) throw Error("training data: no direction has any usable pair");
 }
 
-Batch make_batch(const ParallelData& data, const std::vector<Example>& ex,
-                 const std::vector<int>& lang_tag_ids, bool decoder_lang_tag) {
-  const int64_t B = static_cast<int64_t>(ex.size());
-  int64_t S = 0, T = 0;
-  for (const auto& e : ex) {
-    S = std::max<int64_t>(S, data.ids(e.row, e.src).size() + 2);
-    T = std::max<int64_t>(T, data.ids(e.row, e.tgt).size() + 1);
-  }
-  auto src = torch::full({B, S}, data::kPadId, torch::kLong);
-  auto prev = torch::full({B, T}, data::kPadId, torch::kLong);
-  auto target = torch::full({B, T}, data::kPadId, torch::kLong);
-  auto* s = src.data_ptr<int64_t>();
-  auto* p = prev.data_ptr<int64_t>();
-  auto* t = target.data_ptr<int64_t>();
+Batch make_batch(const ParallelData& data, const std::vector<Example>& ex, const LangTags& tags) {
+  std::vector<TaggedSentence> sentences;
+  sentences.reserve(ex.size());
+  for (const auto& e : ex)
+    sentences.push_back({&data.ids(e.row, e.src), e.tgt, &data.ids(e.row, e.tgt)});
   Batch b;
-  for (int64_t i = 0; i < B; ++i) {
-    const auto& x = data.ids(ex[i].row, ex[i].src);
-    const auto& y = data.ids(ex[i].row, ex[i].tgt);
-    int64_t* si = s + i * S;
-    si[0] = lang_tag_ids[ex[i].tgt];
-    for (size_t j = 0; j < x.size(); ++j) si[j + 1] = x[j];
-    si[x.size() + 1] = data::kEosId;
-    int64_t* pi = p + i * T;
-    int64_t* ti = t + i * T;
-    pi[0] = decoder_lang_tag ? lang_tag_ids[ex[i].tgt] : data::kEosId;
-    for (size_t j = 0; j < y.size(); ++j) {
-      pi[j + 1] = y[j];
-      ti[j] = y[j];
-    }
-    ti[y.size()] = data::kEosId;
-    b.target_tokens += static_cast<int64_t>(y.size()) + 1;
-  }
-  b.src = src;
-  b.prev = prev;
-  b.target = target;
+  static_cast<TaggedBatch&>(b) = lay_out_batch(tags, sentences);
   b.examples = ex;
   return b;
+}
+
+Batch make_batch(const ParallelData& data, const std::vector<Example>& ex,
+                 const std::vector<int>& lang_tag_ids, bool decoder_lang_tag) {
+  return make_batch(data, ex,
+                    LangTags(data.langs(), {lang_tag_ids.begin(), lang_tag_ids.end()},
+                             decoder_lang_tag));
 }
 
 BatchSampler::BatchSampler(const ParallelData& data, double temperature, int max_tokens, int seed)

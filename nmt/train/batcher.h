@@ -1,11 +1,7 @@
 #pragma once
 // From aligned rows to padded tensors: tokenises every row once, samples directions with
-// temperature, groups examples of similar length into token-budget batches.
-//
-// Sequences (tgt = target language t, eos = </s>):
-//   source  = >>t<< x_1 .. x_n </s>
-//   prev    = >>t<< y_1 .. y_m      (or </s> y_1 .. y_m when decoder_lang_tag is false)
-//   target  =       y_1 .. y_m </s>
+// temperature, groups examples of similar length into token-budget batches. The tensors are laid
+// out by nmt/lang_tags.h (the one layout of source tags and decoder start tokens).
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -15,6 +11,7 @@
 
 #include "data/prepare.h"
 #include "data/spm.h"
+#include "nmt/lang_tags.h"
 
 namespace strata::nmt {
 
@@ -46,13 +43,14 @@ struct Example {
   int src, tgt;  // language indices
 };
 
-struct Batch {
-  torch::Tensor src, prev, target;  // [B, S], [B, T], [B, T] i64
-  int64_t target_tokens = 0;        // non-pad target tokens
+// src [B, S], prev [B, T], target [B, T] i64 and the non-pad target tokens (TaggedBatch).
+struct Batch : TaggedBatch {
   std::vector<Example> examples;
 };
 
-// Builds the padded tensors of a list of examples. `lang_tag_ids[l]` is the id of >>l<<.
+// Builds the padded tensors of a list of examples (`tags` over data.langs()).
+Batch make_batch(const ParallelData& data, const std::vector<Example>& ex, const LangTags& tags);
+// The same with `lang_tag_ids[l]` the id of >>l<< (the older form, kept for callers with ids).
 Batch make_batch(const ParallelData& data, const std::vector<Example>& ex,
                  const std::vector<int>& lang_tag_ids, bool decoder_lang_tag);
 

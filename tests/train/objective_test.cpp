@@ -1,0 +1,92 @@
+// Tests of nmt/train/objectives/objective.h: the assembled recipe gives the loss and, bit for
+// bit, the gradients of the hand-written expression (what the trainer computed before the terms
+// had their own files; training stays deterministic across the refactoring).
+#include "nmt/train/objectives/objective.h"
+
+#include <gtest/gtest.h>
+
+#include "nmt/train/loss.h"
+#include "tests/train/train_test_util.h"
+
+using namespace strata;
+using namespace strata::nmt;
+
+namespace {
+
+const LmsLanguages kLms({"en", "de", "fr"}, {"en", "de", "fr"}, "valid.tsv");
+
+// The recipe's loss of `b` for `m` and the gradients it gives (from zero).
+torch::Tensor recipe_loss(const nmt::Config& cfg, Transformer& m, const Batch& b, double norm,
+                          TrainMetrics& metrics, std::vector<torch::Tensor>* grads) {
+  Objective objective({cfg});
+  m->zero_grad();
+  auto loss = objective.loss(m, b, norm, kLms, metrics);
+  loss.backward();
+  *grads = test::grads(*m);
+  m->zero_grad();
+  return loss;
+}
+
+}  // namespace
+
+TEST(ObjectiveTest, CrossEntropyAndRouterLossesEqualTheHandWrittenExpressionBitwise) {
+  nmt::Config cfg = test::tiny_config();
+  cfg.train.label_smoothing = 0.1;
+  cfg.train.update_freq = 2;
+  cfg.model.moe.type = "switch";
+  cfg.model.moe.num_experts = 4;
+  cfg.model.moe.every_k_layers = 1;
+  cfg.model.moe.z_loss_weight = 0.001;
+  Transformer m = test::tiny_model(cfg);
+  test::TinyBatch tb;
+  const Batch& b = tb.batch;
+  const double norm = 7;
+  TrainMetrics metrics;
+  std::vector<torch::Tensor> got;
+  auto loss = recipe_loss(cfg, m, b, norm, metrics, &got);
+  MoeAux aux;
+  auto logits = m->forward(b.src, b.prev, &aux);
+  auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
+  auto l = label_smoothed_nll(lp, b.target.view(-1), 0.1, 0);
+  ASSERT_EQ(aux.layers, 2);
+  auto want = l.loss / norm + (0.01 * aux.aux_loss + 0.001 * aux.z_loss) / (2.0 * 2);
+  want.backward();
+  EXPECT_EQ(loss.item<double>(), want.item<double>());
+  EXPECT_TRUE(test::same_grads(got, test::grads(*m)));
+  EXPECT_EQ(metrics.get("ce.loss"), l.loss.item<double>());
+  EXPECT_EQ(metrics.get("target_tokens"), b.target_tokens);
+  EXPECT_EQ(metrics.get("input_tokens"), b.src.numel() + b.prev.numel());
+  EXPECT_EQ(metrics.get("moe.batches"), 1);
+  // The log: the CE's keys, then the router's part and its progress line.
+  nlohmann::json record;
+  auto lines = Objective({cfg}).log(metrics, record);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("[train]   moe: aux"), std::string::npos);
+  EXPECT_TRUE(record.contains("loss") && record.contains("nll") && record.contains("moe"));
+  EXPECT_FALSE(record.contains("fd") || record.contains("kd"));
+}
+
+TEST(ObjectiveTest, FuseDistillationRecipeEqualsTheHandWrittenExpressionBitwise) {
+  nmt::Config cfg = test::tiny_config();
+  Transformer m = test::tiny_fd_model(cfg, 0.5);
+  test::TinyBatch tb;
+  const Batch& b = tb.batch;
+  const double norm = 5;
+  TrainMetrics metrics;
+  std::vector<torch::Tensor> got;
+  recipe_loss(cfg, m, b, norm, metrics, &got);
+  auto keys = [&](bool shared) { return kLms.keys(m, b.examples, false, shared); };
+  auto logits = m->forward(b.src, b.prev, nullptr, keys(false));
+  auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
+  auto l = label_smoothed_nll(lp, b.target.view(-1), 0.1, 0);
+  auto sh = m->forward(b.src, b.prev, nullptr, keys(true));
+  auto lps = torch::log_softmax(sh, -1).view({-1, sh.size(-1)});
+  auto ls = label_smoothed_nll(lps, b.target.view(-1), 0.1, 0);
+  auto kl = symmetric_kl(lp, lps, b.target.view(-1), 0);
+  ((0.5 * (l.loss + ls.loss) + 0.5 * kl) / norm).backward();
+  EXPECT_TRUE(test::same_grads(got, test::grads(*m)));
+  nlohmann::json record;
+  Objective({cfg}).log(metrics, record);
+  EXPECT_TRUE(record.contains("fd"));
+  EXPECT_FALSE(record.contains("moe"));  // a dense model: no router record
+}
