@@ -54,11 +54,15 @@ inline void expect_input_grad_matches_fd(const std::function<torch::Tensor(const
 }
 
 // Incremental decoding (start, then one step per target position) gives the teacher-forced
-// log-probabilities of every position of prev [B, T].
+// log-probabilities of every position of prev [B, T]; with moe_layers >= 0 the teacher-forced
+// pass runs that many MoE layers.
 inline void expect_incremental_equals_full(nmt::Transformer& m, const torch::Tensor& src,
-                                           const torch::Tensor& prev, const std::string& what = "") {
+                                           const torch::Tensor& prev, const std::string& what = "",
+                                           int64_t moe_layers = -1) {
   torch::NoGradGuard ng;
-  auto full = torch::log_softmax(m->forward(src, prev), -1);
+  nmt::MoeAux aux;
+  auto full = torch::log_softmax(m->forward(src, prev, &aux), -1);
+  if (moe_layers >= 0) EXPECT_EQ(aux.layers, moe_layers) << what;
   auto state = m->start(m->encode(src));
   for (int64_t t = 0; t < prev.size(1); ++t)
     EXPECT_TRUE(torch::allclose(m->step(prev.select(1, t), state), full.select(1, t), 1e-4, 1e-5))
