@@ -1,0 +1,69 @@
+// strata translate: output and bad input.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "data/langs.h"
+#include "data/prepare.h"
+#include "data/spm.h"
+#include "nmt/config.h"
+#include "nmt/decode/translator.h"
+#include "nmt/model/checkpoint.h"
+#include "nmt/train/batcher.h"
+#include "nmt/train/loss.h"
+#include "nmt/util/error.h"
+#include "tests/cli_test_util.h"
+
+using namespace strata;
+using namespace strata::nmt;
+using test::expect_one_line_error;
+using test::kStrata;
+using test::make_tiny_corpus;
+using test::tiny_train_config;
+
+TEST(TranslateCliTest, TranslatesAndRejectsBadInput) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  auto r = test::run_command(kStrata + " train --config " +
+                                 tiny_train_config(d, data_yaml, "t", 4, 4), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string model = d / "t/best.pt";
+  test::write_file(d / "in.txt", "open the file\n\nsave the page\n");
+  r = test::run_command(kStrata + " translate -m " + model + " --tgt-lang de < " + (d / "in.txt"),
+                        d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);  // one line per input, empty kept
+  r = test::run_command(kStrata + " translate -m " + model + " --tgt-lang de --nbest 2 < " +
+                            (d / "in.txt"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("0\t", 0), 0u) << r.out;
+  r = test::run_command(kStrata + " translate -m " + model + " --tgt-lang ja < " + (d / "in.txt"),
+                        d.str());
+  expect_one_line_error(r, "the model does not translate into 'ja' (its languages: en de fr)");
+  test::write_file(d / "bad.txt", "fine\nbad \xff\xfe here\n");
+  r = test::run_command(kStrata + " translate -m " + model + " --tgt-lang de < " + (d / "bad.txt"),
+                        d.str());
+  expect_one_line_error(r, "<stdin>:2: invalid UTF-8 at byte 5");
+  test::write_file(d / "junk.pt", "junk");
+  r = test::run_command(kStrata + " translate -m " + (d / "junk.pt") + " --tgt-lang de < " +
+                            (d / "in.txt"), d.str());
+  expect_one_line_error(r, "junk.pt: corrupt or truncated checkpoint");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set model.d_modle=3", d.str());
+  expect_one_line_error(r, "model.d_modle: unknown key");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set model.heads=5", d.str());
+  expect_one_line_error(r, "model.heads: must divide model.d_model=32, got 5");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set model.moe.type=smoe2", d.str());
+  expect_one_line_error(r, "model.moe.type: must be none, switch, gshard or smoe, got 'smoe2'");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set model.moe.type=smoe --set model.moe.num_experts=4"
+                            " --set 'model.moe.strata=[2, 1]'", d.str());
+  expect_one_line_error(r, "model.moe.strata: must list experts per stratum summing to "
+                           "model.moe.num_experts=4");
+  r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
+                            " --set model.moe.experts=4", d.str());
+  expect_one_line_error(r, "model.moe.experts: unknown key");
+}
