@@ -103,6 +103,7 @@ RouterType ac_router_type() {
   t.make = make_ac_router;
   t.validate = validate_ac;
   t.max_top_k = top1_or_top2;
+  t.uses_prev_top1 = true;
   return t;
 }
 

@@ -68,6 +68,7 @@ RouterType hash_router_type() {
   t.validate = validate_hash;
   t.max_top_k = one_expert;
   t.dropless = true;
+  t.uses_token_ids = true;
   return t;
 }
 

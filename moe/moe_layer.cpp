@@ -49,8 +49,9 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad
   RouterInput in;
   in.x = tokens;
   in.capacity = expert_capacity(N, E, options.top_k(), cf);
-  in.prev_top1 = routed(prev_top1);
-  in.token_ids = routed(token_ids);
+  // Only what the router reads is gathered (MoE forward is on the decoding hot path).
+  if (router_type->uses_prev_top1) in.prev_top1 = routed(prev_top1);
+  if (router_type->uses_token_ids) in.token_ids = routed(token_ids);
   Routing r = router->route(in);
   Dispatch disp = make_dispatch(r, E);
   torch::Tensor y;  // [N, d]

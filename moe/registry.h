@@ -51,6 +51,8 @@ struct RouterType {
   void (*validate)(const MoeConfig&, bool selected, const ConfigFail&) = nullptr;
   int64_t (*max_top_k)(int64_t num_experts) = nullptr;  // top_k in [1, max_top_k(E)]
   bool dropless = false;     // ignores capacities
+  bool uses_prev_top1 = false;  // reads RouterInput::prev_top1 (AC)
+  bool uses_token_ids = false;  // reads RouterInput::token_ids (hash)
   // Optional: re-initialises the layer's experts after construction (σ-MoE's init); `held` of the
   // layer's num_experts experts are on this rank.
   void (*init_experts)(Experts& experts, const MoeLayerOptions& o, int64_t held) = nullptr;
