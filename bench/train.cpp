@@ -1,13 +1,18 @@
 // bench/train: training tokens/s (forward + backward + Adam step, source + target tokens) on the
-// Transformer-base and quickstart shapes, 2 threads, next to PyTorch eager on the same shapes.
+// Transformer-base and quickstart shapes, 2 threads: the wave-1 step (fp32, the loss over the
+// whole [N, V] log-softmax), the fused output layer + loss (kernels/output_loss.h) in fp32 and in
+// bf16 (kernels/precision.h), next to PyTorch eager fp32 on the same shapes.
 //   build/bench/bench_train [--threads 2] [--batch 32] [--repeat 3] [--shapes base,256:4:1024:4:2]
-//   build/bench/bench_train --profile quickstart   (op-level profile: self time per LibTorch op)
+//   build/bench/bench_train --profile quickstart [--precision bf16] [--loss plain|fused]
+//                                                   (op-level profile: self time per LibTorch op)
 #include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <sstream>
 
 #include "bench/bench_common.h"
+#include "kernels/output_loss.h"
+#include "kernels/precision.h"
 #include "nmt/train/loss.h"
 #include "nmt/util/system.h"
 
@@ -16,6 +21,8 @@ using namespace strata;
 namespace {
 struct Args {
   int threads = 2, batch = 32, src_len = 24, steps = 24, repeat = 3, vocab = 8000;
+  kernels::Precision precision = kernels::Precision::kFp32;
+  bool fused = true;  // the fused output layer + loss (false: log_softmax over [N, V] + the loss)
 };
 
 // One training step (forward, loss, backward, Adam) on random tokens of the given shape.
@@ -24,19 +31,31 @@ struct Step {
   torch::Tensor src, tgt;
   torch::optim::Adam opt;
   int64_t vocab;
+  Args args;
   Step(const bench::Shape& s, const Args& a)
       : m(bench::make_model(s, a.vocab)),
         src(torch::randint(4, a.vocab, {a.batch, a.src_len}, torch::kLong)),
         tgt(torch::randint(4, a.vocab, {a.batch, a.steps}, torch::kLong)),
         opt(m->parameters(), torch::optim::AdamOptions(1e-4)),
-        vocab(a.vocab) {
+        vocab(a.vocab),
+        args(a) {
     m->train();
   }
   void operator()() {
     opt.zero_grad();
-    auto lp = torch::log_softmax(m->forward(src, tgt), -1);
-    auto l = nmt::label_smoothed_nll(lp.view({-1, vocab}), tgt.view(-1), 0.0, 0);
-    (l.loss / static_cast<double>(tgt.numel())).backward();
+    {
+      kernels::PrecisionGuard guard(args.precision);
+      torch::Tensor loss;
+      if (args.fused) {
+        auto states = m->decode_states(tgt, m->encode(src));
+        loss = kernels::output_layer_loss(states.view({-1, states.size(-1)}), m->embed->weight,
+                                          tgt.view(-1), 0.0, 0).loss;
+      } else {
+        auto lp = torch::log_softmax(m->forward(src, tgt), -1);
+        loss = nmt::label_smoothed_nll(lp.view({-1, vocab}), tgt.view(-1), 0.0, 0).loss;
+      }
+      (loss / static_cast<double>(tgt.numel())).backward();
+    }
     opt.step();
   }
 };
@@ -46,8 +65,9 @@ int profile(const bench::Shape& s, const Args& a) {
   Step step(s, a);
   step();  // warm-up
   char title[256];
-  std::snprintf(title, sizeof title, "training step (forward, loss, backward, Adam), shape %s, batch %d x (%d + %d) tokens, %d threads",
-                s.name.c_str(), a.batch, a.src_len, a.steps, a.threads);
+  std::snprintf(title, sizeof title, "training step (forward, %s loss, backward, Adam), shape %s, %s, batch %d x (%d + %d) tokens, %d threads",
+                a.fused ? "fused" : "plain", s.name.c_str(),
+                enum_name(names_of(a.precision), a.precision).c_str(), a.batch, a.src_len, a.steps, a.threads);
   bench::print_profile(title, a.repeat, [&] { step(); });
   return 0;
 }
@@ -78,8 +98,17 @@ int main(int argc, char** argv) {
     else if (k == "--one" && i + 1 < argc) one_shape = argv[++i];
     else if (k == "--profile" && i + 1 < argc) profile_shape = argv[++i];
     else if (k == "--shapes" && i + 1 < argc) shapes = argv[++i];
-    else {
-      std::fprintf(stderr, "usage: bench_train [--threads N] [--repeat N] [--batch N] [--shapes S,S] [--profile S]\n"
+    else if (k == "--precision" && i + 1 < argc) {
+      auto p = enum_value(names_of(kernels::Precision{}), argv[++i]);
+      if (!p) {
+        std::fprintf(stderr, "--precision: expected auto, fp32 or bf16\n");
+        return 2;
+      }
+      a.precision = *p;
+    } else if (k == "--loss" && i + 1 < argc) {
+      a.fused = std::string(argv[++i]) != "plain";
+    } else {
+      std::fprintf(stderr, "usage: bench_train [--threads N] [--repeat N] [--batch N] [--shapes S,S] [--profile S] [--precision P] [--loss plain|fused]\n"
                            "  S: base, quickstart, small or d:heads:ffn:encoder_layers:decoder_layers\n");
       return 2;
     }
@@ -97,21 +126,34 @@ int main(int argc, char** argv) {
   }
   std::printf("train: batch %d x (%d source + %d target) tokens, %d threads, vocab %d, %d steps "
               "after 1 warm-up\n\n", a.batch, a.src_len, a.steps, a.threads, a.vocab, a.repeat);
-  std::printf("| shape | strata tok/s | strata peak RSS MB | PyTorch eager tok/s | PyTorch peak RSS MB | strata / PyTorch |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|\n");
+  std::printf("tok/s (peak RSS MB); bf16 on this CPU: %s\n\n",
+              kernels::bf16_is_fast() ? "native (AVX512_BF16)" : "not fast here");
+  std::printf("| shape | fp32, plain loss | fp32, fused loss | bf16, fused loss | bf16 / fp32 plain | PyTorch eager fp32 | bf16 / PyTorch |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+  auto cell = [](const nlohmann::json& j) {
+    if (j.is_null()) return std::string("n/a");
+    char b[64];
+    std::snprintf(b, sizeof b, "%.0f (%.0f)", j["tokens_per_s"].get<double>(), j["peak_rss_mb"].get<double>());
+    return std::string(b);
+  };
+  auto tps = [](const nlohmann::json& j) { return j.is_null() ? 0.0 : j["tokens_per_s"].get<double>(); };
+  auto ratio = [](double x, double y) {
+    char b[32];
+    if (y <= 0 || x <= 0) return std::string("n/a");
+    std::snprintf(b, sizeof b, "%.2fx", x / y);
+    return std::string(b);
+  };
   for (const auto& s : list) {
     std::string common = " --threads " + std::to_string(a.threads) + " --repeat " +
                          std::to_string(a.repeat) + " --batch " + std::to_string(a.batch);
-    auto ours = bench::run_json(bench::self_exe() + " --one " + s.name + common);
+    auto plain = bench::run_json(bench::self_exe() + " --one " + s.name + common + " --precision fp32 --loss plain");
+    auto fused = bench::run_json(bench::self_exe() + " --one " + s.name + common + " --precision fp32 --loss fused");
+    auto bf16 = bench::run_json(bench::self_exe() + " --one " + s.name + common + " --precision bf16 --loss fused");
     auto ref = bench::run_json("/usr/bin/python3 bench/ref_transformer.py train --shape " +
                                s.name + common);
-    double o = ours.is_null() ? 0 : ours["tokens_per_s"].get<double>();
-    double r = ref.is_null() ? 0 : ref["tokens_per_s"].get<double>();
-    std::printf("| %s | %.0f | %.0f | %s | %s | %s |\n", s.name.c_str(), o,
-                ours.is_null() ? 0.0 : ours["peak_rss_mb"].get<double>(),
-                ref.is_null() ? "n/a" : std::to_string(static_cast<int>(r)).c_str(),
-                ref.is_null() ? "n/a" : std::to_string(static_cast<int>(ref["peak_rss_mb"].get<double>())).c_str(),
-                ref.is_null() || r == 0 ? "n/a" : (std::to_string(o / r).substr(0, 4) + "x").c_str());
+    std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", s.name.c_str(), cell(plain).c_str(),
+                cell(fused).c_str(), cell(bf16).c_str(), ratio(tps(bf16), tps(plain)).c_str(),
+                cell(ref).c_str(), ratio(tps(bf16), tps(ref)).c_str());
   }
   return 0;
 }

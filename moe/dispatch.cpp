@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/linear.h"
+
 namespace strata::moe {
 
 Dispatch make_dispatch(const Routing& r, int64_t num_experts) {
@@ -58,7 +60,9 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
   // NOTE: unbind once instead of indexing w1[e] per expert: the backward of unbind stacks the
   // per-expert gradients into one [E, ...] tensor, while E separate selects would each allocate
   // and add a full-size zero gradient (8x slower fwd+bwd at 512 tokens, bench/moe_layer).
-  auto w1s = w1.unbind(0), b1s = b1.unbind(0), w2s = w2.unbind(0), b2s = b2.unbind(0);
+  // The weights in the compute precision once (kernels/precision.h), then one product per expert.
+  auto w1s = kernels::to_compute(w1).unbind(0), b1s = kernels::to_compute(b1).unbind(0),
+       w2s = kernels::to_compute(w2).unbind(0), b2s = kernels::to_compute(b2).unbind(0);
   torch::Tensor keep;  // [M, ffn] scaled dropout mask (training only)
   if (is_training() && dropout > 0)
     keep = torch::empty({x_sorted.size(0), w1.size(2)}, x_sorted.options()).bernoulli_(1 - dropout) /
@@ -68,9 +72,9 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
   for (int64_t e = 0; e < num_experts_; ++e) {
     if (counts[e] == 0) continue;
     auto x = x_sorted.slice(0, start, start + counts[e]);
-    auto h = torch::relu(torch::addmm(b1s[e], x, w1s[e]));
+    auto h = torch::relu(kernels::addmm(b1s[e], x, w1s[e]));
     if (keep.defined()) h = h * keep.slice(0, start, start + counts[e]);
-    outs.push_back(torch::addmm(b2s[e], h, w2s[e]));
+    outs.push_back(kernels::addmm(b2s[e], h, w2s[e]));
     start += counts[e];
   }
   TORCH_CHECK(start == x_sorted.size(0), "experts: counts sum to ", start, ", rows ", x_sorted.size(0));

@@ -70,6 +70,7 @@ void visit(Config& c, Visitor&& v) {
   v("train", "log_every", c.train.log_every);
   v("train", "seed", c.train.seed);
   v("train", "threads", c.train.threads);
+  v("train", "precision", c.train.precision);
   v("train", "fuse_distillation", c.train.fuse_distillation);
   v("train", "fd_weight", c.train.fd_weight);
   v("train", "kd_teacher", c.train.kd_teacher);

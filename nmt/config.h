@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/precision.h"
 #include "moe/moe_config.h"
 #include "nmt/model/lms_config.h"
 
@@ -50,6 +51,10 @@ struct TrainConfig {
   int log_every = 50;              // progress line every N updates
   int seed = 1;
   int threads = 0;                 // intra-op threads (0 = all cores)
+  // Products of the forward and backward pass: fp32, or bf16 operands with fp32 accumulation,
+  // master weights and Adam state (kernels/precision.h); auto = bf16 where the CPU has native bf16
+  // dot products (AVX512_BF16), else fp32.
+  kernels::Precision precision = kernels::Precision::kAuto;
   bool fuse_distillation = false;  // LMS models: two passes per batch (language-specific and
                                    // shared slot), loss ½(CE_ls + CE_sh) + fd_weight·sym. KL
   double fd_weight = 1.0;          // λ of the Fuse Distillation KL term

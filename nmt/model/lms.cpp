@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/linear.h"
+
 namespace strata::nmt {
 
 const EnumNames<LmsMode>& names_of(LmsMode) {
@@ -106,7 +108,7 @@ torch::Tensor grouped_matmul(const torch::Tensor& x, const torch::Tensor& bank,
 }  // namespace
 
 torch::Tensor LmsLinearImpl::forward(const torch::Tensor& x, const LmsKeys& keys) {
-  auto y = torch::nn::functional::linear(x, weight, bias);  // [B, ..., d_out]
+  auto y = kernels::linear(x, weight, bias);  // [B, ..., d_out] f32 (kernels/: fp32 or bf16)
   if (!has_banks() || !keys.defined() || x.size(0) == 0) return y;
   const int64_t B = x.size(0);
   TORCH_CHECK(keys.v.dim() == 1 && keys.v.size(0) == B && keys.f.sizes() == keys.v.sizes(),

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/linear.h"
 #include "moe/registry.h"
 
 namespace strata::nmt {
@@ -99,7 +100,7 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
   // a broadcast multiply and a sum over the head dimension compute the same products in one pass.
   const bool one_query = T == 1 && q.is_cpu();
   auto scores = one_query ? (k * (q * scale)).sum(-1).unsqueeze(2)        // [B, H, 1, S]
-                          : torch::matmul(q * scale, k.transpose(-2, -1));  // [B, H, T, S]
+                          : kernels::matmul(q * scale, k.transpose(-2, -1));  // [B, H, T, S]
   const int64_t S = k.size(2);
   if (key_pad.defined())
     scores = scores.masked_fill(key_pad.view({B, 1, 1, S}), -std::numeric_limits<float>::infinity());
@@ -110,7 +111,7 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
   auto probs = torch::softmax(scores, -1);
   if (dropout > 0 && is_training()) probs = F::dropout(probs, F::DropoutFuncOptions().p(dropout).training(true));
   auto ctx = one_query ? (probs.transpose(-2, -1) * v).sum(2).reshape({B, 1, d_model})
-                       : torch::matmul(probs, v).transpose(1, 2).reshape({B, T, d_model});  // [B, T, d]
+                       : kernels::matmul(probs, v).transpose(1, 2).reshape({B, T, d_model});  // [B, T, d]
   return out_proj(ctx, lms);
 }
 
@@ -322,6 +323,15 @@ EncoderOut TransformerImpl::encode(const torch::Tensor& src, MoeAux* aux, const 
 
 torch::Tensor TransformerImpl::decode(const torch::Tensor& prev, const EncoderOut& enc,
                                      MoeAux* aux) {
+  return project(decode_states(prev, enc, aux));
+}
+
+torch::Tensor TransformerImpl::project(const torch::Tensor& states) {
+  return kernels::matmul(states, embed->weight.t());  // [..., V]
+}
+
+torch::Tensor TransformerImpl::decode_states(const torch::Tensor& prev, const EncoderOut& enc,
+                                            MoeAux* aux) {
   auto x = embed_tokens(prev, 0);
   auto tgt_pad = prev.eq(options.pad_id());  // [B, T]
   MoeAux local;
@@ -329,8 +339,7 @@ torch::Tensor TransformerImpl::decode(const torch::Tensor& prev, const EncoderOu
   aux->start_stack(prev);
   for (auto& m : *decoder_layers)
     x = m->as<DecoderLayer>()->forward(x, enc.states, enc.pad, nullptr, tgt_pad, aux, enc.lms);
-  x = decoder_norm(x);
-  return torch::matmul(x, embed->weight.t());  // [B, T, V]
+  return decoder_norm(x);  // [B, T, d]
 }
 
 DecoderState TransformerImpl::start(EncoderOut enc) {
@@ -350,7 +359,7 @@ torch::Tensor TransformerImpl::step(const torch::Tensor& tokens, DecoderState& s
                                        torch::Tensor(), &aux, state.enc.lms);
   x = decoder_norm(x).squeeze(1);  // [B, d]
   state.step++;
-  return torch::log_softmax(torch::matmul(x, embed->weight.t()), -1);  // [B, V]
+  return torch::log_softmax(project(x), -1);  // [B, V]
 }
 
 }  // namespace strata::nmt

@@ -199,6 +199,12 @@ class TransformerImpl : public torch::nn::Module {
                     const LmsKeys& lms = {});  // src [B, S] i64
   // Teacher-forced decoder: prev [B, T] i64 -> logits [B, T, V] (f32).
   torch::Tensor decode(const torch::Tensor& prev, const EncoderOut& enc, MoeAux* aux = nullptr);
+  // The same pass up to the final norm: prev [B, T] -> states [B, T, d]; decode() = project(that).
+  // The training loss projects them itself, in chunks (kernels/output_loss.h).
+  torch::Tensor decode_states(const torch::Tensor& prev, const EncoderOut& enc,
+                              MoeAux* aux = nullptr);
+  // The output layer (the shared embedding): states [..., d] -> logits [..., V] f32.
+  torch::Tensor project(const torch::Tensor& states);
   torch::Tensor forward(const torch::Tensor& src, const torch::Tensor& prev,
                         MoeAux* aux = nullptr, const LmsKeys& lms = {}) {
     return decode(prev, encode(src, aux, lms), aux);

@@ -13,6 +13,7 @@
 #include "nmt/util/error.h"
 #include "data/prepare.h"
 #include "data/spm.h"
+#include "kernels/precision.h"
 #include "moe/expert_parallel.h"
 #include "nmt/lang_tags.h"
 #include "nmt/model/checkpoint.h"
@@ -209,16 +210,20 @@ void train(const Config& cfg, const TrainOptions& opt) {
                  static_cast<long long>(state.updates));
   }
   const int64_t n_params = count_parameters(*models.whole());
+  const kernels::Precision precision = kernels::resolve_precision(tc.precision);
+  const std::string precision_name = enum_name(names_of(precision), precision);
   std::fprintf(progress,
                "[train] %lld parameters, %zu directions, %lld pairs skipped as longer than %d "
-               "tokens, %d threads\n",
+               "tokens, %d threads, %s products\n",
                static_cast<long long>(n_params), train_data.directions().size(),
-               static_cast<long long>(train_data.skipped_long()), tc.max_len, threads);
+               static_cast<long long>(train_data.skipped_long()), tc.max_len, threads,
+               precision_name.c_str());
   std::ofstream log;  // rank 0 only (writes to a closed stream do nothing)
   if (ranks.chief()) log.open(tc.out_dir + "/train.jsonl", std::ios::app);
   log << nlohmann::json({{"event", "start"},       {"update", state.updates},
                          {"resumed", resumed},     {"parameters", n_params},
                          {"config", to_yaml(cfg)}, {"threads", threads},
+                         {"precision", precision_name},
                          {"world_size", ranks.world}})
              .dump()
       << std::endl;
@@ -238,7 +243,11 @@ void train(const Config& cfg, const TrainOptions& opt) {
     std::vector<Batch> batches =
         next_batches(sampler, train_data, tags, tc.update_freq, ranks, &norm);
     optimizer.zero_grad();
-    for (const auto& b : batches) objective.loss(model, b, norm, lms, metrics).backward();
+    {
+      // Forward and backward in the run's precision; the optimizer step and validation in fp32.
+      kernels::PrecisionGuard guard(precision);
+      for (const auto& b : batches) objective.loss(model, b, norm, lms, metrics).backward();
+    }
     apply_update(model, optimizer, tc.clip_norm, ranks);
     state.updates++;
     state.elapsed_s = now_s() - t_start;

@@ -17,7 +17,7 @@ TEST(CrossEntropyTermTest, IsTheLabelSmoothedCrossEntropyAndLogsItPerToken) {
   const Batch& b = tb.batch;
   MoeAux aux;
   auto lp = torch::log_softmax(m->forward(b.src, b.prev), -1).view({-1, test::kTinyVocab});
-  LossContext ctx{m, b, lp, b.target.view(-1), aux, [](bool) { return LmsKeys(); }};
+  LossContext ctx{m, b, lp, torch::Tensor(), b.target.view(-1), aux, [](bool) { return LmsKeys(); }};
   auto term = CrossEntropyTerm::make({cfg});
   ASSERT_TRUE(term);
   TrainMetrics metrics;

@@ -24,7 +24,7 @@ TEST(FuseDistillationTermTest, AveragesBothSidesPlusWeightedKlAndLogsItsParts) {
   auto lp = torch::log_softmax(m->forward(b.src, b.prev, nullptr, keys(false)), -1)
                 .view({-1, test::kTinyVocab});
   const auto target = b.target.view(-1);
-  LossContext ctx{m, b, lp, target, aux, keys};
+  LossContext ctx{m, b, lp, torch::Tensor(), target, aux, keys};
   auto ce = label_smoothed_nll(lp, target, 0.1, 0).loss;
   auto term = FuseDistillationTerm::make({cfg});
   ASSERT_TRUE(term);

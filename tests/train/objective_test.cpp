@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/output_loss.h"
+
 #include "nmt/train/loss.h"
 #include "tests/train/train_test_util.h"
 
@@ -45,15 +47,22 @@ TEST(ObjectiveTest, CrossEntropyAndRouterLossesEqualTheHandWrittenExpressionBitw
   std::vector<torch::Tensor> got;
   auto loss = recipe_loss(cfg, m, b, norm, metrics, &got);
   MoeAux aux;
-  auto logits = m->forward(b.src, b.prev, &aux);
-  auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
-  auto l = label_smoothed_nll(lp, b.target.view(-1), 0.1, 0);
+  // The cross-entropy alone: the output layer and the loss fused (kernels/output_loss.h).
+  auto states = m->decode_states(b.prev, m->encode(b.src, &aux), &aux);
+  auto l = kernels::output_layer_loss(states.view({-1, states.size(-1)}), m->embed->weight,
+                                      b.target.view(-1), 0.1, 0);
   ASSERT_EQ(aux.layers, 2);
   auto want = l.loss / norm + (0.01 * aux.aux_loss + 0.001 * aux.z_loss) / (2.0 * 2);
   want.backward();
   EXPECT_EQ(loss.item<double>(), want.item<double>());
   EXPECT_TRUE(test::same_grads(got, test::grads(*m)));
   EXPECT_EQ(metrics.get("ce.loss"), l.loss.item<double>());
+  {  // which is the plain label-smoothed CE over the whole log-softmax, up to rounding
+    torch::NoGradGuard ng;
+    auto lp = torch::log_softmax(m->forward(b.src, b.prev), -1).view({-1, m->options.vocab_size()});
+    EXPECT_NEAR(metrics.get("ce.loss"), label_smoothed_nll(lp, b.target.view(-1), 0.1, 0).loss.item<double>(),
+                1e-4 * metrics.get("ce.loss"));
+  }
   EXPECT_EQ(metrics.get("target_tokens"), b.target_tokens);
   EXPECT_EQ(metrics.get("input_tokens"), b.src.numel() + b.prev.numel());
   EXPECT_EQ(metrics.get("moe.batches"), 1);

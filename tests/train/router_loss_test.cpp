@@ -24,7 +24,7 @@ TEST(RouterLossTermTest, AddsTheWeightedMeanOverLayersOncePerUpdateAndLogsTheLas
   aux.load = {torch::tensor({0.25, 0.75}), torch::tensor({0.5, 0.5})};
   aux.drop_rate = {0.1, 0.0};
   aux.agreement = {NAN, 0.5};
-  LossContext ctx{m, tb.batch, torch::Tensor(), torch::Tensor(), aux,
+  LossContext ctx{m, tb.batch, torch::Tensor(), torch::Tensor(), torch::Tensor(), aux,
                   [](bool) { return LmsKeys(); }};
   auto term = RouterLossTerm::make({cfg});
   EXPECT_EQ(term->scale(), LossTerm::Scale::kUpdate);
@@ -43,7 +43,7 @@ TEST(RouterLossTermTest, AddsTheWeightedMeanOverLayersOncePerUpdateAndLogsTheLas
   // A pass without MoE layers: the loss as it was, no record, the same metric names.
   TrainMetrics dense;
   MoeAux none;
-  LossContext dense_ctx{m, tb.batch, torch::Tensor(), torch::Tensor(), none,
+  LossContext dense_ctx{m, tb.batch, torch::Tensor(), torch::Tensor(), torch::Tensor(), none,
                         [](bool) { return LmsKeys(); }};
   auto one = torch::tensor(1.0, torch::kDouble);
   EXPECT_TRUE(term->apply(dense_ctx, one, dense).is_same(one));

@@ -1,5 +1,7 @@
 // Training end to end on the tiny corpus: memorising, exact resume, MoE models.
 #include <gtest/gtest.h>
+
+#include <map>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -62,29 +64,46 @@ TEST(TrainTest, TinyModelMemorisesTwentyPairs) {
 TEST(TrainTest, ResumedRunEqualsUninterruptedRun) {
   test::TempDir d;
   std::string data_yaml = make_tiny_corpus(d);
-  // A: 8 updates in one go (validates and checkpoints at 4 and 8).
-  auto a = test::run_command(kStrata + " train --config " +
-                                 tiny_train_config(d, data_yaml, "a", 8, 4), d.str());
-  ASSERT_EQ(a.status, 0) << a.err;
-  // B: stopped after 4 updates, then resumed to 8 with the same config otherwise.
-  std::string cfg_b = tiny_train_config(d, data_yaml, "b", 8, 4);
-  auto b1 = test::run_command(kStrata + " train --config " + cfg_b + " --set train.max_updates=4",
-                              d.str());
-  ASSERT_EQ(b1.status, 0) << b1.err;
-  auto b2 = test::run_command(kStrata + " train --config " + cfg_b, d.str());
-  ASSERT_EQ(b2.status, 0) << b2.err;
-  EXPECT_NE(b2.err.find("resumed from"), std::string::npos) << b2.err;
-  Checkpoint ca = load_checkpoint(d / "a/last.pt"), cb = load_checkpoint(d / "b/last.pt");
-  ASSERT_TRUE(ca.trainer && cb.trainer);
-  EXPECT_EQ(ca.trainer->updates, 8);
-  EXPECT_EQ(cb.trainer->updates, 8);
-  auto pa = ca.model->named_parameters(), pb = cb.model->named_parameters();
-  for (const auto& p : pa)
-    EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
-  // The JSON-lines log has train and valid events.
-  std::string log = test::read_file(d / "a/train.jsonl");
-  EXPECT_NE(log.find("\"event\":\"valid\""), std::string::npos);
-  EXPECT_NE(log.find("\"event\":\"train\""), std::string::npos);
+  // In both precisions (kernels/precision.h): bf16 runs, slowly, on any AVX-512 CPU.
+  std::map<std::string, Checkpoint> uninterrupted;
+  for (std::string precision : {"fp32", "bf16"}) {
+    SCOPED_TRACE(precision);
+    const std::string set = " --set train.precision=" + precision;
+    // A: 8 updates in one go (validates and checkpoints at 4 and 8).
+    auto a = test::run_command(kStrata + " train --config " +
+                                   tiny_train_config(d, data_yaml, "a" + precision, 8, 4) + set,
+                               d.str());
+    ASSERT_EQ(a.status, 0) << a.err;
+    // B: stopped after 4 updates, then resumed to 8 with the same config otherwise.
+    std::string cfg_b = tiny_train_config(d, data_yaml, "b" + precision, 8, 4);
+    auto b1 = test::run_command(
+        kStrata + " train --config " + cfg_b + set + " --set train.max_updates=4", d.str());
+    ASSERT_EQ(b1.status, 0) << b1.err;
+    auto b2 = test::run_command(kStrata + " train --config " + cfg_b + set, d.str());
+    ASSERT_EQ(b2.status, 0) << b2.err;
+    EXPECT_NE(b2.err.find("resumed from"), std::string::npos) << b2.err;
+    EXPECT_NE(b2.err.find(precision + " products"), std::string::npos) << b2.err;
+    Checkpoint ca = load_checkpoint(d / ("a" + precision + "/last.pt")),
+               cb = load_checkpoint(d / ("b" + precision + "/last.pt"));
+    ASSERT_TRUE(ca.trainer && cb.trainer);
+    EXPECT_EQ(ca.trainer->updates, 8);
+    EXPECT_EQ(cb.trainer->updates, 8);
+    auto pa = ca.model->named_parameters(), pb = cb.model->named_parameters();
+    for (const auto& p : pa)
+      EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+    // The JSON-lines log has train and valid events, and the start record names the precision.
+    std::string log = test::read_file(d / ("a" + precision + "/train.jsonl"));
+    EXPECT_NE(log.find("\"event\":\"valid\""), std::string::npos);
+    EXPECT_NE(log.find("\"event\":\"train\""), std::string::npos);
+    EXPECT_NE(log.find("\"precision\":\"" + precision + "\""), std::string::npos);
+    uninterrupted.emplace(precision, std::move(ca));
+  }
+  // bf16 products really are different products: the weights after 8 updates differ from fp32's.
+  auto p32 = uninterrupted.at("fp32").model->named_parameters();
+  auto p16 = uninterrupted.at("bf16").model->named_parameters();
+  double diff = 0;
+  for (const auto& p : p32) diff += (p.value() - p16[p.key()]).abs().sum().item<double>();
+  EXPECT_GT(diff, 0);
 }
 
 TEST(TrainTest, MoeModelsTrainTranslateAndLogExpertLoad) {

@@ -33,7 +33,7 @@ TEST(WordKdTermTest, InterpolatesCrossEntropyWithTheTeachersAndLogsIt) {
   MoeAux aux;
   auto lp = torch::log_softmax(m->forward(b.src, b.prev), -1).view({-1, tok.vocab_size()});
   const auto target = b.target.view(-1);
-  LossContext ctx{m, b, lp, target, aux, [](bool) { return LmsKeys(); }};
+  LossContext ctx{m, b, lp, torch::Tensor(), target, aux, [](bool) { return LmsKeys(); }};
   auto ce = label_smoothed_nll(lp, target, 0.0, 0).loss;
   auto term = WordKdTerm::make({cfg, &teacher});
   ASSERT_TRUE(term);

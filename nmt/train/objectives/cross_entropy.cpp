@@ -2,6 +2,7 @@
 #include "nmt/train/objectives/cross_entropy.h"
 
 #include "data/spm.h"
+#include "kernels/output_loss.h"
 #include "nmt/train/loss.h"
 
 namespace strata::nmt {
@@ -13,7 +14,15 @@ std::unique_ptr<LossTerm> CrossEntropyTerm::make(const ObjectiveSetup& s) {
 torch::Tensor CrossEntropyTerm::apply(const LossContext& ctx, const torch::Tensor& loss,
                                       TrainMetrics& m) {
   TORCH_INTERNAL_ASSERT(!loss.defined(), "the cross-entropy must be the recipe's first term");
-  auto l = label_smoothed_nll(ctx.lprobs, ctx.target, label_smoothing_, data::kPadId);
+  if (ctx.lprobs.defined()) {  // another term needed the distribution: reuse it
+    auto l = label_smoothed_nll(ctx.lprobs, ctx.target, label_smoothing_, data::kPadId);
+    m.add("ce.loss", l.loss.item<double>());
+    m.add("ce.nll", l.nll.item<double>());
+    return l.loss;
+  }
+  // The output layer and the loss fused, in chunks of rows (kernels/output_loss.h).
+  auto l = kernels::output_layer_loss(ctx.states, ctx.model->embed->weight, ctx.target,
+                                      label_smoothing_, data::kPadId);
   m.add("ce.loss", l.loss.item<double>());
   m.add("ce.nll", l.nll.item<double>());
   return l.loss;

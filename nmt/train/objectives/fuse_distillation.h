@@ -13,6 +13,7 @@ class FuseDistillationTerm : public LossTerm {
       : label_smoothing_(label_smoothing), weight_(weight) {}
   static std::unique_ptr<LossTerm> make(const ObjectiveSetup& s);  // nullptr unless configured
   // `loss`: the language-specific side's label-smoothed CE (the term before this one).
+  bool needs_lprobs() const override { return true; }
   torch::Tensor apply(const LossContext& ctx, const torch::Tensor& loss, TrainMetrics& m) override;
   std::string log(const TrainMetrics& m, nlohmann::json& record) const override;
 

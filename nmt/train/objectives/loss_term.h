@@ -24,7 +24,10 @@ namespace strata::nmt {
 struct LossContext {
   Transformer& model;                             // the model being trained
   const Batch& batch;                             // its tensors and examples
-  torch::Tensor lprobs;                           // [B·T, V] f32 log-probabilities of the pass
+  // [B·T, V] f32 log-probabilities of the pass; undefined unless a term needs_lprobs() (the
+  // cross-entropy alone computes its loss from `states` in chunks, kernels/output_loss.h).
+  torch::Tensor lprobs;
+  torch::Tensor states;                           // [B·T, d] f32 decoder output (before projection)
   torch::Tensor target;                           // [B·T] i64 (pad 0)
   const MoeAux& aux;                              // router losses and statistics of the pass
   std::function<LmsKeys(bool shared)> lms_keys;   // the batch's LMS keys (shared: fused slot)
@@ -43,6 +46,8 @@ class LossTerm {
   enum class Scale { kTokens, kUpdate };
   virtual ~LossTerm() = default;
   virtual Scale scale() const { return Scale::kTokens; }
+  // True when the term reads the pass's full distribution (LossContext::lprobs).
+  virtual bool needs_lprobs() const { return false; }
   // The loss with this term, given the loss so far (undefined for the first kTokens term);
   // adds the term's metrics (for every batch, so that every rank holds the same names).
   virtual torch::Tensor apply(const LossContext& ctx, const torch::Tensor& loss,

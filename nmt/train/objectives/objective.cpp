@@ -18,16 +18,23 @@ Objective::Objective(const ObjectiveSetup& setup) {
 }
 
 void Objective::add(std::unique_ptr<LossTerm> term) {
-  if (term) terms_.push_back(std::move(term));
+  if (!term) return;
+  needs_lprobs_ = needs_lprobs_ || term->needs_lprobs();
+  terms_.push_back(std::move(term));
 }
 
 torch::Tensor Objective::loss(Transformer& model, const Batch& b, double norm,
                               const LmsLanguages& lms, TrainMetrics& m) {
   MoeAux aux;
-  auto logits = model->forward(b.src, b.prev, &aux, lms.keys(model, b.examples, false, false));
+  auto enc = model->encode(b.src, &aux, lms.keys(model, b.examples, false, false));
+  auto states = model->decode_states(b.prev, enc, &aux);
+  states = states.view({-1, states.size(-1)});  // [B·T, d]
+  torch::Tensor lprobs;  // [B·T, V], only for the terms that read the whole distribution
+  if (needs_lprobs_) lprobs = torch::log_softmax(model->project(states), -1);
   LossContext ctx{model,
                   b,
-                  torch::log_softmax(logits, -1).view({-1, logits.size(-1)}),  // [B·T, V]
+                  lprobs,
+                  states,
                   b.target.view(-1),
                   aux,
                   [&](bool shared) { return lms.keys(model, b.examples, false, shared); }};

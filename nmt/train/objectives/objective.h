@@ -29,6 +29,7 @@ class Objective {
  private:
   void add(std::unique_ptr<LossTerm> term);  // ignores nullptr (a term the config leaves off)
   std::vector<std::unique_ptr<LossTerm>> terms_;
+  bool needs_lprobs_ = false;  // some term reads the full [B·T, V] distribution
 };
 
 }  // namespace strata::nmt

@@ -11,6 +11,7 @@ class WordKdTerm : public LossTerm {
   WordKdTerm(KdTeacher& teacher, double weight) : teacher_(teacher), weight_(weight) {}
   static std::unique_ptr<LossTerm> make(const ObjectiveSetup& s);  // nullptr without a teacher
   // `loss`: the label-smoothed CE (the term before this one).
+  bool needs_lprobs() const override { return true; }
   torch::Tensor apply(const LossContext& ctx, const torch::Tensor& loss, TrainMetrics& m) override;
   std::string log(const TrainMetrics& m, nlohmann::json& record) const override;
 

@@ -1,0 +1,37 @@
+#include "kernels/linear.h"
+
+#include "kernels/precision.h"
+
+namespace strata::kernels {
+
+namespace {
+bool lowered(const torch::Tensor& t) {
+  return compute_precision() == Precision::kBf16 && t.defined() && t.is_cpu() &&
+         t.scalar_type() == torch::kFloat;
+}
+torch::Tensor to_f32(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kFloat ? t : t.to(torch::kFloat);
+}
+}  // namespace
+
+torch::Tensor to_compute(const torch::Tensor& t) {
+  return lowered(t) ? t.to(torch::kBFloat16) : t;
+}
+
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  if (compute_precision() != Precision::kBf16)
+    return torch::nn::functional::linear(x, w, b);
+  return to_f32(torch::nn::functional::linear(to_compute(x), to_compute(w), to_compute(b)));
+}
+
+torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& x, const torch::Tensor& w) {
+  if (compute_precision() != Precision::kBf16) return torch::addmm(bias, x, w);
+  return to_f32(torch::addmm(to_compute(bias), to_compute(x), to_compute(w)));
+}
+
+torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b) {
+  if (compute_precision() != Precision::kBf16) return torch::matmul(a, b);
+  return to_f32(torch::matmul(to_compute(a), to_compute(b)));
+}
+
+}  // namespace strata::kernels

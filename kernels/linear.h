@@ -1,0 +1,27 @@
+#pragma once
+// Matrix products in the calling thread's compute precision (precision.h). Inputs are fp32 (or
+// already bf16); results are always fp32, so that residual sums, norms and softmax stay fp32.
+// Under kBf16 the fp32 operands of CPU tensors are rounded to bf16 and multiplied by oneDNN
+// with fp32 accumulation (LibTorch 1.13: at::mm/addmm/bmm on bf16 with userEnabledMkldnn());
+// autograd carries the casts, so gradients reach fp32 parameters as fp32.
+//
+// Reference: kFp32 is exactly LibTorch's own op (torch::nn::functional::linear, torch::addmm,
+// torch::matmul), bit for bit; tests/kernels/linear_test.cpp checks kBf16 against it.
+#include <torch/torch.h>
+
+namespace strata::kernels {
+
+// t rounded to the dtype products use on this thread (bf16 under kBf16 for fp32 CPU tensors);
+// t itself otherwise. Lets a caller cast a weight once and use it in several products.
+torch::Tensor to_compute(const torch::Tensor& t);
+
+// x [..., in] · w [out, in]ᵀ + b [out] (b may be undefined) -> [..., out] f32.
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
+
+// bias [n] (or [m, n]) + x [m, k] · w [k, n] -> [m, n] f32.
+torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& x, const torch::Tensor& w);
+
+// torch::matmul(a, b) -> f32 (batched products: attention scores and contexts).
+torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b);
+
+}  // namespace strata::kernels
