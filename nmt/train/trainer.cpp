@@ -234,6 +234,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
   double t_log = now_s();
   TrainMetrics metrics;
   bool stop = false;
+  std::string stopped = "max_updates";  // why the loop ended: max_updates, max_minutes, patience
   while (!stop) {
     if (tc.max_updates > 0 && state.updates >= tc.max_updates) break;
     const double lr = inverse_sqrt_lr(state.updates + 1, tc.lr, tc.warmup, tc.warmup_init_lr);
@@ -289,13 +290,28 @@ void train(const Config& cfg, const TrainOptions& opt) {
       std::fprintf(progress, "[train] early stop: %d validations without improvement\n",
                    tc.patience);
       stop = true;
+      stopped = "patience";
     }
-    if (out_of_time) stop = true;
+    if (out_of_time && !stop && !last_update) {
+      stop = true;
+      stopped = "max_minutes";
+      if (tc.max_updates > 0 && state.updates < tc.max_updates)
+        std::fprintf(progress,
+                     "[train] WARNING: stopped by the train.max_minutes safety cap (%g min) after "
+                     "%lld of %d updates: this machine is slower than the run was sized for, and "
+                     "the model is less trained than the config asks\n",
+                     tc.max_minutes, static_cast<long long>(state.updates), tc.max_updates);
+    }
   }
   std::fprintf(progress, "[train] done: %lld updates in %s; best valid nll %.3f; %s/best.pt\n",
                static_cast<long long>(state.updates), hms(state.elapsed_s).c_str(),
                state.best_valid_loss, tc.out_dir.c_str());
-  log << nlohmann::json({{"event", "end"}, {"update", state.updates}}).dump() << std::endl;
+  log << nlohmann::json({{"event", "end"},
+                         {"update", state.updates},
+                         {"stopped", stopped},
+                         {"elapsed_s", state.elapsed_s}})
+             .dump()
+      << std::endl;
 }
 
 }  // namespace strata::nmt
