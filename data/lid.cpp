@@ -58,8 +58,10 @@ void for_each_ngram(std::string_view text, int max_n, F&& f) {
   off.reserve(norm.size() + 1);
   for (char32_t c : norm) {
     off.push_back(utf8.size());
-    if (c >= 0xDC80 && c <= 0xDCFF) utf8.push_back(static_cast<char>(c - 0xDC00));  // a raw byte
-    else append_utf8(utf8, c);
+    if (c >= 0xDC80 && c <= 0xDCFF)
+      utf8.push_back(static_cast<char>(c - 0xDC00));  // a raw byte
+    else
+      append_utf8(utf8, c);
   }
   off.push_back(utf8.size());
   const size_t len = norm.size();
@@ -138,8 +140,8 @@ void LanguageIdentifier::finish() {
   for (size_t f = 0; f < V; ++f) {
     for (size_t l = 0; l < L; ++l) log_prob_[f * L + l] = std::log(opt_.alpha) - log_den[l];
     for (const Entry& x : entries_[f])
-      log_prob_[f * L + x.lang] = std::log(static_cast<double>(x.count) + opt_.alpha) -
-                                  log_den[x.lang];
+      log_prob_[f * L + x.lang] =
+          std::log(static_cast<double>(x.count) + opt_.alpha) - log_den[x.lang];
   }
 }
 
@@ -201,7 +203,8 @@ void LanguageIdentifier::save(const std::string& path) const {
 
 LanguageIdentifier LanguageIdentifier::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open language-identifier model (train it with 'strata data lid')");
+  if (!in)
+    throw Error(path + ": cannot open language-identifier model (train it with 'strata data lid')");
   LanguageIdentifier lid;
   std::string line;
   int64_t ln = 0;
@@ -229,7 +232,8 @@ LanguageIdentifier LanguageIdentifier::load(const std::string& path) {
   bool ok = false;
   const int64_t version = parse_int(line.substr(std::string(kMagic).size() + 1), &ok);
   if (!ok || version != kVersion)
-    throw fail("unsupported language-identifier model version '" + line + "' (expected 'strata-lid 1')");
+    throw fail("unsupported language-identifier model version '" + line +
+               "' (expected 'strata-lid 1')");
   lid.opt_.max_n = static_cast<int>(int_field("max_n"));
   if (lid.opt_.max_n < 1 || lid.opt_.max_n > 16) throw fail("max_n must be in [1, 16]");
   lid.opt_.top_k = static_cast<int>(int_field("top_k"));
@@ -248,7 +252,8 @@ LanguageIdentifier LanguageIdentifier::load(const std::string& path) {
     std::string key;
     int64_t n = -1;
     ss >> key >> n;
-    if (key != "langs" || n < 1) throw fail("expected 'langs <count> <code>...', got '" + line + "'");
+    if (key != "langs" || n < 1)
+      throw fail("expected 'langs <count> <code>...', got '" + line + "'");
     for (std::string l; ss >> l;) lid.langs_.push_back(l);
     if (static_cast<int64_t>(lid.langs_.size()) != n)
       throw fail("expected " + std::to_string(n) + " language codes, got " +
@@ -262,7 +267,8 @@ LanguageIdentifier LanguageIdentifier::load(const std::string& path) {
   for (int64_t f = 0; f < V; ++f) {
     next("a feature line");
     const size_t tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0) throw fail("expected '<n-gram>\\t<lang>:<count> ...'");
+    if (tab == std::string::npos || tab == 0)
+      throw fail("expected '<n-gram>\\t<lang>:<count> ...'");
     std::string g = line.substr(0, tab);
     if (!lid.features_.empty() && !(lid.features_.back() < g))
       throw fail("features not sorted or repeated at '" + g + "'");
@@ -299,7 +305,8 @@ LanguageIdentifier train_lid(const std::vector<Row>& rows, const std::vector<std
   for (const Row& r : rows)
     for (size_t l = 0; l < langs.size() && l < r.text.size(); ++l) {
       if (r.text[l].empty()) continue;
-      for_each_ngram(r.text[l], opt.max_n, [&](std::string_view g) { ++counts[l][std::string(g)]; });
+      for_each_ngram(r.text[l], opt.max_n,
+                     [&](std::string_view g) { ++counts[l][std::string(g)]; });
     }
   return LanguageIdentifier::from_counts(langs, counts, opt);
 }
@@ -321,7 +328,8 @@ LidAccuracy lid_accuracy(const LanguageIdentifier& lid, const std::vector<Row>& 
       const LidPrediction p = lid.predict(t);
       const bool right = p.lang == langs[l];
       const size_t b = bucket_of(count_chars(t));
-      for (LidAccuracy::Cell* c : {&a.overall, &a.by_lang[l], &a.by_length[b], &a.by_lang_length[l][b]}) {
+      for (LidAccuracy::Cell* c :
+           {&a.overall, &a.by_lang[l], &a.by_length[b], &a.by_lang_length[l][b]}) {
         c->total++;
         c->correct += right;
       }
@@ -335,7 +343,8 @@ std::string format_lid_accuracy(const LidAccuracy& a, const std::string& title) 
   auto pct = [](const LidAccuracy::Cell& c) {
     return c.total ? format("%.1f", 100.0 * c.correct / c.total) : std::string("-");
   };
-  std::string out = format("\n%s: accuracy %% by language and by length (code points)\n", title.c_str());
+  std::string out =
+      format("\n%s: accuracy %% by language and by length (code points)\n", title.c_str());
   out += "| lang | texts | accuracy |";
   for (const auto& b : a.bucket_names) out += " " + b + " |";
   out += "\n|---|---:|---:|";
@@ -364,8 +373,8 @@ std::string format_lid_accuracy(const LidAccuracy& a, const std::string& title) 
     for (size_t i = 0; i < conf.size() && i < 6; ++i) {
       const auto& [n, t, p] = conf[i];
       out += format(" %s->%s %lld%s", a.langs[t].c_str(),
-                    p < a.langs.size() ? a.langs[p].c_str() : "(none)",
-                    static_cast<long long>(-n), i + 1 < conf.size() && i < 5 ? "," : "");
+                    p < a.langs.size() ? a.langs[p].c_str() : "(none)", static_cast<long long>(-n),
+                    i + 1 < conf.size() && i < 5 ? "," : "");
     }
     out += "\n";
   }
@@ -377,12 +386,12 @@ void prepare_lid(const DataConfig& cfg, const std::string& path, const LidOption
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> langs;
   const std::vector<Row> rows = read_split(cfg.out_dir + "/train.tsv", &langs);
-  std::fprintf(stderr, "[lid] training on %zu rows of %s/train.tsv (n-grams 1-%d, top %d per language)\n",
+  std::fprintf(stderr,
+               "[lid] training on %zu rows of %s/train.tsv (n-grams 1-%d, top %d per language)\n",
                rows.size(), cfg.out_dir.c_str(), opt.max_n, opt.top_k);
   const LanguageIdentifier lid = train_lid(rows, langs, opt);
   lid.save(out_path);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("language identifier: %s (%zu languages, %zu features, %.1f MB), trained in %.1f s\n",
               out_path.c_str(), langs.size(), lid.num_features(),
               std::filesystem::file_size(out_path) / 1e6, secs);
@@ -391,7 +400,8 @@ void prepare_lid(const DataConfig& cfg, const std::string& path, const LidOption
     if (!std::filesystem::exists(p)) continue;
     std::vector<std::string> split_langs;
     const auto split_rows = read_split(p, &split_langs);
-    std::printf("%s", format_lid_accuracy(lid_accuracy(lid, split_rows, split_langs), split).c_str());
+    std::printf("%s",
+                format_lid_accuracy(lid_accuracy(lid, split_rows, split_langs), split).c_str());
   }
 }
 

@@ -1,11 +1,11 @@
 #pragma once
 // Language identification by character n-grams: a multinomial naive Bayes classifier over the
-// 1..max_n-grams of a lower-cased, space-padded string, as langid.py (Lui & Baldwin 2012, "langid.py:
-// An Off-the-shelf Language Identification Tool") uses, with the per-language top-K feature
-// selection of Cavnar & Trenkle 1994 ("N-Gram-Based Text Categorization") instead of langid.py's
-// information-gain selection. Trained on a benchmark's own train.tsv (both sides of every row, each
-// with its language); `strata data lid` trains and scores it, `strata eval --model` uses it for the
-// off-target rate, and the server's `source: auto` / `/detect` will use it.
+// 1..max_n-grams of a lower-cased, space-padded string, as langid.py (Lui & Baldwin 2012,
+// "langid.py: An Off-the-shelf Language Identification Tool") uses, with the per-language top-K
+// feature selection of Cavnar & Trenkle 1994 ("N-Gram-Based Text Categorization") instead of
+// langid.py's information-gain selection. Trained on a benchmark's own train.tsv (both sides of
+// every row, each with its language); `strata data lid` trains and scores it, `strata eval --model`
+// uses it for the off-target rate, and the server's `source: auto` / `/detect` will use it.
 //   LanguageIdentifier lid = train_lid(rows, langs, {});
 //   lid.save("work/data/core8/lid.model");
 //   LanguageIdentifier back = LanguageIdentifier::load("work/data/core8/lid.model");
@@ -22,9 +22,9 @@
 namespace strata::data {
 
 struct LidOptions {
-  int max_n = 4;           // n-gram orders 1..max_n over code points (default 4)
-  int top_k = 8000;        // features kept per language, by count (the vocabulary is their union)
-  double alpha = 0.5;      // additive (Lidstone) smoothing of P(n-gram | language) (default 0.5)
+  int max_n = 4;       // n-gram orders 1..max_n over code points (default 4)
+  int top_k = 8000;    // features kept per language, by count (the vocabulary is their union)
+  double alpha = 0.5;  // additive (Lidstone) smoothing of P(n-gram | language) (default 0.5)
 };
 
 // One language of a ranking.
@@ -84,10 +84,10 @@ class LanguageIdentifier {
 
   LidOptions opt_;
   std::vector<std::string> langs_;
-  std::unordered_map<std::string, uint32_t> index_;    // n-gram -> row of log_prob_/entries_
-  std::vector<std::string> features_;                  // sorted n-grams
-  std::vector<std::vector<Entry>> entries_;            // per feature: its non-zero counts
-  std::vector<double> log_prob_;                       // [V, L] log P(feature | lang)
+  std::unordered_map<std::string, uint32_t> index_;  // n-gram -> row of log_prob_/entries_
+  std::vector<std::string> features_;                // sorted n-grams
+  std::vector<std::vector<Entry>> entries_;          // per feature: its non-zero counts
+  std::vector<double> log_prob_;                     // [V, L] log P(feature | lang)
 };
 
 // Trains on every non-empty text of `rows` (columns indexed like `langs`) with its language.

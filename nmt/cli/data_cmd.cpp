@@ -82,7 +82,8 @@ int lid_cmd(const std::vector<std::string>& args) {
       "of every row) and print its accuracy on valid.tsv and test.tsv");
   add_config_options(desc);
   LidOptions def;
-  desc.add_options()("output,o", po::value<std::string>(), "model file (default <out_dir>/lid.model)")(
+  desc.add_options()("output,o", po::value<std::string>(),
+                     "model file (default <out_dir>/lid.model)")(
       "max-n", po::value<int>()->default_value(def.max_n), "longest n-gram (code points)")(
       "top-k", po::value<int>()->default_value(def.top_k), "n-grams kept per language")(
       "alpha", po::value<double>()->default_value(def.alpha), "additive smoothing");

@@ -121,7 +121,8 @@ SplitScores score_split(Translator& tr, const data::DataConfig& dcfg, const std:
         // NOTE: the translation of source perm[i] is hyp[perm[i]]: a sentence's translation does
         // not depend on the other sentences of its batch (decoding is batch-invariant, tested in
         // tests/evaluate), so the shuffled sources need no second decoding pass.
-        const std::vector<size_t> perm = shuffled_order(hyp.size(), shuffle_seed(langs[a], langs[b]));
+        const std::vector<size_t> perm =
+            shuffled_order(hyp.size(), shuffle_seed(langs[a], langs[b]));
         std::vector<std::string> shuffled(hyp.size());
         for (size_t i = 0; i < hyp.size(); ++i) shuffled[i] = hyp[perm[i]];
         d.shuffled_bleu =
@@ -135,10 +136,10 @@ SplitScores score_split(Translator& tr, const data::DataConfig& dcfg, const std:
         extra += format(", off-target %.1f%% of %zu", 100 * d.off_target, d.identified);
       }
       s.directions[{langs[a], langs[b]}] = d;
-      std::fprintf(stderr,
-                   "[eval] %s %s-%s: BLEU %.2f chrF %.2f (copy-source chrF %.2f%s), %zu sentences\n",
-                   split.c_str(), langs[a].c_str(), langs[b].c_str(), d.bleu, d.chrf, d.copy_chrf,
-                   extra.c_str(), d.n);
+      std::fprintf(
+          stderr, "[eval] %s %s-%s: BLEU %.2f chrF %.2f (copy-source chrF %.2f%s), %zu sentences\n",
+          split.c_str(), langs[a].c_str(), langs[b].c_str(), d.bleu, d.chrf, d.copy_chrf,
+          extra.c_str(), d.n);
     }
   return s;
 }
@@ -194,12 +195,15 @@ std::string format_scores(const SplitScores& s, const std::string& model_name, i
                 s.directions.size());
   if (!s.has_shuffled && !s.has_off_target) return out;
   if (s.has_shuffled)
-    out += matrix("shuffled-source chrF (each source replaced by another sentence's of its "
-                  "direction)", s, &DirectionScore::shuffled_chrf);
+    out += matrix(
+        "shuffled-source chrF (each source replaced by another sentence's of its "
+        "direction)",
+        s, &DirectionScore::shuffled_chrf);
   if (s.has_off_target)
-    out += matrix(format("off-target %% (outputs identified as another language by %s)",
-                         s.lid_name.c_str()).c_str(),
-                  s, &DirectionScore::off_target, 100);
+    out += matrix(
+        format("off-target %% (outputs identified as another language by %s)", s.lid_name.c_str())
+            .c_str(),
+        s, &DirectionScore::off_target, 100);
   out += "\n| source use | directions | chrF |";
   if (s.has_shuffled) out += " shuffled chrF | gap |";
   if (s.has_off_target) out += " off-target % |";
@@ -241,7 +245,9 @@ nlohmann::json scores_json(const SplitScores& s) {
     if (it == avg.end()) continue;
     const GroupAverage& a = it->second;
     nlohmann::json& e = j["averages"][g];
-    e = {{"bleu", a.bleu}, {"chrf", a.chrf}, {"copy_chrf", a.copy_chrf},
+    e = {{"bleu", a.bleu},
+         {"chrf", a.chrf},
+         {"copy_chrf", a.copy_chrf},
          {"directions", a.directions}};
     if (s.has_shuffled) {
       e["shuffled_bleu"] = a.shuffled_bleu;

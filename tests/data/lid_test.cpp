@@ -31,9 +31,9 @@ std::vector<Row> tiny_rows() {
   std::vector<Row> rows;
   for (int v = 0; v < 5; ++v)
     for (int o = 0; o < 4; ++o)
-      rows.push_back({"lo-ui", {std::string(en[v]) + " " + obj_en[o],
-                                std::string(obj_de[o]) + " " + de[v],
-                                std::string(ru[v]) + " " + obj_ru[o]}});
+      rows.push_back({"lo-ui",
+                      {std::string(en[v]) + " " + obj_en[o], std::string(obj_de[o]) + " " + de[v],
+                       std::string(ru[v]) + " " + obj_ru[o]}});
   rows.push_back({"lo-ui", {"Quit", "", ""}});  // a missing translation is skipped
   return rows;
 }
@@ -184,7 +184,7 @@ TEST(LidTest, CorruptOrTruncatedFilesThrowNamingTheFile) {
   expect_error("", "truncated");
   expect_error("hello\n", "not a Strata language-identifier model");
   expect_error("strata-lid 2\n", "unsupported");
-  expect_error(good.substr(0, good.size() / 2), "");       // cut in the middle of the features
+  expect_error(good.substr(0, good.size() / 2), "");           // cut in the middle of the features
   expect_error(good.substr(0, good.size() - 4), "truncated");  // "end" lost
   std::string bad_count = good;
   bad_count.replace(bad_count.find("\t") + 1, 1, "9");  // language index 9 of 3
@@ -211,8 +211,8 @@ TEST(LidTest, AccuracyCountsByLanguageAndLength) {
   EXPECT_EQ(a.by_lang[0].total, 2);
   EXPECT_EQ(a.by_lang[0].correct, 1);
   EXPECT_EQ(a.by_lang[2].correct, 1);
-  EXPECT_EQ(a.confusion[0][1], 1);  // en -> de
-  EXPECT_EQ(a.confusion[2][3], 1);  // ru -> none
+  EXPECT_EQ(a.confusion[0][1], 1);     // en -> de
+  EXPECT_EQ(a.confusion[2][3], 1);     // ru -> none
   EXPECT_EQ(a.by_length[0].total, 2);  // "окно", "日本": 1-4 code points
   EXPECT_EQ(a.by_length[1].total, 1);  // "Fenster"
   const std::string t = format_lid_accuracy(a, "test");

@@ -83,7 +83,8 @@ TEST(ScoreModelTest, ShuffledOrderIsADeterministicDerangement) {
       for (size_t i = p[0]; i != 0; i = p[i]) ++len;
       EXPECT_EQ(len, n);
     }
-  EXPECT_NE(shuffled_order(20, shuffle_seed("en", "de")), shuffled_order(20, shuffle_seed("de", "en")));
+  EXPECT_NE(shuffled_order(20, shuffle_seed("en", "de")),
+            shuffled_order(20, shuffle_seed("de", "en")));
 }
 
 TEST(ScoreModelTest, SourceUseDiagnosticsAreTheScoresOfShuffledSourcesAndTheLidCounts) {
@@ -155,8 +156,7 @@ TEST(ScoreModelTest, SourceUseDiagnosticsAreTheScoresOfShuffledSourcesAndTheLidC
         EXPECT_EQ(g.identified, identified);
         EXPECT_DOUBLE_EQ(g.off_target, identified ? static_cast<double>(off) / identified : 0.0);
         EXPECT_DOUBLE_EQ(g.ref_off_target, static_cast<double>(ref_off) / ref.size());
-        if (id == &lid) labelled += identified;
-        else off_target_seen += off;
+        (id == &lid ? labelled : off_target_seen) += id == &lid ? identified : off;
       }
     }
 
