@@ -19,6 +19,8 @@ say "prepare Core-8 (configs/data/core8.yaml)"
 "$strata" data prepare --config configs/data/core8.yaml
 say "SentencePiece model"
 "$strata" data spm --config configs/data/core8.yaml
+say "language identifier (off-target rate of strata eval)"
+"$strata" data lid --config configs/data/core8.yaml
 say "train the quickstart model (configs/quickstart.yaml: 3,300 updates, about 25 minutes)"
 "$strata" train --config configs/quickstart.yaml
 model=work/models/quickstart/best.pt

@@ -1,4 +1,4 @@
-// strata data {prepare, spm, pairs}
+// strata data {prepare, spm, lid, pairs}
 #include <boost/program_options.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -8,6 +8,7 @@
 #include "data/data_config.h"
 #include "nmt/util/error.h"
 #include "data/langs.h"
+#include "data/lid.h"
 #include "data/prepare.h"
 #include "data/spm.h"
 #include "nmt/cli/commands.h"
@@ -75,6 +76,33 @@ int spm_cmd(const std::vector<std::string>& args) {
   return 0;
 }
 
+int lid_cmd(const std::vector<std::string>& args) {
+  po::options_description desc(
+      "strata data lid: train the character n-gram language identifier on train.tsv (both sides\n"
+      "of every row) and print its accuracy on valid.tsv and test.tsv");
+  add_config_options(desc);
+  LidOptions def;
+  desc.add_options()("output,o", po::value<std::string>(),
+                     "model file (default <out_dir>/lid.model)")(
+      "max-n", po::value<int>()->default_value(def.max_n), "longest n-gram (code points)")(
+      "top-k", po::value<int>()->default_value(def.top_k), "n-grams kept per language")(
+      "alpha", po::value<double>()->default_value(def.alpha), "additive smoothing");
+  auto p = parse(args, desc);
+  if (p.help) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  LidOptions opt;
+  opt.max_n = p.vm["max-n"].as<int>();
+  opt.top_k = p.vm["top-k"].as<int>();
+  opt.alpha = p.vm["alpha"].as<double>();
+  if (opt.max_n < 1 || opt.max_n > 16) throw Error("--max-n: expected 1..16");
+  if (opt.top_k < 1) throw Error("--top-k: expected >= 1");
+  if (!(opt.alpha > 0)) throw Error("--alpha: expected > 0");
+  prepare_lid(config_from(p.vm), p.vm.count("output") ? p.vm["output"].as<std::string>() : "", opt);
+  return 0;
+}
+
 int pairs_cmd(const std::vector<std::string>& args) {
   po::options_description desc(
       "strata data pairs: print one direction of a split as TSV (source<TAB>target)");
@@ -122,9 +150,10 @@ int pairs_cmd(const std::vector<std::string>& args) {
 
 int run_data(const std::vector<std::string>& args) {
   const char* usage =
-      "usage: strata data <prepare|spm|pairs> [options]\n\n"
+      "usage: strata data <prepare|spm|lid|pairs> [options]\n\n"
       "  prepare   download, extract, clean, align and split the benchmark (Core-8 by default)\n"
       "  spm       train the shared SentencePiece model\n"
+      "  lid       train the character n-gram language identifier (<out_dir>/lid.model)\n"
       "  pairs     print one direction of a split as TSV\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::fputs(usage, stdout);
@@ -133,8 +162,9 @@ int run_data(const std::vector<std::string>& args) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "prepare") return prepare_cmd(rest);
   if (args[0] == "spm") return spm_cmd(rest);
+  if (args[0] == "lid") return lid_cmd(rest);
   if (args[0] == "pairs") return pairs_cmd(rest);
-  throw Error("unknown data command '" + args[0] + "' (prepare, spm, pairs)");
+  throw Error("unknown data command '" + args[0] + "' (prepare, spm, lid, pairs)");
 }
 
 }  // namespace strata::cli

@@ -2,12 +2,14 @@
 // direction of a benchmark split (nmt/evaluate/score_model.h; this file parses and prints).
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "data/data_config.h"
+#include "data/lid.h"
 #include "nmt/cli/commands.h"
 #include "nmt/decode/translator.h"
 #include "nmt/eval/bleu.h"
@@ -80,9 +82,24 @@ int score_model(const po::variables_map& vm) {
   if (vm.count("beam")) opt.beam = vm["beam"].as<int>();
   const int max_sent = vm["max-sentences"].as<int>();
   const int batch = tr.config().decode.batch_size;
+  // The source-use diagnostics: shuffled-source scores unless --no-shuffled; the off-target rate
+  // with --lid, or <out_dir>/lid.model when it exists (else one note and no off-target column).
+  nmt::SourceUseOptions use;
+  use.shuffled = !vm.count("no-shuffled");
+  data::LanguageIdentifier lid;
+  use.lid_name = vm.count("lid") ? vm["lid"].as<std::string>() : dcfg.out_dir + "/lid.model";
+  if (vm.count("lid") || std::filesystem::exists(use.lid_name)) {
+    lid = data::LanguageIdentifier::load(use.lid_name);
+    use.lid = &lid;
+  } else {
+    std::fprintf(stderr,
+                 "[eval] no language identifier at %s ('strata data lid' trains it): no "
+                 "off-target rate\n",
+                 use.lid_name.c_str());
+  }
   nlohmann::json report;
   for (const auto& split : split_csv(vm["split"].as<std::string>())) {
-    const nmt::SplitScores scores = nmt::score_split(tr, dcfg, split, opt, batch, max_sent);
+    const nmt::SplitScores scores = nmt::score_split(tr, dcfg, split, opt, batch, max_sent, use);
     std::printf("%s", nmt::format_scores(scores, model, opt.beam).c_str());
     report[split] = nmt::scores_json(scores);
   }
@@ -113,6 +130,9 @@ int run_eval(const std::vector<std::string>& args) {
       "max-sentences", po::value<int>()->default_value(0), "per direction (0 = all)")(
       "beam", po::value<int>(), "beam size (default: the model's)")(
       "json", po::value<std::string>(), "also write the scores as JSON here")(
+      "no-shuffled", "leave out the shuffled-source scores (the source-use diagnostic)")(
+      "lid", po::value<std::string>(),
+      "language identifier for the off-target rate (default <out_dir>/lid.model if present)")(
       "threads", po::value<int>()->default_value(0), "threads (0 = all cores)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);

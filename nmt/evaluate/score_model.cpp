@@ -17,7 +17,8 @@ bool has(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-std::string matrix(const char* title, const SplitScores& s, double DirectionScore::*field) {
+std::string matrix(const char* title, const SplitScores& s, double DirectionScore::*field,
+                   double scale = 1) {
   std::string out = format("\n%s (rows: source, columns: target)\n| src\\tgt |", title);
   for (const auto& l : s.langs) out += format(" %s |", l.c_str());
   out += "\n|---|";
@@ -28,7 +29,7 @@ std::string matrix(const char* title, const SplitScores& s, double DirectionScor
     for (const auto& b : s.langs) {
       auto it = s.directions.find({a, b});
       if (it == s.directions.end()) out += " - |";
-      else out += format(" %.1f |", it->second.*field);
+      else out += format(" %.1f |", it->second.*field * scale);
     }
     out += "\n";
   }
@@ -37,14 +38,56 @@ std::string matrix(const char* title, const SplitScores& s, double DirectionScor
 
 const char* const kGroups[] = {"en->xx", "xx->en", "non-English", "all"};
 
+// The share of `texts` that `lid` labels with another language than `lang`, of those it labels.
+double off_target_rate(const data::LanguageIdentifier& lid, const std::vector<std::string>& texts,
+                       const std::string& lang, size_t* identified) {
+  size_t n = 0, off = 0;
+  for (const auto& t : texts) {
+    const data::LidPrediction p = lid.predict(t);
+    if (p.lang.empty()) continue;  // empty output or no known n-gram: left out
+    ++n;
+    off += p.lang != lang;
+  }
+  if (identified) *identified = n;
+  return n ? static_cast<double>(off) / n : 0.0;
+}
+
 }  // namespace
 
+uint64_t shuffle_seed(const std::string& src, const std::string& tgt) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : src + "-" + tgt) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::vector<size_t> shuffled_order(size_t n, uint64_t seed) {
+  std::vector<size_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = i;
+  uint64_t x = seed;
+  auto next = [&x] {  // splitmix64
+    uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  // Sattolo: j < i (not <= i, which would be Fisher-Yates) makes one cycle through all n.
+  for (size_t i = n; i > 1; --i) std::swap(p[i - 1], p[next() % (i - 1)]);
+  return p;
+}
+
 SplitScores score_split(Translator& tr, const data::DataConfig& dcfg, const std::string& split,
-                        const SearchOptions& search, int batch, int max_sentences) {
+                        const SearchOptions& search, int batch, int max_sentences,
+                        const SourceUseOptions& use) {
   SearchOptions opt = search;
   opt.nbest = 1;
   SplitScores s;
   s.split = split;
+  s.has_shuffled = use.shuffled;
+  s.has_off_target = use.lid != nullptr;
+  s.lid_name = use.lid_name;
   std::vector<std::string> langs;
   auto rows = data::read_split(dcfg.out_dir + "/" + split + ".tsv", &langs);
   size_t en = std::find(langs.begin(), langs.end(), "en") - langs.begin();
@@ -73,11 +116,30 @@ SplitScores score_split(Translator& tr, const data::DataConfig& dcfg, const std:
       d.bleu = eval::corpus_bleu(hyp, ref, eval::default_tokenizer_for(langs[b])).score;
       d.chrf = eval::corpus_chrf(hyp, ref).score;
       d.copy_chrf = eval::corpus_chrf(src, ref).score;  // baseline: copy the source
+      std::string extra;
+      if (use.shuffled) {
+        // NOTE: the translation of source perm[i] is hyp[perm[i]]: a sentence's translation does
+        // not depend on the other sentences of its batch (decoding is batch-invariant, tested in
+        // tests/evaluate), so the shuffled sources need no second decoding pass.
+        const std::vector<size_t> perm =
+            shuffled_order(hyp.size(), shuffle_seed(langs[a], langs[b]));
+        std::vector<std::string> shuffled(hyp.size());
+        for (size_t i = 0; i < hyp.size(); ++i) shuffled[i] = hyp[perm[i]];
+        d.shuffled_bleu =
+            eval::corpus_bleu(shuffled, ref, eval::default_tokenizer_for(langs[b])).score;
+        d.shuffled_chrf = eval::corpus_chrf(shuffled, ref).score;
+        extra += format(", shuffled-source chrF %.2f", d.shuffled_chrf);
+      }
+      if (use.lid) {
+        d.off_target = off_target_rate(*use.lid, hyp, langs[b], &d.identified);
+        d.ref_off_target = off_target_rate(*use.lid, ref, langs[b], nullptr);
+        extra += format(", off-target %.1f%% of %zu", 100 * d.off_target, d.identified);
+      }
       s.directions[{langs[a], langs[b]}] = d;
-      std::fprintf(stderr,
-                   "[eval] %s %s-%s: BLEU %.2f chrF %.2f (copy-source chrF %.2f), %zu sentences\n",
-                   split.c_str(), langs[a].c_str(), langs[b].c_str(), d.bleu, d.chrf, d.copy_chrf,
-                   d.n);
+      std::fprintf(
+          stderr, "[eval] %s %s-%s: BLEU %.2f chrF %.2f (copy-source chrF %.2f%s), %zu sentences\n",
+          split.c_str(), langs[a].c_str(), langs[b].c_str(), d.bleu, d.chrf, d.copy_chrf,
+          extra.c_str(), d.n);
     }
   return s;
 }
@@ -90,6 +152,9 @@ std::map<std::string, GroupAverage> group_averages(const SplitScores& s) {
       sums[key].bleu += d.bleu;
       sums[key].chrf += d.chrf;
       sums[key].copy_chrf += d.copy_chrf;
+      sums[key].shuffled_bleu += d.shuffled_bleu;
+      sums[key].shuffled_chrf += d.shuffled_chrf;
+      sums[key].off_target += d.off_target;
       sums[key].directions++;
     }
   }
@@ -97,6 +162,9 @@ std::map<std::string, GroupAverage> group_averages(const SplitScores& s) {
     a.bleu /= a.directions;
     a.chrf /= a.directions;
     a.copy_chrf /= a.directions;
+    a.shuffled_bleu /= a.directions;
+    a.shuffled_chrf /= a.directions;
+    a.off_target /= a.directions;
   }
   return sums;
 }
@@ -125,22 +193,70 @@ std::string format_scores(const SplitScores& s, const std::string& model_name, i
   }
   out += format("chrF above copying the source in %d of %zu directions\n", beats_copy(s),
                 s.directions.size());
+  if (!s.has_shuffled && !s.has_off_target) return out;
+  if (s.has_shuffled)
+    out += matrix(
+        "shuffled-source chrF (each source replaced by another sentence's of its "
+        "direction)",
+        s, &DirectionScore::shuffled_chrf);
+  if (s.has_off_target)
+    out += matrix(
+        format("off-target %% (outputs identified as another language by %s)", s.lid_name.c_str())
+            .c_str(),
+        s, &DirectionScore::off_target, 100);
+  out += "\n| source use | directions | chrF |";
+  if (s.has_shuffled) out += " shuffled chrF | gap |";
+  if (s.has_off_target) out += " off-target % |";
+  out += "\n|---|---:|---:|";
+  if (s.has_shuffled) out += "---:|---:|";
+  if (s.has_off_target) out += "---:|";
+  out += "\n";
+  for (const char* g : kGroups) {
+    auto it = avg.find(g);
+    if (it == avg.end()) continue;
+    const GroupAverage& a = it->second;
+    out += format("| %s | %d | %.2f |", g, a.directions, a.chrf);
+    if (s.has_shuffled) out += format(" %.2f | %.2f |", a.shuffled_chrf, a.chrf - a.shuffled_chrf);
+    if (s.has_off_target) out += format(" %.1f |", 100 * a.off_target);
+    out += "\n";
+  }
   return out;
 }
 
 nlohmann::json scores_json(const SplitScores& s) {
   nlohmann::json j;
-  for (const auto& [k, d] : s.directions)
-    j["directions"][k.first + "-" + k.second] = {
-        {"bleu", d.bleu}, {"chrf", d.chrf}, {"copy_chrf", d.copy_chrf}, {"sentences", d.n}};
+  for (const auto& [k, d] : s.directions) {
+    nlohmann::json& e = j["directions"][k.first + "-" + k.second];
+    e = {{"bleu", d.bleu}, {"chrf", d.chrf}, {"copy_chrf", d.copy_chrf}, {"sentences", d.n}};
+    if (s.has_shuffled) {
+      e["shuffled_bleu"] = d.shuffled_bleu;
+      e["shuffled_chrf"] = d.shuffled_chrf;
+      e["chrf_gap"] = d.chrf - d.shuffled_chrf;
+    }
+    if (s.has_off_target) {
+      e["off_target"] = d.off_target;
+      e["identified"] = d.identified;
+      e["ref_off_target"] = d.ref_off_target;
+    }
+  }
   const auto avg = group_averages(s);
   for (const char* g : kGroups) {
     auto it = avg.find(g);
     if (it == avg.end()) continue;
     const GroupAverage& a = it->second;
-    j["averages"][g] = {{"bleu", a.bleu}, {"chrf", a.chrf}, {"copy_chrf", a.copy_chrf},
-                        {"directions", a.directions}};
+    nlohmann::json& e = j["averages"][g];
+    e = {{"bleu", a.bleu},
+         {"chrf", a.chrf},
+         {"copy_chrf", a.copy_chrf},
+         {"directions", a.directions}};
+    if (s.has_shuffled) {
+      e["shuffled_bleu"] = a.shuffled_bleu;
+      e["shuffled_chrf"] = a.shuffled_chrf;
+      e["chrf_gap"] = a.chrf - a.shuffled_chrf;
+    }
+    if (s.has_off_target) e["off_target"] = a.off_target;
   }
+  if (s.has_off_target) j["lid"] = s.lid_name;
   j["beats_copy"] = beats_copy(s);
   j["num_directions"] = s.directions.size();
   return j;
