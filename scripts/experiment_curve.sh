@@ -53,9 +53,9 @@ if os.path.exists(f"{out}/train.jsonl"):
         e = json.loads(line)
         if e["event"] == "valid": valid[e["update"]] = e.get("nll", e.get("loss"))
         if e["event"] == "train": elapsed[e["update"]] = e["elapsed_s"]
-def cell(split, key, fmt="%.1f"):
+def cell(split, key, fmt="%.1f", scale=1.0):
     v = split.get("averages", {}).get("all", {}).get(key)
-    return fmt % v if isinstance(v, (int, float)) else "n/a"
+    return fmt % (v * scale) if isinstance(v, (int, float)) else "n/a"
 rows = []
 for path in sorted(glob.glob(f"{out}/scores_*x.json"), key=lambda p: int(re.search(r"_(\d+)x", p).group(1))):
     m = int(re.search(r"_(\d+)x", path).group(1))
@@ -67,7 +67,7 @@ for path in sorted(glob.glob(f"{out}/scores_*x.json"), key=lambda p: int(re.sear
         m, u, "%.0f" % (mins / 60) if mins else "n/a",
         "%.3f" % valid[u] if u in valid else "n/a",
         cell(t, "chrf"), cell(t, "bleu"), t.get("beats_copy", "n/a"), t.get("num_directions", "n/a"),
-        cell(t, "shuffled_chrf"), cell(t, "off_target", "%.2f"),
+        cell(t, "shuffled_chrf"), cell(t, "off_target", "%.1f%%", 100.0),
         cell(o, "chrf"), cell(o, "bleu"), o.get("beats_copy", "n/a"), o.get("num_directions", "n/a")))
 section = f"""## Compute–quality curve ({name})
 
