@@ -341,6 +341,10 @@ DecoderState TransformerImpl::start(EncoderOut enc) {
 }
 
 torch::Tensor TransformerImpl::step(const torch::Tensor& tokens, DecoderState& state) {
+  return torch::log_softmax(step_logits(tokens, state), -1);  // [B, V]
+}
+
+torch::Tensor TransformerImpl::step_logits(const torch::Tensor& tokens, DecoderState& state) {
   auto x = embed_tokens(tokens.view({-1, 1}), state.step);  // [B, 1, d]
   size_t i = 0;
   MoeAux aux;  // this step's tokens and first choices, for the routers of the MoE layers
@@ -350,7 +354,7 @@ torch::Tensor TransformerImpl::step(const torch::Tensor& tokens, DecoderState& s
                                        torch::Tensor(), &aux, state.enc.lms);
   x = decoder_norm(x).squeeze(1);  // [B, d]
   state.step++;
-  return torch::log_softmax(torch::matmul(x, embed->weight.t()), -1);  // [B, V]
+  return torch::matmul(x, embed->weight.t());  // [B, V]
 }
 
 }  // namespace strata::nmt
