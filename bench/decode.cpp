@@ -4,6 +4,7 @@
 // ratio. Random weights; </s> is banned so every sentence decodes exactly --steps tokens.
 //   build/bench/bench_decode [--threads 2] [--steps 24] [--repeat 3]
 //   build/bench/bench_decode --profile quickstart 4   (op-level profile of beam-4 decoding)
+//   build/bench/bench_decode --no-repeat-ngram-size 3 --repetition-penalty 1.2   (with the guards)
 #include <unistd.h>
 
 #include <chrono>
@@ -20,6 +21,8 @@ namespace {
 
 struct Args {
   int threads = 2, batch = 32, src_len = 24, steps = 24, repeat = 3, vocab = 8000;
+  int no_repeat_ngram_size = 0;     // repetition guards (SearchOptions), off by default
+  double repetition_penalty = 1.0;
 };
 
 nmt::SearchOptions search_options(int beam, const Args& a) {
@@ -28,6 +31,8 @@ nmt::SearchOptions search_options(int beam, const Args& a) {
   o.max_len_a = 0;
   o.max_len_b = a.steps;
   o.banned = {0, 2, 3};
+  o.no_repeat_ngram_size = a.no_repeat_ngram_size;
+  o.repetition_penalty = a.repetition_penalty;
   return o;
 }
 
@@ -78,11 +83,14 @@ int main(int argc, char** argv) {
     else if (k == "--steps") a.steps = val();
     else if (k == "--repeat") a.repeat = val();
     else if (k == "--batch") a.batch = val();
+    else if (k == "--no-repeat-ngram-size") a.no_repeat_ngram_size = val();
+    else if (k == "--repetition-penalty" && i + 1 < argc) a.repetition_penalty = std::atof(argv[++i]);
     else if ((k == "--one" || k == "--profile") && i + 2 < argc) {
       (k == "--one" ? one_shape : profile_shape) = argv[++i];
       one_beam = val();
     } else {
-      std::fprintf(stderr, "usage: bench_decode [--threads N] [--steps N] [--repeat N] [--batch N] [--profile SHAPE BEAM]\n");
+      std::fprintf(stderr, "usage: bench_decode [--threads N] [--steps N] [--repeat N] [--batch N] "
+                           "[--no-repeat-ngram-size N] [--repetition-penalty X] [--profile SHAPE BEAM]\n");
       return 2;
     }
   }
@@ -92,7 +100,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::printf("decode: batch %d, source %d tokens, %d target tokens per sentence, %d threads, "
-              "vocab %d, %d repeats\n\n", a.batch, a.src_len, a.steps, a.threads, a.vocab, a.repeat);
+              "vocab %d, %d repeats\n", a.batch, a.src_len, a.steps, a.threads, a.vocab, a.repeat);
+  std::printf("strata's repetition guards: no_repeat_ngram_size %d, repetition_penalty %g\n\n",
+              a.no_repeat_ngram_size, a.repetition_penalty);
   std::printf("| shape | search | strata tok/s | strata peak RSS MB | PyTorch eager tok/s | PyTorch peak RSS MB | strata / PyTorch |\n");
   std::printf("|---|---|---:|---:|---:|---:|---:|\n");
   for (int i = 0; i < bench::kDefaultShapes; ++i)
@@ -101,8 +111,11 @@ int main(int argc, char** argv) {
       std::string common = " --threads " + std::to_string(a.threads) + " --steps " +
                            std::to_string(a.steps) + " --repeat " + std::to_string(a.repeat) +
                            " --batch " + std::to_string(a.batch);
+      // The guards are strata's only (the PyTorch reference decodes without them).
+      std::string guards = " --no-repeat-ngram-size " + std::to_string(a.no_repeat_ngram_size) +
+                           " --repetition-penalty " + std::to_string(a.repetition_penalty);
       auto ours = bench::run_json(bench::self_exe() + " --one " + s.name + " " +
-                                  std::to_string(beam) + common);
+                                  std::to_string(beam) + common + guards);
       auto ref = bench::run_json("/usr/bin/python3 bench/ref_transformer.py decode --shape " +
                                  s.name + " --beam " + std::to_string(beam) +
                                  " --src-len " + std::to_string(a.src_len) + common);

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
+#include <sstream>
 #include <type_traits>
 
 #include "nmt/util/error.h"
@@ -81,6 +83,8 @@ void visit(Config& c, Visitor&& v) {
   v("decode", "max_len_b", c.decode.max_len_b);
   v("decode", "batch_size", c.decode.batch_size);
   v("decode", "nbest", c.decode.nbest);
+  v("decode", "no_repeat_ngram_size", c.decode.no_repeat_ngram_size);
+  v("decode", "repetition_penalty", c.decode.repetition_penalty);
 }
 
 void validate(const Config& c, const std::string& name) {
@@ -133,6 +137,14 @@ void validate(const Config& c, const std::string& name) {
   if (c.decode.nbest < 1 || c.decode.nbest > c.decode.beam)
     fail("decode.nbest", "must be in [1, decode.beam=" + std::to_string(c.decode.beam) + "]");
   if (c.decode.batch_size < 1) fail("decode.batch_size", "must be >= 1");
+  if (c.decode.no_repeat_ngram_size < 0)
+    fail("decode.no_repeat_ngram_size",
+         "must be >= 0, got " + std::to_string(c.decode.no_repeat_ngram_size));
+  if (!std::isfinite(c.decode.repetition_penalty) || c.decode.repetition_penalty < 1) {
+    std::ostringstream got;
+    got << c.decode.repetition_penalty;
+    fail("decode.repetition_penalty", "must be a finite number >= 1, got " + got.str());
+  }
 }
 
 Config read(const YAML::Node& root, const std::string& name) {

@@ -70,6 +70,8 @@ struct DecodeConfig {
   int max_len_b = 10;
   int batch_size = 32;     // sentences per batch
   int nbest = 1;           // hypotheses printed per sentence
+  int no_repeat_ngram_size = 0;     // > 0: no n-gram of this size twice in an output (0 = off)
+  double repetition_penalty = 1.0;  // >= 1: CTRL penalty on generated tokens' logits (1 = off)
 };
 
 struct Config {

@@ -11,6 +11,7 @@
 #include "data/data_config.h"
 #include "data/lid.h"
 #include "nmt/cli/commands.h"
+#include "nmt/cli/options.h"
 #include "nmt/decode/translator.h"
 #include "nmt/eval/bleu.h"
 #include "nmt/eval/chrf.h"
@@ -80,6 +81,7 @@ int score_model(const po::variables_map& vm) {
   data::DataConfig dcfg = data::load_data_config(data_cfg_path, {});
   nmt::SearchOptions opt = tr.default_options();
   if (vm.count("beam")) opt.beam = vm["beam"].as<int>();
+  read_repetition_options(vm, opt.no_repeat_ngram_size, opt.repetition_penalty);
   const int max_sent = vm["max-sentences"].as<int>();
   const int batch = tr.config().decode.batch_size;
   // The source-use diagnostics: shuffled-source scores unless --no-shuffled; the off-target rate
@@ -134,6 +136,7 @@ int run_eval(const std::vector<std::string>& args) {
       "lid", po::value<std::string>(),
       "language identifier for the off-target rate (default <out_dir>/lid.model if present)")(
       "threads", po::value<int>()->default_value(0), "threads (0 = all cores)");
+  add_repetition_options(desc);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   if (vm.count("help") || args.empty()) {

@@ -34,6 +34,7 @@ int run_translate(const std::vector<std::string>& args) {
       "max-len-a", po::value<double>(), "output limit a·source_len + b")(
       "max-len-b", po::value<int>(), "output limit a·source_len + b")(
       "threads", po::value<int>()->default_value(0), "threads (0 = all cores)");
+  add_repetition_options(desc);
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("model")) throw Error("--model is required");
@@ -50,6 +51,7 @@ int run_translate(const std::vector<std::string>& args) {
   if (vm.count("batch-size")) batch = vm["batch-size"].as<int>();
   if (vm.count("max-len-a")) opt.max_len_a = vm["max-len-a"].as<double>();
   if (vm.count("max-len-b")) opt.max_len_b = vm["max-len-b"].as<int>();
+  read_repetition_options(vm, opt.no_repeat_ngram_size, opt.repetition_penalty);
   if (opt.beam < 1) throw Error("--beam must be >= 1");
   if (opt.nbest < 1 || opt.nbest > opt.beam) throw Error("--nbest must be in [1, beam]");
   if (batch < 1) throw Error("--batch-size must be >= 1");

@@ -8,7 +8,50 @@ namespace strata::nmt {
 
 namespace {
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+// Repetition penalty (CTRL, Keskar et al. 2019), as CTranslate2 applies it: for each row r of
+// logits [R, V] and each distinct token u of seqs[r], logits[r][u] /= θ if positive, *= θ if not.
+void apply_repetition_penalty(torch::Tensor& logits, const std::vector<std::vector<int64_t>>& seqs,
+                              double theta) {
+  std::vector<int64_t> rows, toks;
+  for (size_t r = 0; r < seqs.size(); ++r) {
+    std::vector<int64_t> seen = seqs[r];
+    std::sort(seen.begin(), seen.end());
+    seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+    rows.insert(rows.end(), seen.size(), static_cast<int64_t>(r));
+    toks.insert(toks.end(), seen.begin(), seen.end());
+  }
+  if (rows.empty()) return;
+  const std::vector<torch::indexing::TensorIndex> index = {torch::tensor(rows, torch::kLong),
+                                                           torch::tensor(toks, torch::kLong)};
+  auto prev = logits.index(index);
+  const float th = static_cast<float>(theta);
+  logits.index_put_(index, torch::where(prev < 0, prev * th, prev / th));
 }
+
+// No repeated n-gram (fairseq's --no-repeat-ngram-size): for each row r of lprobs [R, V], every
+// token that follows an earlier occurrence of seqs[r]'s last n-1 tokens gets -inf, so no n-gram
+// occurs twice. One scan of the history per row and step, O(t·n) (as CTranslate2 does).
+void ban_repeated_ngrams(torch::Tensor& lprobs, const std::vector<std::vector<int64_t>>& seqs,
+                         int64_t n) {
+  std::vector<int64_t> rows, toks;
+  for (size_t r = 0; r < seqs.size(); ++r) {
+    const auto& s = seqs[r];
+    const int64_t L = static_cast<int64_t>(s.size());
+    if (L < n) continue;
+    const auto suffix = s.end() - (n - 1);  // the n-1 tokens the next one would extend
+    for (int64_t i = 0; i + n <= L; ++i)
+      if (std::equal(s.begin() + i, s.begin() + i + n - 1, suffix)) {
+        rows.push_back(static_cast<int64_t>(r));
+        toks.push_back(s[i + n - 1]);
+      }
+  }
+  if (rows.empty()) return;
+  const std::vector<torch::indexing::TensorIndex> index = {torch::tensor(rows, torch::kLong),
+                                                           torch::tensor(toks, torch::kLong)};
+  lprobs.index_put_(index, -std::numeric_limits<float>::infinity());
+}
+}  // namespace
 
 std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch::Tensor& src,
                                                  const std::vector<int64_t>& first, int64_t eos,
@@ -19,6 +62,11 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
   const int64_t K = opt.beam;
   const int64_t pad = model->options.pad_id();
   TORCH_CHECK(static_cast<int64_t>(first.size()) == B, "beam_search: need one start token per sentence");
+  TORCH_CHECK(opt.no_repeat_ngram_size >= 0, "beam_search: no_repeat_ngram_size must be >= 0");
+  TORCH_CHECK(std::isfinite(opt.repetition_penalty) && opt.repetition_penalty >= 1,
+              "beam_search: repetition_penalty must be a finite number >= 1");
+  const int64_t ngram = opt.no_repeat_ngram_size;
+  const bool penalize = opt.repetition_penalty != 1.0;
 
   // Per-sentence length limits from the unpadded source length.
   auto src_len = src.ne(pad).sum(1);  // [B]
@@ -50,8 +98,19 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
 
   for (int64_t t = 0; !active.empty(); ++t) {
     const int64_t A = static_cast<int64_t>(active.size());
-    auto lprobs = model->step(torch::tensor(input, torch::kLong), state);  // [A·K, V]
+    const auto tokens = torch::tensor(input, torch::kLong);
+    torch::Tensor lprobs;  // [A·K, V]
+    if (penalize) {
+      auto logits = model->step_logits(tokens, state);
+      apply_repetition_penalty(logits, seqs, opt.repetition_penalty);
+      lprobs = torch::log_softmax(logits, -1);
+    } else {
+      lprobs = model->step(tokens, state);  // off: exactly the unguarded search
+    }
+    // NOTE: as fairseq, banned tokens get -inf after the log-softmax (the others' log-probabilities
+    // are not renormalised).
     if (banned.defined()) lprobs.index_fill_(1, banned, -std::numeric_limits<float>::infinity());
+    if (ngram > 0) ban_repeated_ngrams(lprobs, seqs, ngram);
     const int64_t V = lprobs.size(1);
     auto cand = lprobs + torch::tensor(scores, torch::kDouble).to(torch::kFloat).unsqueeze(1);
     // Top 2K per sentence so that K non-EOS continuations always exist.

@@ -15,6 +15,16 @@ struct SearchOptions {
   int max_len_b = 10;
   int nbest = 1;
   std::vector<int64_t> banned;  // ids never generated (pad, bos, language tags)
+  // Repetition guards (issue 17); both see only the tokens a hypothesis generated (not its start
+  // token), are applied per hypothesis and travel with it through beam reordering.
+  // N > 0: a hypothesis never generates a token that would complete an n-gram of N tokens it
+  // already contains (fairseq's --no-repeat-ngram-size, CTranslate2's no_repeat_ngram_size);
+  // 0 = off.
+  int no_repeat_ngram_size = 0;
+  // θ >= 1: before the log-softmax, the logit of each token the hypothesis already generated is
+  // divided by θ if positive and multiplied by θ if negative (CTRL, Keskar et al. 2019;
+  // CTranslate2's repetition_penalty); 1 = off.
+  double repetition_penalty = 1.0;
 };
 
 struct Hypothesis {

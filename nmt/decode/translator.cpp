@@ -15,6 +15,8 @@ SearchOptions search_options(const DecodeConfig& d, const LangTags& tags) {
   o.max_len_a = d.max_len_a;
   o.max_len_b = d.max_len_b;
   o.nbest = d.nbest;
+  o.no_repeat_ngram_size = d.no_repeat_ngram_size;
+  o.repetition_penalty = d.repetition_penalty;
   o.banned = {data::kPadId, data::kBosId};
   for (int64_t id : tags.known_ids()) o.banned.push_back(id);
   return o;

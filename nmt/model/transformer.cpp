@@ -350,6 +350,10 @@ DecoderState TransformerImpl::start(EncoderOut enc) {
 }
 
 torch::Tensor TransformerImpl::step(const torch::Tensor& tokens, DecoderState& state) {
+  return torch::log_softmax(step_logits(tokens, state), -1);  // [B, V]
+}
+
+torch::Tensor TransformerImpl::step_logits(const torch::Tensor& tokens, DecoderState& state) {
   auto x = embed_tokens(tokens.view({-1, 1}), state.step);  // [B, 1, d]
   size_t i = 0;
   MoeAux aux;  // this step's tokens and first choices, for the routers of the MoE layers
@@ -359,7 +363,7 @@ torch::Tensor TransformerImpl::step(const torch::Tensor& tokens, DecoderState& s
                                        torch::Tensor(), &aux, state.enc.lms);
   x = decoder_norm(x).squeeze(1);  // [B, d]
   state.step++;
-  return torch::log_softmax(project(x), -1);  // [B, V]
+  return project(x);  // [B, V] logits
 }
 
 }  // namespace strata::nmt

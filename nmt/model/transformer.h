@@ -218,6 +218,8 @@ class TransformerImpl : public torch::nn::Module {
   DecoderState start(EncoderOut enc);
   // One incremental step: tokens [B] i64 -> log-probabilities [B, V] (f32).
   torch::Tensor step(const torch::Tensor& tokens, DecoderState& state);
+  // The same step's scores before the log-softmax, logits [B, V] (f32); step() = log_softmax(this).
+  torch::Tensor step_logits(const torch::Tensor& tokens, DecoderState& state);
 
   TransformerOptions options;
   torch::nn::Embedding embed{nullptr};  // shared: source, target and output projection

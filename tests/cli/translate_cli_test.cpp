@@ -14,6 +14,7 @@
 #include "nmt/train/loss.h"
 #include "nmt/util/error.h"
 #include "tests/cli_test_util.h"
+#include "tests/tiny_checkpoint.h"
 
 using namespace strata;
 using namespace strata::nmt;
@@ -66,4 +67,37 @@ TEST(TranslateCliTest, TranslatesAndRejectsBadInput) {
   r = test::run_command(kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1) +
                             " --set model.moe.experts=4", d.str());
   expect_one_line_error(r, "model.moe.experts: unknown key");
+}
+
+TEST(TranslateCliTest, RepetitionGuardsAndTheirBadValues) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  const auto ck = test::save_tiny_checkpoint(d, data_yaml, "m");
+  test::write_file(d / "in.txt", "open the file\n\nsave the page\n");
+  const std::string translate = kStrata + " translate -m " + ck.path + " --tgt-lang de --threads 1";
+  auto r = test::run_command(translate + " --no-repeat-ngram-size 2 --repetition-penalty 1.2 < " +
+                                 (d / "in.txt"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);
+  const std::string eval = kStrata + " eval -m " + ck.path +
+                           " --split test --beam 1 --max-sentences 2 --threads 1";
+  r = test::run_command(eval + " --no-repeat-ngram-size 3 --repetition-penalty 1.5", d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const std::string& cmd : {translate, eval}) {
+    const std::string in = cmd == translate ? " < " + (d / "in.txt") : "";
+    r = test::run_command(cmd + " --no-repeat-ngram-size -1" + in, d.str());
+    expect_one_line_error(r, "--no-repeat-ngram-size must be >= 0, got -1");
+    for (const char* bad : {"0.5", "inf", "nan", "-2"}) {
+      r = test::run_command(cmd + " --repetition-penalty " + bad + in, d.str());
+      expect_one_line_error(r, "--repetition-penalty must be a finite number >= 1, got " +
+                                   std::string(bad));
+    }
+  }
+  const std::string train = kStrata + " train --config " + tiny_train_config(d, data_yaml, "x", 1, 1);
+  r = test::run_command(train + " --set decode.no_repeat_ngram_size=-2", d.str());
+  expect_one_line_error(r, "decode.no_repeat_ngram_size: must be >= 0, got -2");
+  r = test::run_command(train + " --set decode.repetition_penalty=0.9", d.str());
+  expect_one_line_error(r, "decode.repetition_penalty: must be a finite number >= 1, got 0.9");
+  r = test::run_command(train + " --set decode.repetition_penalty=.inf", d.str());
+  expect_one_line_error(r, "decode.repetition_penalty: must be a finite number >= 1, got inf");
 }
