@@ -23,7 +23,7 @@ struct OutputLoss {
 };
 
 // hidden [N, d] f32, weight [V, d] f32, target [N] i64. chunk_rows: rows per chunk (0: about
-// 2^19 logits per chunk). Gradients flow to hidden and weight when they require them.
+// 2^21 logits per chunk). Gradients flow to hidden and weight when they require them.
 OutputLoss output_layer_loss(const torch::Tensor& hidden, const torch::Tensor& weight,
                              const torch::Tensor& target, double epsilon, int64_t pad,
                              int64_t chunk_rows = 0);
