@@ -10,6 +10,9 @@
 #   scripts/experiment_curve.sh --table      (only rewrites the table from the points scored)
 #   CURVE_SET="model.d_model=256 model.ffn=1024 train.lr=0.003" CURVE_NAME=d256 scripts/experiment_curve.sh
 #                                            (the same curve at another shape)
+#   CURVE_FROM=work/models/quickstart scripts/experiment_curve.sh
+#                                            (start from the quickstart's own run: its last.pt is the
+#                                             1x point, since training is deterministic)
 # Resumable: a scored point is skipped, an interrupted training resumes from its last checkpoint.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +30,10 @@ done
 sets=(--set train.out_dir="$out" --set train.max_minutes=0 --set train.keep_last=0)
 for kv in ${CURVE_SET:-}; do sets+=(--set "$kv"); done
 mkdir -p "$out"
+if [ -n "${CURVE_FROM:-}" ] && [ ! -e "$out/last.pt" ] && [ -s "$CURVE_FROM/last.pt" ]; then
+  cp "$CURVE_FROM/last.pt" "$out/last.pt"
+  cp "$CURVE_FROM/train.jsonl" "$out/train.jsonl"
+fi
 if [ "$table_only" = 0 ]; then
   for m in "${multiples[@]}"; do
     updates=$((base_updates * m))
