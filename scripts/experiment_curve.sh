@@ -44,7 +44,9 @@ if [ "$table_only" = 0 ]; then
       "$strata" train --config configs/quickstart.yaml "${sets[@]}" --set train.max_updates="$updates"
       cp "$out/last.pt" "$point.tmp" && mv "$point.tmp" "$point"  # the model at exactly $updates
     fi
-    "$strata" eval -m "$point" --split test,ood_test --max-sentences 50 --beam 1 \
+    # Unguarded greedy search at every point (the quickstart config's decode.repetition_penalty
+    # is a decoding choice, not the model's quality).
+    "$strata" eval -m "$point" --split test,ood_test --max-sentences 50 --beam 1 --repetition-penalty 1 \
       --json "$out/scores_${m}x.json.tmp" > "$out/scores_${m}x.txt"
     mv "$out/scores_${m}x.json.tmp" "$out/scores_${m}x.json"
   done
@@ -80,7 +82,8 @@ section = f"""## Compute–quality curve ({name})
 
 `scripts/experiment_curve.sh` (shape {name}{': ' + sets if sets else ': configs/quickstart.yaml as it is'}): the
 quickstart config trained to 1x, 2x, 4x, 8x its {base} updates, each point resuming the last; every
-point scored on the first 50 sentences of every direction (greedy), all-directions averages.
+point scored on the first 50 sentences of every direction (greedy, no repetition guard),
+all-directions averages.
 Minutes are this machine's wall clock for the training (2 cores; another job may have shared them).
 Shuffled chrF: the same model fed the sources shuffled within each direction (what it makes without
 using the source); off-target: share of outputs a character n-gram identifier puts in another
