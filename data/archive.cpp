@@ -137,4 +137,36 @@ void for_each_zip_member(std::string_view bytes, const std::string& name,
   drain(a.get(), name, want, sink);
 }
 
+namespace {
+// libarchive's messages may span lines; errors are one line.
+std::string one_line(const char* msg) {
+  std::string s = msg ? msg : "unknown error";
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+}  // namespace
+
+void verify_zip_file(const std::string& path) {
+  ArchivePtr a = new_reader();
+  archive_read_support_format_zip_seekable(a.get());  // the central directory: every member
+  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
+    throw Error(path + ": " + one_line(archive_error_string(a.get())));
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    archive_entry* entry = nullptr;
+    int r = archive_read_next_header(a.get(), &entry);
+    if (r == ARCHIVE_EOF) break;
+    if (r != ARCHIVE_OK) throw Error(path + ": " + one_line(archive_error_string(a.get())));
+    for (;;) {
+      la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
+      if (n == 0) break;
+      if (n < 0)
+        throw Error(path + ": member " + archive_entry_pathname(entry) + ": " +
+                    one_line(archive_error_string(a.get())));
+    }
+  }
+}
+
 }  // namespace strata::data

@@ -26,4 +26,9 @@ std::string deb_control_field(const std::string& deb_path, const std::string& fi
 void for_each_zip_member(std::string_view bytes, const std::string& name,
                          const MemberFilter& want, const MemberSink& sink);
 
+// Reads every member of the zip file at `path` and checks that it decompresses and matches its
+// CRC-32. Throws strata::Error "PATH: member M: WHY" (or "PATH: WHY" for the archive itself). (LibTorch's checkpoint
+// reader checks neither, and a damaged TorchScript member can crash its parser.)
+void verify_zip_file(const std::string& path);
+
 }  // namespace strata::data

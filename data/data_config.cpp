@@ -1,7 +1,9 @@
 #include "data/data_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
+#include <sstream>
 
 #include "nmt/util/error.h"
 #include "data/langs.h"
@@ -88,14 +90,25 @@ DataConfig load_data_config(const std::string& path, const std::vector<std::stri
     if (std::find(c.sources.begin(), c.sources.end(), c.ood_source) != c.sources.end())
       throw Error(m.where("ood_source") + ": '" + c.ood_source + "' is also an in-domain source");
   }
-  if (c.split.valid_size < 0 || c.split.test_size < 0)
-    throw Error(path + ": split.valid_size/test_size must be >= 0");
-  if (c.spm.temperature <= 0) throw Error(path + ": spm.temperature must be > 0");
-  if (c.spm.vocab_size < 100) throw Error(path + ": spm.vocab_size must be >= 100");
+  // Every number finite and in its range (NaN and inf included), named by its dotted path.
+  auto range = [&](const char* field, double v, double lo, double hi, bool lo_open = false) {
+    if (std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi) return;
+    std::ostringstream os;
+    os << path << ": " << field << ": must be in " << (lo_open ? "(" : "[") << lo << ", " << hi
+       << "], got " << v;
+    throw Error(os.str());
+  };
+  range("split.valid_size", c.split.valid_size, 0, 1e9);
+  range("split.test_size", c.split.test_size, 0, 1e9);
+  range("split.eval_min_words", c.split.eval_min_words, 0, 1e6);
+  range("spm.temperature", c.spm.temperature, 0, 1e6, true);
+  range("spm.vocab_size", c.spm.vocab_size, 100, 1 << 20);
+  range("spm.sample_sentences", c.spm.sample_sentences, 1, 1e9);
+  range("spm.character_coverage", c.spm.character_coverage, 0, 1, true);
+  range("clean.max_words", c.clean.max_words, 1, 1e6);
+  range("clean.max_chars", c.clean.max_chars, 1, 1e8);
   if (c.spm.model_type != "unigram" && c.spm.model_type != "bpe")
     throw Error(path + ": spm.model_type must be unigram or bpe, got '" + c.spm.model_type + "'");
-  if (c.clean.max_words <= 0 || c.clean.max_chars <= 0)
-    throw Error(path + ": clean.max_words and clean.max_chars must be > 0");
   return c;
 }
 

@@ -198,7 +198,8 @@ void LanguageIdentifier::save(const std::string& path) const {
     out << "\n";
   }
   out << "end\n";
-  if (!out) throw Error(path + ": write failed");
+  out.close();
+  if (!out) throw Error(path + ": write failed (disk full?)");
 }
 
 LanguageIdentifier LanguageIdentifier::load(const std::string& path) {

@@ -21,6 +21,7 @@
 #include "data/langs.h"
 #include "data/properties.h"
 #include "nmt/util/error.h"
+#include "nmt/util/utf8.h"
 
 namespace fs = std::filesystem;
 
@@ -576,7 +577,11 @@ void write_split(const std::string& path, const std::vector<std::string>& langs,
       for (const auto& t : r.text) out << '\t' << t;
       out << '\n';
     }
-    if (!out) throw Error(path + ": write failed (disk full?)");
+    out.close();  // the last buffered bytes are written here: check after it
+    if (!out) {
+      fs::remove(tmp);
+      throw Error(path + ": write failed (disk full?)");
+    }
   }
   fs::rename(tmp, path);
 }
@@ -605,6 +610,10 @@ std::vector<Row> read_split(const std::string& path, std::vector<std::string>* l
   int64_t n = 1;
   while (std::getline(in, line)) {
     ++n;
+    size_t bad = find_invalid_utf8(line);
+    if (bad != std::string::npos)
+      throw Error(path + ":" + std::to_string(n) + ": invalid UTF-8 at byte " +
+                  std::to_string(bad + 1));
     auto f = split_tabs(line);
     if (f.size() != header.size())
       throw Error(path + ":" + std::to_string(n) + ": expected " + std::to_string(header.size()) +
@@ -754,6 +763,8 @@ void prepare(const DataConfig& cfg) {
   {
     std::ofstream out(tmp);
     out << man.dump(2) << "\n";
+    out.close();
+    if (!out) throw Error(cfg.out_dir + "/manifest.json: write failed (disk full?)");
   }
   fs::rename(tmp, cfg.out_dir + "/manifest.json");
   std::fprintf(stderr, "[data] done in %.0fs: %s/{train,valid,test%s}.tsv, manifest.json\n",

@@ -82,6 +82,8 @@ void train_spm(const DataConfig& cfg) {
       std::fprintf(stderr, "[spm]   %-6s %8lld sentences  p=%.3f  drawn %lld\n", langs[l].c_str(),
                    static_cast<long long>(counts[l]), probs[l], static_cast<long long>(quota[l]));
     }
+    out.close();
+    if (!out) throw Error(text_path + ": write failed (disk full?)");
   }
   std::string symbols;
   for (const auto& l : langs) symbols += (symbols.empty() ? "" : ",") + lang_tag(l);
@@ -104,10 +106,18 @@ void train_spm(const DataConfig& cfg) {
   std::fprintf(stderr, "[spm] wrote %s.model and %s.vocab\n", prefix.c_str(), prefix.c_str());
 }
 
+namespace {
+std::string format_byte_piece(unsigned char c) {  // SentencePiece's byte-fallback piece: <0x3E>
+  static const char* hex = "0123456789ABCDEF";
+  return std::string("<0x") + hex[c >> 4] + hex[c & 15] + ">";
+}
+}  // namespace
+
 Tokenizer::Tokenizer(const std::string& model_path)
     : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
   auto status = sp_->Load(model_path);
   if (!status.ok()) throw Error(model_path + ": cannot load SentencePiece model (" + status.ToString() + ")");
+  find_tags();
 }
 Tokenizer::Tokenizer() : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}
 Tokenizer::~Tokenizer() = default;
@@ -117,7 +127,17 @@ std::unique_ptr<Tokenizer> Tokenizer::from_serialized(const std::string& proto,
   std::unique_ptr<Tokenizer> t(new Tokenizer());
   auto status = t->sp_->LoadFromSerializedProto(proto);
   if (!status.ok()) throw Error(name + ": invalid SentencePiece model (" + status.ToString() + ")");
+  t->find_tags();
   return t;
+}
+
+void Tokenizer::find_tags() {
+  const int n = sp_->GetPieceSize();
+  is_tag_.assign(n, false);
+  for (int id = 0; id < n; ++id) {
+    const std::string& p = sp_->IdToPiece(id);
+    is_tag_[id] = p.size() > 4 && p.compare(0, 2, ">>") == 0 && p.compare(p.size() - 2, 2, "<<") == 0;
+  }
 }
 
 std::string Tokenizer::serialized() const { return sp_->serialized_model_proto(); }
@@ -125,7 +145,23 @@ std::string Tokenizer::serialized() const { return sp_->serialized_model_proto()
 std::vector<int> Tokenizer::encode(const std::string& text) const {
   std::vector<int> ids;
   sp_->Encode(text, &ids);
-  return ids;
+  // SentencePiece matches user-defined symbols anywhere, so ">>de<<" typed into a sentence would
+  // become the language tag. Text never yields a tag: such a piece is spelled out character by
+  // character (byte pieces where a character has none), which decodes to the same text.
+  if (std::none_of(ids.begin(), ids.end(), [&](int id) { return is_tag_[id]; })) return ids;
+  std::vector<int> out;
+  for (int id : ids) {
+    if (!is_tag_[id]) {
+      out.push_back(id);
+      continue;
+    }
+    for (unsigned char c : sp_->IdToPiece(id)) {
+      int cid = piece_id(std::string(1, static_cast<char>(c)));
+      if (cid < 0 || is_tag_[cid]) cid = piece_id(format_byte_piece(c));
+      out.push_back(cid < 0 ? kUnkId : cid);
+    }
+  }
+  return out;
 }
 std::string Tokenizer::decode(const std::vector<int>& ids) const {
   std::string out;

@@ -37,6 +37,8 @@ class Tokenizer {
                                                     const std::string& name);
   ~Tokenizer();
   std::string serialized() const;  // the model as bytes
+  // Never returns a language-tag id: a ">>xx<<" inside the text is spelled out (see spm.cpp), so
+  // user text cannot inject control pieces.
   std::vector<int> encode(const std::string& text) const;
   std::string decode(const std::vector<int>& ids) const;
   int piece_id(const std::string& piece) const;  // -1 when unknown
@@ -44,7 +46,9 @@ class Tokenizer {
 
  private:
   Tokenizer();
+  void find_tags();
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::vector<bool> is_tag_;  // per id: a language tag ">>xx<<" (user-defined symbol)
 };
 
 }  // namespace strata::data

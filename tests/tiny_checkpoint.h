@@ -41,7 +41,8 @@ inline TinyCheckpoint save_tiny_checkpoint(const TempDir& d, const std::string& 
   ck.config = nmt::load_config(ck.yaml, {});
   data::Tokenizer tok(d / "data/spm.model");
   torch::manual_seed(7);
-  nmt::Transformer m = nmt::build_model(ck.config.model, tok.vocab_size());
+  nmt::Transformer m = nmt::build_model(ck.config.model, tok.vocab_size(),
+                                        static_cast<int64_t>(langs.size()));
   nmt::save_checkpoint(ck.path, ck.config, langs, tok.serialized(), m, nullptr, nullptr);
   return ck;
 }

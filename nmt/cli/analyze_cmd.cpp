@@ -13,6 +13,7 @@
 
 #include "nmt/analysis/routing.h"
 #include "nmt/util/error.h"
+#include "nmt/util/file_io.h"
 #include "nmt/cli/commands.h"
 #include "nmt/cli/options.h"
 #include "nmt/util/system.h"
@@ -40,9 +41,7 @@ int analyze_routing(const po::variables_map& vm) {
   const std::string png = (fs::path(out_dir) / "routing.png").string();
   nmt::write_routing_heatmap(report, png);
   const std::string json_path = (fs::path(out_dir) / "routing.json").string();
-  std::ofstream jo(json_path);
-  if (!(jo << nmt::routing_json(report, png).dump(2) << "\n"))
-    throw Error(json_path + ": cannot write");
+  write_file_atomically(json_path, nmt::routing_json(report, png).dump(2) + "\n");
   std::fprintf(stderr, "[analyze] wrote %s and %s\n", png.c_str(), json_path.c_str());
   return 0;
 }
@@ -58,9 +57,9 @@ int run_analyze(const std::vector<std::string>& args) {
       "model,m", po::value<std::string>(), "MoE checkpoint")(
       "split", po::value<std::string>()->default_value("valid"), "split of the data config")(
       "data", po::value<std::string>(), "data config (default: the one the model was trained on)")(
-      "max-sentences", po::value<int>()->default_value(200), "per direction (0 = all)")(
+      "max-sentences", ranged<int>("max-sentences", 0, 1e9)->default_value(200), "per direction (0 = all)")(
       "out", po::value<std::string>(), "output folder (default: MODEL's folder/routing)")(
-      "threads", po::value<int>()->default_value(0), "threads (0 = all cores)");
+      "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << desc << "\n";
     return args.empty() ? 2 : 0;

@@ -23,7 +23,7 @@ int run_split(const std::vector<std::string>& args) {
       "[r*E/W, (r+1)*E/W) and a copy of the rest, with the matching optimizer state)");
   desc.add_options()("help,h", "show this help")(
       "in,i", po::value<std::string>(), "a whole checkpoint (e.g. run/last.pt)")(
-      "world-size", po::value<int>(), "number of ranks (must divide model.moe.num_experts)")(
+      "world-size", ranged<int>("world-size", 1, 4096), "number of ranks (must divide model.moe.num_experts)")(
       "out-prefix", po::value<std::string>(),
       "shards go to <prefix>.rank<r>-of-<W>.pt (default: --in without .pt)");
   po::variables_map vm;

@@ -12,6 +12,7 @@
 #include "data/prepare.h"
 #include "data/spm.h"
 #include "nmt/cli/commands.h"
+#include "nmt/cli/options.h"
 
 namespace po = boost::program_options;
 using namespace strata::data;
@@ -84,9 +85,9 @@ int lid_cmd(const std::vector<std::string>& args) {
   LidOptions def;
   desc.add_options()("output,o", po::value<std::string>(),
                      "model file (default <out_dir>/lid.model)")(
-      "max-n", po::value<int>()->default_value(def.max_n), "longest n-gram (code points)")(
-      "top-k", po::value<int>()->default_value(def.top_k), "n-grams kept per language")(
-      "alpha", po::value<double>()->default_value(def.alpha), "additive smoothing");
+      "max-n", ranged<int>("max-n", 1, 16)->default_value(def.max_n), "longest n-gram (code points)")(
+      "top-k", ranged<int>("top-k", 1, 1e8)->default_value(def.top_k), "n-grams kept per language")(
+      "alpha", ranged<double>("alpha", 1e-12, 1e6)->default_value(def.alpha), "additive smoothing");
   auto p = parse(args, desc);
   if (p.help) {
     std::cout << desc << "\n";
@@ -111,7 +112,7 @@ int pairs_cmd(const std::vector<std::string>& args) {
                      "train | valid | test | ood_test")(
       "src", po::value<std::string>()->required(), "source language")(
       "tgt", po::value<std::string>()->required(), "target language")(
-      "min-words", po::value<int>()->default_value(0),
+      "min-words", ranged<int>("min-words", 0, 1e6)->default_value(0),
       "only rows whose English has at least this many words");
   if (std::find(args.begin(), args.end(), "--help") != args.end() ||
       std::find(args.begin(), args.end(), "-h") != args.end()) {

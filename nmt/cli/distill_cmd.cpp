@@ -65,8 +65,8 @@ int run_kd(const std::vector<std::string>& args) {
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a student config field (repeatable)")(
       "level", po::value<std::string>()->default_value("seq"), "seq, word or both")(
-      "beam", po::value<int>(), "teacher beam size (default: the teacher's decode.beam)")(
-      "batch-size", po::value<int>(), "teacher sentences per batch")(
+      "beam", ranged<int>("beam", 1, 1024), "teacher beam size (default: the teacher's decode.beam)")(
+      "batch-size", ranged<int>("batch-size", 1, 1 << 20), "teacher sentences per batch")(
       "max-rows", po::value<size_t>()->default_value(0), "translate a random sample of N rows (0 = all)")(
       "chunk-rows", po::value<size_t>()->default_value(512), "rows per resumable chunk")(
       "generate-only", po::bool_switch(), "stop after writing the KD data")(

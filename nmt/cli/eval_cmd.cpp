@@ -18,8 +18,10 @@
 #include "nmt/eval/tokenizers.h"
 #include "nmt/evaluate/score_model.h"
 #include "nmt/util/error.h"
+#include "nmt/util/file_io.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/util/system.h"
+#include "nmt/util/utf8.h"
 
 namespace po = boost::program_options;
 
@@ -33,8 +35,13 @@ std::vector<std::string> read_lines(const std::string& path) {
   std::vector<std::string> lines;
   for (std::string l; std::getline(in, l);) {
     if (!l.empty() && l.back() == '\r') l.pop_back();
+    size_t bad = find_invalid_utf8(l);
+    if (bad != std::string::npos)
+      throw Error(path + ":" + std::to_string(lines.size() + 1) + ": invalid UTF-8 at byte " +
+                  std::to_string(bad + 1));
     lines.push_back(l);
   }
+  if (in.bad()) throw Error(path + ": cannot read");
   return lines;
 }
 
@@ -63,12 +70,21 @@ int score_files(const po::variables_map& vm) {
   } else if (vm.count("tgt-lang")) {
     tok = eval::default_tokenizer_for(vm["tgt-lang"].as<std::string>());
   }
+  nlohmann::json report;
   for (const auto& m : split_csv(vm["metrics"].as<std::string>())) {
-    if (m == "bleu") std::printf("%s\n", eval::corpus_bleu(hyps, refs, tok).format(2, true).c_str());
-    else if (m == "chrf") std::printf("%s\n", eval::corpus_chrf(hyps, refs, 0).format(2, true).c_str());
-    else if (m == "chrf++") std::printf("%s\n", eval::corpus_chrf(hyps, refs, 2).format(2, true).c_str());
-    else throw Error("--metrics: unknown metric '" + m + "' (bleu, chrf, chrf++)");
+    if (m == "bleu") {
+      auto b = eval::corpus_bleu(hyps, refs, tok);
+      std::printf("%s\n", b.format(2, true).c_str());
+      report[m] = {{"score", b.score}, {"signature", b.signature}, {"line", b.format(2, true)}};
+    } else if (m == "chrf" || m == "chrf++") {
+      auto c = eval::corpus_chrf(hyps, refs, m == "chrf" ? 0 : 2);
+      std::printf("%s\n", c.format(2, true).c_str());
+      report[m] = {{"score", c.score}, {"signature", c.signature}, {"line", c.format(2, true)}};
+    } else {
+      throw Error("--metrics: unknown metric '" + m + "' (bleu, chrf, chrf++)");
+    }
   }
+  if (vm.count("json")) write_file_atomically(vm["json"].as<std::string>(), report.dump(2) + "\n");
   return 0;
 }
 
@@ -106,9 +122,7 @@ int score_model(const po::variables_map& vm) {
     report[split] = nmt::scores_json(scores);
   }
   if (vm.count("json")) {
-    std::ofstream out(vm["json"].as<std::string>());
-    if (!out) throw Error(vm["json"].as<std::string>() + ": cannot write");
-    out << report.dump(2) << "\n";
+    write_file_atomically(vm["json"].as<std::string>(), report.dump(2) + "\n");
   }
   return 0;
 }
@@ -129,13 +143,13 @@ int run_eval(const std::vector<std::string>& args) {
       "model,m", po::value<std::string>(), "checkpoint to evaluate on a benchmark split")(
       "data", po::value<std::string>(), "data config (default: the one the model was trained on)")(
       "split", po::value<std::string>()->default_value("test,ood_test"), "splits to evaluate")(
-      "max-sentences", po::value<int>()->default_value(0), "per direction (0 = all)")(
-      "beam", po::value<int>(), "beam size (default: the model's)")(
+      "max-sentences", ranged<int>("max-sentences", 0, 1e9)->default_value(0), "per direction (0 = all)")(
+      "beam", ranged<int>("beam", 1, 1024), "beam size (default: the model's)")(
       "json", po::value<std::string>(), "also write the scores as JSON here")(
       "no-shuffled", "leave out the shuffled-source scores (the source-use diagnostic)")(
       "lid", po::value<std::string>(),
       "language identifier for the off-target rate (default <out_dir>/lid.model if present)")(
-      "threads", po::value<int>()->default_value(0), "threads (0 = all cores)");
+      "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_repetition_options(desc);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);

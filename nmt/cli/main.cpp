@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "nmt/util/error.h"
+#include "nmt/util/file_io.h"
 #include "nmt/cli/commands.h"
 #include "nmt/util/system.h"
 #include "strata_version.h"
@@ -74,7 +75,12 @@ int dispatch(int argc, char** argv) {
 int main(int argc, char** argv) {
   strata::configure_runtime(argv);
   try {
-    return dispatch(argc, argv);
+    const int rc = dispatch(argc, argv);
+    strata::check_stdout();  // output lost to a full disk or a closed descriptor is an error
+    return rc;
+  } catch (const strata::Interrupted& e) {
+    std::fprintf(stderr, "strata: %s\n", e.what());
+    return 128 + e.signal();
   } catch (const strata::Error& e) {
     std::fprintf(stderr, "strata: error: %s\n", e.what());
   } catch (const po::error& e) {
@@ -82,8 +88,11 @@ int main(int argc, char** argv) {
   } catch (const c10::Error& e) {
     std::string msg = strata::compat::error_message(e);
     std::fprintf(stderr, "strata: error: %s\n", msg.substr(0, msg.find('\n')).c_str());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "strata: error: %s\n", e.what());
+  } catch (const std::exception& e) {  // e.g. TorchScript's ErrorReport: its first line only
+    std::string msg = e.what();
+    size_t b = msg.find_first_not_of("\n \t");
+    msg = b == std::string::npos ? "unknown error" : msg.substr(b, msg.find('\n', b) - b);
+    std::fprintf(stderr, "strata: error: %s\n", msg.c_str());
   }
   return 1;
 }

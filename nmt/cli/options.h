@@ -25,6 +25,24 @@ inline bool parse_or_help(const std::vector<std::string>& args,
   return true;
 }
 
+constexpr double kAnyFinite = 1.7976931348623157e308;  // ranged<double>(name, -kAnyFinite, kAnyFinite)
+
+// An option whose value must be finite and in [lo, hi]: po::notify (parse_or_help) rejects
+// anything else with a one-line error naming the option, e.g. "--beam must be in [1, 1024], got 0".
+template <class T>
+boost::program_options::typed_value<T>* ranged(const char* name, double lo, double hi) {
+  return boost::program_options::value<T>()->notifier([name, lo, hi](const T& v) {
+    const double x = static_cast<double>(v);
+    if (std::isfinite(x) && x >= lo && x <= hi) return;
+    std::ostringstream os;
+    os.precision(10);
+    os << "--" << name << " must be ";
+    if (lo <= -kAnyFinite) os << "a finite number";
+    else os << "in [" << lo << ", " << hi << "]";
+    os << ", got " << v;
+    throw Error(os.str());
+  });
+}
 // The repetition guards of translate and eval (nmt/decode/search.h, SearchOptions).
 inline void add_repetition_options(boost::program_options::options_description& desc) {
   namespace po = boost::program_options;

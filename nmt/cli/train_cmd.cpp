@@ -30,17 +30,17 @@ int run_train(const std::vector<std::string>& args) {
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a config field, e.g. --set train.max_updates=100 (repeatable)")(
       "restart", po::bool_switch(), "ignore an existing checkpoint in train.out_dir")(
-      "nproc", po::value<int>()->default_value(1),
+      "nproc", ranged<int>("nproc", 1, 1024)->default_value(1),
       "expert parallelism on this machine: launch N ranks (each holds num_experts/N experts)")(
-      "rank", po::value<int>(), "this process's rank (ranks launched by the user)")(
-      "world-size", po::value<int>(), "number of ranks (with --rank)")(
+      "rank", ranged<int>("rank", 0, 4095), "this process's rank (ranks launched by the user)")(
+      "world-size", ranged<int>("world-size", 1, 4096), "number of ranks (with --rank)")(
       "master-addr", po::value<std::string>()->default_value("127.0.0.1"),
       "rendezvous: the host of rank 0's store")(
-      "master-port", po::value<int>(), "rendezvous: the port of rank 0's store (default 29500; "
+      "master-port", ranged<int>("master-port", 1, 65535), "rendezvous: the port of rank 0's store (default 29500; "
                                        "with --nproc a free port)")(
       "file-store", po::value<std::string>(),
       "rendezvous through this file (shared by all ranks) instead of --master-addr/--master-port")(
-      "comm-timeout", po::value<double>()->default_value(300),
+      "comm-timeout", ranged<double>("comm-timeout", 0.001, 1e6)->default_value(300),
       "seconds a rendezvous or exchange may wait for the other ranks before failing");
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;

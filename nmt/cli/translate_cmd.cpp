@@ -1,7 +1,10 @@
 // strata translate -m MODEL --tgt-lang ja < in > out
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "nmt/util/error.h"
@@ -27,13 +30,13 @@ int run_translate(const std::vector<std::string>& args) {
       "lms-shared", po::bool_switch(),
       "LMS models: use the fused shared slot instead of the language-specific banks")(
       "input,i", po::value<std::string>(), "read this file instead of stdin")(
-      "beam", po::value<int>(), "beam size (1 = greedy); default from the model's decode config")(
-      "lenpen", po::value<double>(), "length penalty")(
-      "nbest", po::value<int>(), "print the n best: 'line<TAB>score<TAB>text'")(
-      "batch-size", po::value<int>(), "sentences per batch")(
-      "max-len-a", po::value<double>(), "output limit a·source_len + b")(
-      "max-len-b", po::value<int>(), "output limit a·source_len + b")(
-      "threads", po::value<int>()->default_value(0), "threads (0 = all cores)");
+      "beam", ranged<int>("beam", 1, 1024), "beam size (1 = greedy); default from the model's decode config")(
+      "lenpen", ranged<double>("lenpen", -kAnyFinite, kAnyFinite), "length penalty")(
+      "nbest", ranged<int>("nbest", 1, 1024), "print the n best: 'line<TAB>score<TAB>text'")(
+      "batch-size", ranged<int>("batch-size", 1, 1 << 20), "sentences per batch")(
+      "max-len-a", ranged<double>("max-len-a", 0, 1e6), "output limit a·source_len + b")(
+      "max-len-b", ranged<int>("max-len-b", 0, 1 << 20), "output limit a·source_len + b")(
+      "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_repetition_options(desc);
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
@@ -66,8 +69,10 @@ int run_translate(const std::vector<std::string>& args) {
   std::string name = "<stdin>";
   if (vm.count("input")) {
     name = vm["input"].as<std::string>();
+    std::error_code ec;
+    if (std::filesystem::is_directory(name, ec)) throw Error(name + ": is a directory, not a text file");
     in = std::fopen(name.c_str(), "rb");
-    if (!in) throw Error(name + ": cannot open");
+    if (!in) throw Error(name + ": cannot open (" + std::strerror(errno) + ")");
   }
   std::vector<std::string> lines;
   char* buf = nullptr;
@@ -85,7 +90,10 @@ int run_translate(const std::vector<std::string>& args) {
     lines.push_back(std::move(line));
   }
   std::free(buf);
+  const bool read_failed = std::ferror(in);
+  const int read_errno = errno;
   if (in != stdin) std::fclose(in);
+  if (read_failed) throw Error(name + ": cannot read (" + std::strerror(read_errno) + ")");
   auto out = tr.translate(lines, tgt, opt, batch, src_lang);
   for (size_t i = 0; i < out.size(); ++i) {
     if (opt.nbest == 1) {

@@ -12,6 +12,7 @@
 
 #include "data/data_config.h"
 #include "nmt/util/error.h"
+#include "nmt/util/file_io.h"
 #include "data/prepare.h"
 #include "data/spm.h"
 #include "nmt/decode/translator.h"
@@ -68,7 +69,7 @@ std::string generate_kd_data(const Config& cfg, const KdDataOptions& s) {
   if (fs::exists(settings_path) && slurp(settings_path) != settings)
     throw Error(kd_dir + ": made with other settings (see settings.txt); remove it or use another "
                 "train.out_dir");
-  std::ofstream(settings_path, std::ios::binary) << settings;
+  write_file_atomically(settings_path, settings);
 
   Translator tr(std::move(teacher));
   SearchOptions opt = tr.default_options();
@@ -137,7 +138,7 @@ std::string generate_kd_data(const Config& cfg, const KdDataOptions& s) {
                      cfg.train.data + "\nlangs: [";
   for (size_t l = 0; l < langs.size(); ++l) yaml += (l ? ", " : "") + langs[l];
   yaml += "]\nout_dir: " + kd_dir + "\n";
-  std::ofstream(kd_dir + "/data.yaml", std::ios::binary) << yaml;
+  write_file_atomically(kd_dir + "/data.yaml", yaml);
   std::fprintf(stderr, "[kd] wrote %s/train.tsv (%zu rows)\n", kd_dir.c_str(), all.size());
   return kd_dir + "/data.yaml";
 }

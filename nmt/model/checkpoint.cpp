@@ -1,14 +1,24 @@
 #include "nmt/model/checkpoint.h"
 
+#include <openssl/evp.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <sstream>
 
+#include "data/archive.h"
 #include "nmt/util/error.h"
+#include "nmt/util/file_io.h"
 #include "nmt/util/torch_compat.h"
 
 namespace strata::nmt {
+
+namespace {
+Transformer build_model_unchecked(const ModelConfig& c, int64_t vocab_size, int64_t num_langs,
+                                  std::shared_ptr<moe::Communicator> comm);
+}
 
 LmsOptions lms_options(const LmsConfig& c, int64_t num_langs) {
   LmsOptions l;
@@ -26,6 +36,26 @@ LmsOptions lms_options(const LmsConfig& c, int64_t num_langs) {
 
 Transformer build_model(const ModelConfig& c, int64_t vocab_size, int64_t num_langs,
                         std::shared_ptr<moe::Communicator> comm) {
+  try {
+    return build_model_unchecked(c, vocab_size, num_langs, std::move(comm));
+  } catch (const c10::Error& e) {
+    // The sizes are each in range but together too big for this machine's memory.
+    const std::string msg = compat::error_message(e);
+    if (msg.find("alloc") == std::string::npos) throw;
+    throw Error("model: cannot allocate the model (model.d_model=" + std::to_string(c.d_model) +
+                ", model.ffn=" + std::to_string(c.ffn) + ", " + std::to_string(c.encoder_layers) +
+                "+" + std::to_string(c.decoder_layers) + " layers, model.moe.num_experts=" +
+                std::to_string(c.moe.enabled() ? c.moe.num_experts : 0) + ", vocabulary " +
+                std::to_string(vocab_size) + "): out of memory");
+  } catch (const std::bad_alloc&) {
+    throw Error("model: cannot allocate the model (model.d_model=" + std::to_string(c.d_model) +
+                ", model.ffn=" + std::to_string(c.ffn) + "): out of memory");
+  }
+}
+
+namespace {
+Transformer build_model_unchecked(const ModelConfig& c, int64_t vocab_size, int64_t num_langs,
+                                  std::shared_ptr<moe::Communicator> comm) {
   return Transformer(TransformerOptions(vocab_size)
                          .d_model(c.d_model)
                          .heads(c.heads)
@@ -41,6 +71,7 @@ Transformer build_model(const ModelConfig& c, int64_t vocab_size, int64_t num_la
                          .lms(lms_options(c.lms, num_langs)),
                      std::move(comm));
 }
+}  // namespace
 
 namespace {
 
@@ -48,6 +79,13 @@ std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
   return s;
+}
+
+// The first non-empty line of a LibTorch message (TorchScript's parser reports span lines).
+std::string first_line(const std::string& msg) {
+  size_t b = msg.find_first_not_of("\n \t");
+  if (b == std::string::npos) return "unknown error";
+  return msg.substr(b, msg.find('\n', b) - b);
 }
 
 void write_module(torch::serialize::OutputArchive& ar, torch::nn::Module& m) {
@@ -89,6 +127,64 @@ int64_t read_int(torch::serialize::InputArchive& ar, const char* key, const std:
   return t.item<int64_t>();
 }
 
+// SHA-256 over everything a checkpoint restores except the optimizer state (which the zip CRCs
+// cover): the stored config, languages and SentencePiece model, every model tensor (name, dtype,
+// shape, bytes) and the trainer state. Stored as "integrity" and recomputed from what was loaded.
+class Digest {
+ public:
+  Digest() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    TORCH_CHECK(ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1, "sha256 init");
+  }
+  void bytes(const void* p, size_t n) {
+    TORCH_CHECK(EVP_DigestUpdate(ctx_.get(), p, n) == 1, "sha256 update");
+  }
+  void str(const std::string& s) {
+    uint64_t n = s.size();
+    bytes(&n, sizeof n);
+    bytes(s.data(), s.size());
+  }
+  void tensor(const std::string& name, const torch::Tensor& t) {
+    str(name);
+    if (!t.defined()) return str("undefined");
+    auto c = t.contiguous().cpu();
+    int64_t dtype = static_cast<int64_t>(c.scalar_type());
+    bytes(&dtype, sizeof dtype);
+    for (int64_t d : c.sizes()) bytes(&d, sizeof d);
+    bytes(c.data_ptr(), c.nbytes());
+  }
+  std::string hex() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    TORCH_CHECK(EVP_DigestFinal_ex(ctx_.get(), md, &n) == 1, "sha256 final");
+    static const char* digits = "0123456789abcdef";
+    std::string h = "sha256:";
+    for (unsigned int i = 0; i < n; ++i) h += {digits[md[i] >> 4], digits[md[i] & 15]};
+    return h;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
+};
+
+std::string content_digest(const std::string& config_yaml, const std::string& langs,
+                           const std::string& spm_model, torch::nn::Module& model,
+                           const TrainerState* trainer) {
+  Digest d;
+  d.str(config_yaml);
+  d.str(langs);
+  d.str(spm_model);
+  for (const auto& p : model.named_parameters()) d.tensor(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) d.tensor(b.key(), b.value());
+  if (trainer) {
+    for (int64_t v : {trainer->updates, trainer->pool, trainer->batch, trainer->bad_validations})
+      d.bytes(&v, sizeof v);
+    for (double v : {trainer->best_valid_loss, trainer->elapsed_s}) d.bytes(&v, sizeof v);
+    d.tensor("rng_state", trainer->rng_state);
+    d.tensor("rank_rng_states", trainer->rank_rng_states);
+  }
+  return d.hex();
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Config& config,
@@ -101,9 +197,12 @@ void save_checkpoint(const std::string& path, const Config& config,
     ar.write("shard_rank", torch::tensor(static_cast<int64_t>(shard->rank)));
     ar.write("shard_world", torch::tensor(static_cast<int64_t>(shard->world)));
   }
-  ar.write("config", c10::IValue(to_yaml(config)));
-  ar.write("langs", c10::IValue(join(langs)));
+  const std::string config_yaml = to_yaml(config), lang_list = join(langs);
+  ar.write("config", c10::IValue(config_yaml));
+  ar.write("langs", c10::IValue(lang_list));
   ar.write("spm_model", c10::IValue(spm_model));
+  ar.write("integrity", c10::IValue(content_digest(config_yaml, lang_list, spm_model, *model,
+                                                   trainer)));
   torch::serialize::OutputArchive m;
   write_module(m, *model);
   ar.write("model", m);
@@ -124,23 +223,41 @@ void save_checkpoint(const std::string& path, const Config& config,
     if (trainer->rank_rng_states.defined()) t.write("rank_rng_states", trainer->rank_rng_states);
     ar.write("trainer", t);
   }
-  std::string tmp = path + ".tmp";
+  // LibTorch's zip writer finishes the file in its destructor, where a failed write would abort
+  // the process: every write goes through AtomicFile, which keeps the first error and reports it
+  // from commit(), after the archive is complete.
+  AtomicFile out(path);
   try {
-    ar.save_to(tmp);
+    ar.save_to([&out](const void* data, size_t n) {
+      out.write(data, n);
+      return n;
+    });
   } catch (const c10::Error& e) {
-    throw Error(path + ": cannot write checkpoint (" +
-                std::string(compat::error_message(e)).substr(0, 200) + ")");
+    std::string msg = compat::error_message(e);
+    throw Error(path + ": cannot write checkpoint (" + msg.substr(0, msg.find('\n')) + ")");
   }
-  std::filesystem::rename(tmp, path);
+  out.commit();
 }
 
 namespace {
 void open_archive(torch::serialize::InputArchive& ar, const std::string& path) {
-  if (!std::filesystem::exists(path)) throw Error(path + ": no such checkpoint");
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(path + ": no such checkpoint");
+  if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": not a checkpoint file");
+  // Every member's CRC first: LibTorch's reader checks none, and parses the TorchScript members.
+  try {
+    data::verify_zip_file(path);
+  } catch (const Error& e) {
+    std::string why = e.what();
+    throw Error(path + ": corrupt or truncated checkpoint (" + why.substr(path.size() + 2) + ")");
+  }
   try {
     ar.load_from(path);
-  } catch (const c10::Error&) {
-    throw Error(path + ": corrupt or truncated checkpoint (cannot read the archive)");
+  } catch (const c10::Error& e) {
+    throw Error(path + ": corrupt or truncated checkpoint (" +
+                first_line(compat::error_message(e)) + ")");
+  } catch (const std::exception& e) {  // TorchScript's ErrorReport is not a c10::Error
+    throw Error(path + ": corrupt or truncated checkpoint (" + first_line(e.what()) + ")");
   }
 }
 }  // namespace
@@ -152,9 +269,12 @@ void load_optimizer_state(const std::string& path, torch::optim::Optimizer& opti
   try {
     if (!ar.try_read("optimizer", o)) throw Error(path + ": not a training checkpoint (no optimizer)");
     optimizer.load(o);
+  } catch (const Error&) {
+    throw;
   } catch (const c10::Error& e) {
-    std::string msg = compat::error_message(e);
-    throw Error(path + ": corrupt optimizer state (" + msg.substr(0, msg.find('\n')) + ")");
+    throw Error(path + ": corrupt optimizer state (" + first_line(compat::error_message(e)) + ")");
+  } catch (const std::exception& e) {
+    throw Error(path + ": corrupt optimizer state (" + first_line(e.what()) + ")");
   }
 }
 
@@ -166,7 +286,7 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard) {
   Checkpoint c;
   try {
     int64_t format = read_int(ar, "strata_format", path);
-    if (format != kCheckpointFormat)
+    if (format < 1 || format > kCheckpointFormat)
       throw Error(path + ": checkpoint format " + std::to_string(format) + ", this strata reads " +
                   std::to_string(kCheckpointFormat));
     torch::Tensor sr, sw;
@@ -185,8 +305,10 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard) {
                     std::to_string(shard->world));
       place = placement_only_communicator(shard->rank, shard->world);
     }
-    c.config = parse_config(read_string(ar, "config", path), path + " (stored config)");
-    std::stringstream ls(read_string(ar, "langs", path));
+    const std::string config_yaml = read_string(ar, "config", path);
+    const std::string lang_list = read_string(ar, "langs", path);
+    c.config = parse_config(config_yaml, path + " (stored config)");
+    std::stringstream ls(lang_list);
     for (std::string l; ls >> l;) c.langs.push_back(l);
     c.spm_model = read_string(ar, "spm_model", path);
     auto tok = data::Tokenizer::from_serialized(c.spm_model, path);
@@ -214,9 +336,20 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard) {
       t.try_read("rank_rng_states", s.rank_rng_states);
       c.trainer = s;
     }
+    // Format 1 (before the integrity member) is read on the zip CRCs alone.
+    if (format >= 2) {
+      const std::string stored = read_string(ar, "integrity", path);
+      const std::string actual = content_digest(config_yaml, lang_list, c.spm_model, *c.model,
+                                                c.trainer ? &*c.trainer : nullptr);
+      if (stored != actual)
+        throw Error(path + ": corrupt checkpoint (its contents do not match the stored checksum)");
+    }
+  } catch (const Error&) {
+    throw;
   } catch (const c10::Error& e) {
-    std::string msg = compat::error_message(e);
-    throw Error(path + ": corrupt checkpoint (" + msg.substr(0, msg.find('\n')) + ")");
+    throw Error(path + ": corrupt checkpoint (" + first_line(compat::error_message(e)) + ")");
+  } catch (const std::exception& e) {
+    throw Error(path + ": corrupt checkpoint (" + first_line(e.what()) + ")");
   }
   return c;
 }

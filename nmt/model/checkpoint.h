@@ -16,7 +16,9 @@
 
 namespace strata::nmt {
 
-constexpr int64_t kCheckpointFormat = 1;
+// 2: adds "integrity", a SHA-256 over the config, languages, SentencePiece model, model tensors
+// and trainer state, verified on load. Format 1 files still load (their zip CRCs are checked).
+constexpr int64_t kCheckpointFormat = 2;
 
 // Trainer state stored with a training checkpoint.
 struct TrainerState {

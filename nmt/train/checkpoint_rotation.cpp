@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "nmt/util/error.h"
+
 namespace fs = std::filesystem;
 
 namespace strata::nmt {
@@ -18,8 +20,14 @@ void CheckpointRotation::save(const RunIdentity& run, Transformer& model,
   save_checkpoint(last, run.cfg, run.langs, run.spm_model, model, optimizer, &state);
   if (keep_last_ > 0) {
     std::string numbered = out_dir_ + "/checkpoint_" + std::to_string(state.updates) + ".pt";
-    fs::copy_file(last, numbered + ".tmp", fs::copy_options::overwrite_existing);
-    fs::rename(numbered + ".tmp", numbered);
+    try {
+      fs::copy_file(last, numbered + ".tmp", fs::copy_options::overwrite_existing);
+      fs::rename(numbered + ".tmp", numbered);
+    } catch (const fs::filesystem_error& e) {
+      std::error_code ignored;
+      fs::remove(numbered + ".tmp", ignored);
+      throw Error(numbered + ": cannot write (" + e.code().message() + ")");
+    }
     std::vector<std::pair<int64_t, fs::path>> old;
     for (const auto& e : fs::directory_iterator(out_dir_)) {
       std::string n = e.path().filename().string();

@@ -4,10 +4,15 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "data/data_config.h"
 #include "nmt/util/error.h"
@@ -34,6 +39,51 @@ namespace fs = std::filesystem;
 namespace strata::nmt {
 
 namespace {
+
+// SIGINT/SIGTERM during the training loop: the first one lets the current update finish, then
+// last.pt is written and train() throws Interrupted; a second one ends the process at once.
+// Outside the loop (set-up, tokenising) there is nothing to save and the signal acts as usual.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  g_stop_signal = sig;
+  static const char msg[] =
+      "\n[train] stopping after this update (saving last.pt); interrupt again to quit at once\n";
+  [[maybe_unused]] auto n = ::write(2, msg, sizeof msg - 1);
+}
+
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, nullptr, &old_int_);
+    sigaction(SIGTERM, nullptr, &old_term_);
+    // An inherited "ignore" (nohup, background jobs of a shell script) stays.
+    if (old_int_.sa_handler != SIG_IGN) sigaction(SIGINT, &sa, nullptr);
+    if (old_term_.sa_handler != SIG_IGN) sigaction(SIGTERM, &sa, nullptr);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  int signal() const { return g_stop_signal; }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// The log file must hold every record: a failed write stops the run.
+void check_log(const std::ofstream& log, bool chief, const std::string& path) {
+  if (chief && !log) throw Error(path + ": cannot write the training log");
+}
 
 double now_s() {
   using namespace std::chrono;
@@ -219,7 +269,11 @@ void train(const Config& cfg, const TrainOptions& opt) {
                static_cast<long long>(train_data.skipped_long()), tc.max_len, threads,
                precision_name.c_str());
   std::ofstream log;  // rank 0 only (writes to a closed stream do nothing)
-  if (ranks.chief()) log.open(tc.out_dir + "/train.jsonl", std::ios::app);
+  const std::string log_path = tc.out_dir + "/train.jsonl";
+  if (ranks.chief()) {
+    log.open(log_path, std::ios::app);
+    check_log(log, true, log_path);
+  }
   log << nlohmann::json({{"event", "start"},       {"update", state.updates},
                          {"resumed", resumed},     {"parameters", n_params},
                          {"config", to_yaml(cfg)}, {"threads", threads},
@@ -228,7 +282,15 @@ void train(const Config& cfg, const TrainOptions& opt) {
              .dump()
       << std::endl;
 
+  check_log(log, ranks.chief(), log_path);
+
   // ---- Loop: batches -> loss -> step -> log, then validate and save.
+  StopSignals signals;
+  int64_t last_saved = resumed ? state.updates : -1;  // the update last.pt holds
+  // Fault injection for the tests (docs/RELIABILITY.md): STRATA_FAULT_NAN_LOSS_AT=N turns update
+  // N's loss into NaN, as a diverging run would.
+  const char* nan_env = std::getenv("STRATA_FAULT_NAN_LOSS_AT");
+  const int64_t nan_at = nan_env ? std::atoll(nan_env) : -1;
   model->train();
   const double t_start = now_s() - state.elapsed_s;
   double t_log = now_s();
@@ -244,10 +306,34 @@ void train(const Config& cfg, const TrainOptions& opt) {
     std::vector<Batch> batches =
         next_batches(sampler, train_data, tags, tc.update_freq, ranks, &norm);
     optimizer.zero_grad();
+    double bad_loss = 0;  // the first non-finite loss of this update (0: none)
     {
       // Forward and backward in the run's precision; the optimizer step and validation in fp32.
       kernels::PrecisionGuard guard(precision);
-      for (const auto& b : batches) objective.loss(model, b, norm, lms, metrics).backward();
+      for (const auto& b : batches) {
+        torch::Tensor loss = objective.loss(model, b, norm, lms, metrics);
+        if (state.updates + 1 == nan_at) loss = loss * std::nan("");
+        const double v = loss.item<double>();
+        if (!std::isfinite(v) && bad_loss == 0) bad_loss = v;
+        loss.backward();  // also when bad: expert-parallel ranks exchange in the backward pass
+      }
+    }
+    bool diverged = bad_loss != 0;
+    if (ranks.comm) diverged = ranks.comm->all_reduce_int(diverged, moe::ReduceOp::kMax) != 0;
+    if (diverged) {
+      std::ostringstream os;
+      os << "update " << state.updates + 1 << ": the training loss is not finite ("
+         << (bad_loss != 0 ? std::to_string(bad_loss) : std::string("on another rank"))
+         << "); stopped without applying it. "
+         << (last_saved >= 0 ? "The last good checkpoint is " + last + " (update " +
+                                   std::to_string(last_saved) + ")"
+                             : std::string("No checkpoint was written yet"))
+         << ": lower train.lr or raise train.warmup, then run again";
+      log << nlohmann::json({{"event", "end"}, {"update", state.updates}, {"stopped", "diverged"},
+                             {"elapsed_s", state.elapsed_s}})
+                 .dump()
+          << std::endl;
+      throw Error(os.str());
     }
     apply_update(model, optimizer, tc.clip_norm, ranks);
     state.updates++;
@@ -261,6 +347,26 @@ void train(const Config& cfg, const TrainOptions& opt) {
     if (ranks.comm && tc.max_minutes > 0)  // every rank stops at the same update
       out_of_time = ranks.comm->all_reduce_int(out_of_time, moe::ReduceOp::kMax) != 0;
     const bool last_update = tc.max_updates > 0 && state.updates >= tc.max_updates;
+    int signal = signals.signal();
+    if (ranks.comm)  // every rank stops at the same update
+      signal = static_cast<int>(ranks.comm->all_reduce_int(signal, moe::ReduceOp::kMax));
+    if (signal != 0) {  // save where we are (no validation: that would keep the user waiting)
+      std::unique_ptr<torch::optim::Adam> whole_optimizer;
+      torch::optim::Adam* saved_optimizer = capture_training_state(
+          state, sampler, ranks, optimizer, model, models.full, whole_optimizer);
+      if (saved_optimizer) files.save(identity, models.whole(), saved_optimizer, state, false);
+      const char* name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a signal";
+      log << nlohmann::json({{"event", "end"}, {"update", state.updates}, {"stopped", name},
+                             {"elapsed_s", state.elapsed_s}})
+                 .dump()
+          << std::endl;
+      check_log(log, ranks.chief(), log_path);
+      throw Interrupted("interrupted by " + std::string(name) + " after update " +
+                            std::to_string(state.updates) + ": saved " + last +
+                            "; run the same command to resume",
+                        signal);
+    }
+    check_log(log, ranks.chief(), log_path);
     if (state.updates % tc.valid_every != 0 && !out_of_time && !last_update) continue;
     double replica_diff = 0;
     if (ranks.comm) {  // the whole model on every rank; the replicated parameters must agree
@@ -286,6 +392,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
     torch::optim::Adam* saved_optimizer = capture_training_state(
         state, sampler, ranks, optimizer, model, models.full, whole_optimizer);
     if (saved_optimizer) files.save(identity, models.whole(), saved_optimizer, state, best);
+    last_saved = state.updates;
     if (tc.patience > 0 && state.bad_validations >= tc.patience) {
       std::fprintf(progress, "[train] early stop: %d validations without improvement\n",
                    tc.patience);
@@ -312,6 +419,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
                          {"elapsed_s", state.elapsed_s}})
              .dump()
       << std::endl;
+  check_log(log, ranks.chief(), log_path);
 }
 
 }  // namespace strata::nmt

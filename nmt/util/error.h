@@ -12,4 +12,15 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
+// Thrown when a long command stopped early on SIGINT/SIGTERM after saving its work: the CLI prints
+// what() and exits with 128 + signal, as a process killed by it would.
+class Interrupted : public Error {
+ public:
+  Interrupted(const std::string& what, int signal) : Error(what), signal_(signal) {}
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
+};
+
 }  // namespace strata

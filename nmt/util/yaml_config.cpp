@@ -1,6 +1,8 @@
 #include "nmt/util/yaml_config.h"
 
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "nmt/util/error.h"
@@ -8,6 +10,8 @@
 namespace strata {
 
 YAML::Node load_yaml(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(path + ": is a directory, not a config file");
   std::ifstream in(path);
   if (!in) throw Error(path + ": cannot open config file");
   YAML::Node root;
@@ -51,6 +55,22 @@ YamlMap::YamlMap(YAML::Node node, std::string file, std::string path)
     : node_(node), file_(std::move(file)), path_(std::move(path)) {
   if (node_ && !node_.IsNull() && !node_.IsMap())
     throw Error(file_ + ": " + (path_.empty() ? "top level" : path_) + ": expected a mapping");
+  // yaml-cpp keeps every pair of a mapping but lookups see only the first: a repeated key would
+  // silently lose the later value, so it is an error.
+  if (node_ && node_.IsMap()) {
+    std::map<std::string, int> first_line;
+    for (const auto& kv : node_) {
+      if (!kv.first.IsScalar()) throw Error(file_ + ": " + (path_.empty() ? "top level" : path_) + ": keys must be plain names");
+      const std::string k = kv.first.Scalar();
+      const int line = kv.first.Mark().line + 1;  // 0 for nodes made by --set
+      auto [it, fresh] = first_line.emplace(k, line);
+      if (!fresh)
+        throw Error(where(k.c_str()) + ": duplicate key" +
+                    (it->second > 0 && line > 0 ? " (lines " + std::to_string(it->second) +
+                                                      " and " + std::to_string(line) + ")"
+                                                : std::string()));
+    }
+  }
 }
 
 std::string YamlMap::where(const char* key) const {

@@ -97,7 +97,28 @@ TEST(TranslateCliTest, RepetitionGuardsAndTheirBadValues) {
   r = test::run_command(train + " --set decode.no_repeat_ngram_size=-2", d.str());
   expect_one_line_error(r, "decode.no_repeat_ngram_size: must be >= 0, got -2");
   r = test::run_command(train + " --set decode.repetition_penalty=0.9", d.str());
-  expect_one_line_error(r, "decode.repetition_penalty: must be a finite number >= 1, got 0.9");
+  expect_one_line_error(r, "decode.repetition_penalty: must be >= 1, got 0.9");
   r = test::run_command(train + " --set decode.repetition_penalty=.inf", d.str());
-  expect_one_line_error(r, "decode.repetition_penalty: must be a finite number >= 1, got inf");
+  expect_one_line_error(r, "decode.repetition_penalty: must be >= 1, got inf");
+}
+
+TEST(TranslateCliTest, NumericOptionsOutOfRangeAreOneLineErrorsBeforeAnythingLoads) {
+  // The model path does not exist: each option must be refused first, by name.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"translate -t de --beam 0", "--beam must be in [1, 1024], got 0"},
+      {"translate -t de --lenpen nan", "--lenpen must be a finite number, got nan"},
+      {"translate -t de --max-len-a -1", "--max-len-a must be in [0, 1000000], got -1"},
+      {"translate -t de --threads -3", "--threads must be in [0, 1024], got -3"},
+      {"translate -t de --batch-size 0", "--batch-size must be in [1, 1048576], got 0"},
+      {"translate -t de --nbest 0", "--nbest must be in [1, 1024], got 0"},
+      {"eval --beam 0", "--beam must be in [1, 1024], got 0"},
+      {"eval --max-sentences -1", "--max-sentences must be in [0, 1000000000], got -1"},
+      {"analyze routing --threads -1", "--threads must be in [0, 1024], got -1"},
+  };
+  test::TempDir d;
+  for (const auto& [args, msg] : cases) {
+    auto r = test::run_command(kStrata + " " + args + " -m " + (d / "missing.pt") + " < /dev/null",
+                               d.str());
+    expect_one_line_error(r, msg);
+  }
 }

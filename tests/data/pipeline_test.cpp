@@ -253,8 +253,14 @@ TEST(DataCliTest, PrepareSpmAndPairsOnLocalDebs) {
   EXPECT_LE(tok.vocab_size(), 400);
   EXPECT_GT(tok.vocab_size(), 300);
   EXPECT_GE(tok.piece_id(">>de<<"), 4);
-  auto tagged = tok.encode(">>fr<< Neue Tabelle");  // the tag is one piece, never split
-  EXPECT_NE(std::find(tagged.begin(), tagged.end(), tok.piece_id(">>fr<<")), tagged.end());
+  // A tag typed into the text never becomes the control piece: it is spelled out and decodes to
+  // the same text (the tags are added by id, not by encoding text).
+  for (const std::string text : {">>fr<< Neue Tabelle", "x>>de<<y", "Tabelle >>en<<", ">>fr<<>>de<<"}) {
+    auto ids = tok.encode(text);
+    for (const char* tag : {">>fr<<", ">>de<<", ">>en<<"})
+      EXPECT_EQ(std::find(ids.begin(), ids.end(), tok.piece_id(tag)), ids.end()) << text;
+    EXPECT_EQ(tok.decode(ids), text);
+  }
   EXPECT_EQ(tok.decode(tok.encode("Neue Tabelle Nummer 7 einfügen")), "Neue Tabelle Nummer 7 einfügen");
 }
 
@@ -312,4 +318,25 @@ TEST(CliTest, UnknownCommandAndVersion) {
   r = test::run_command(kStrata + " --help", d.str());
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("  data "), std::string::npos);
+}
+
+TEST(DataCliTest, InvalidUtf8InASplitAndAConfigThatIsADirectoryAreOneLineErrors) {
+  TempDir d;
+  test::write_file(d / "out/test.tsv", "source\ten\tde\nlo-ui\tOpen\tÖffnen\nlo-ui\tSave\tSp\xE9ichern\n");
+  try {
+    std::vector<std::string> langs;
+    read_split(d / "out/test.tsv", &langs);
+    ADD_FAILURE() << "invalid UTF-8 accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), (d / "out/test.tsv") + ":3: invalid UTF-8 at byte 14");
+  }
+  // `strata data pairs` reads splits through read_split.
+  test::write_file(d / "data.yaml", "langs: [en, de]\nsources: [lo-ui]\nout_dir: " + (d / "out") + "\n");
+  auto r = test::run_command(kStrata + " data pairs --config " + (d / "data.yaml") +
+                                 " --split test --src en --tgt de", d.str());
+  expect_one_line_error(r, (d / "out/test.tsv") + ":3: invalid UTF-8 at byte 14");
+  r = test::run_command(kStrata + " data pairs --config " + d.str() + " --src en --tgt de", d.str());
+  expect_one_line_error(r, d.str() + ": is a directory, not a config file");
+  r = test::run_command(kStrata + " train --config " + d.str(), d.str());
+  expect_one_line_error(r, d.str() + ": is a directory, not a config file");
 }

@@ -317,7 +317,7 @@ TEST(LmsConfigTest, ParsesWritesBackAndRejectsBadValues) {
   };
   EXPECT_EQ(error_of("model: {lms: {mode: pairs}}"),
             "t.yaml: model.lms.mode: must be none, pair or lang, got 'pairs'");
-  EXPECT_EQ(error_of("model: {lms: {mode: pair, rank: 0}}"), "t.yaml: model.lms.rank: must be >= 1, got 0");
+  EXPECT_EQ(error_of("model: {lms: {mode: pair, rank: 0}}"), "t.yaml: model.lms.rank: must be in [1, 65536], got 0");
   EXPECT_EQ(error_of("train: {fuse_distillation: true}"),
             "t.yaml: train.fuse_distillation: needs an LMS model (model.lms.mode: pair or lang)");
   EXPECT_NE(error_of("model: {lms: {mode: pair, rnak: 4}}").find("model.lms.rnak"), std::string::npos);

@@ -1,0 +1,287 @@
+// Faults (the reliability issue): corrupt and truncated checkpoints of every kind are refused or
+// harmless, never loaded as a different model; a full disk, a read-only directory, a closed or
+// full stdout and unwritable paths are one-line errors with a non-zero exit and no temp files
+// left; SIGTERM/SIGINT during training finish the update, save last.pt and exit 128 + signal, and
+// the resumed run equals an uninterrupted one; a diverging run stops with a clear error.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <regex>
+
+#include "nmt/model/checkpoint.h"
+#include "nmt/util/error.h"
+#include "tests/cli_test_util.h"
+#include "tests/tiny_checkpoint.h"
+
+using namespace strata;
+using namespace strata::nmt;
+using test::expect_one_line_error;
+using test::kStrata;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// Runs `script` (sh) in a private mount namespace where `dir` is a fresh tmpfs of `kb` KiB: a
+// small disk that fills up. Returns nullopt when this machine cannot make one (no user or
+// mount namespaces): the caller skips.
+std::optional<test::RunResult> run_on_small_disk(const std::string& dir, int kb,
+                                                 const std::string& script,
+                                                 const test::TempDir& d) {
+  fs::create_directories(dir);
+  auto probe = test::run_command("unshare -rm sh -c " +
+                                     shell_quote("mount -t tmpfs -o size=4k tmpfs " + dir),
+                                 d.str());
+  if (probe.status != 0) return std::nullopt;
+  return test::run_command(
+      "unshare -rm sh -c " + shell_quote("mount -t tmpfs -o size=" + std::to_string(kb) +
+                                         "k tmpfs " + dir + " && " + script),
+      d.str());
+}
+
+bool same_model(Transformer& a, Transformer& b) {
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  if (pa.size() != pb.size()) return false;
+  for (const auto& p : pa) {
+    const torch::Tensor* q = pb.find(p.key());
+    if (!q || !torch::equal(p.value(), *q)) return false;
+  }
+  return true;
+}
+
+// Flips one byte at ~`n` positions spread over the file (and the first and last bytes) and
+// truncates it at several lengths: every load either throws strata::Error or gives exactly the
+// original model (a flip in bytes no reader uses, e.g. a zip comment field); never another model.
+void expect_corruption_detected(const std::string& path, const std::string& tmp, int n) {
+  Checkpoint orig = load_checkpoint(path);
+  const std::string bytes = test::read_file(path);
+  ASSERT_GT(bytes.size(), 1000u);
+  std::mt19937 rng(11);
+  std::vector<size_t> where = {0, bytes.size() - 1};
+  for (int i = 0; i < n; ++i) where.push_back(rng() % bytes.size());
+  int refused = 0, harmless = 0;
+  for (size_t pos : where) {
+    std::string b = bytes;
+    b[pos] = static_cast<char>(b[pos] ^ (1 << (rng() % 8)));
+    test::write_file(tmp, b);
+    try {
+      Checkpoint c = load_checkpoint(tmp);
+      EXPECT_TRUE(same_model(orig.model, c.model)) << path << ": flip at byte " << pos
+                                                   << " loaded a different model";
+      EXPECT_EQ(c.spm_model, orig.spm_model) << pos;
+      EXPECT_EQ(to_yaml(c.config), to_yaml(orig.config)) << pos;
+      ++harmless;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind(tmp + ": ", 0), 0u) << e.what();
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, static_cast<int>(where.size()) * 9 / 10) << harmless << " harmless";
+  for (size_t len : {size_t{0}, size_t{10}, bytes.size() / 3, bytes.size() - 22, bytes.size() - 1}) {
+    test::write_file(tmp, bytes.substr(0, len));
+    EXPECT_THROW(load_checkpoint(tmp), Error) << "truncated to " << len;
+  }
+}
+
+}  // namespace
+
+TEST(FaultsTest, CorruptAndTruncatedCheckpointsOfEveryKindAreRefused) {
+  test::TempDir d;
+  std::string data_yaml = test::make_tiny_corpus(d);
+  auto dense = test::save_tiny_checkpoint(d, data_yaml, "dense");
+  auto moe = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  auto lms = test::save_tiny_checkpoint(d, data_yaml, "lms", "lms: {mode: pair, rank: 2}");
+  for (const auto* ck : {&dense, &moe, &lms}) expect_corruption_detected(ck->path, d / "bad.pt", 100);
+  // A training checkpoint (optimizer and trainer state) and a shard of a split checkpoint.
+  auto r = test::run_command(kStrata + " train --config " +
+                                 test::tiny_train_config(d, data_yaml, "t", 4, 4), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  expect_corruption_detected(d / "t/last.pt", d / "bad.pt", 100);
+  r = test::run_command(kStrata + " checkpoint split -i " + moe.path +
+                            " --world-size 2 --out-prefix " + (d / "shard"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string shard = d / "shard.rank0-of-2.pt";
+  ASSERT_TRUE(fs::exists(shard)) << r.err;
+  std::string bytes = test::read_file(shard);
+  bytes[bytes.size() / 2] ^= 0x10;
+  test::write_file(d / "bad_shard.pt", bytes);
+  ShardInfo info;
+  EXPECT_THROW(load_shard(d / "bad_shard.pt", &info), Error);
+  // Legacy format-1 fixtures (no integrity member) still load: their zip CRCs are checked.
+  EXPECT_NO_THROW(load_checkpoint(std::string(STRATA_FIXTURES) + "/dense.pt"));
+}
+
+TEST(FaultsTest, CorruptCheckpointIsOneLineErrorInEveryCommand) {
+  test::TempDir d;
+  std::string data_yaml = test::make_tiny_corpus(d);
+  auto moe = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  std::string bytes = test::read_file(moe.path);
+  bytes[bytes.size() / 2] ^= 0x01;
+  test::write_file(d / "bad.pt", bytes);
+  for (const std::string& cmd :
+       {"translate -m " + (d / "bad.pt") + " -t de < /dev/null",
+        "checkpoint split -i " + (d / "bad.pt") + " --world-size 2 --out-prefix " + (d / "s"),
+        "eval -m " + (d / "bad.pt") + " --split test",
+        "analyze routing -m " + (d / "bad.pt") + " --split valid"}) {
+    auto r = test::run_command(kStrata + " " + cmd, d.str());
+    expect_one_line_error(r, (d / "bad.pt") + ": corrupt");
+  }
+  auto r = test::run_command(kStrata + " translate -m " + d.str() + " -t de < /dev/null", d.str());
+  expect_one_line_error(r, d.str() + ": not a checkpoint file");
+}
+
+TEST(FaultsTest, LostOutputIsAnError) {
+  test::TempDir d;
+  std::string data_yaml = test::make_tiny_corpus(d);
+  auto ck = test::save_tiny_checkpoint(d, data_yaml, "dense");
+  test::write_file(d / "in.txt", "open the file\n");
+  const std::string tr = kStrata + " translate -m " + ck.path + " -t de";
+  // (In a subshell: run_command redirects the outer stdout.)
+  expect_one_line_error(
+      test::run_command("sh -c " + shell_quote(tr + " -i " + (d / "in.txt") + " > /dev/full"),
+                        d.str()),
+      "cannot write the output (stdout): No space left on device");
+  expect_one_line_error(
+      test::run_command("sh -c " + shell_quote(tr + " -i " + (d / "in.txt") + " >&-"), d.str()),
+      "cannot write the output (stdout): Bad file descriptor");
+  expect_one_line_error(test::run_command(tr + " -i " + d.str(), d.str()),
+                        d.str() + ": is a directory");
+  test::write_file(d / "ref.txt", "x\n");
+  expect_one_line_error(
+      test::run_command(kStrata + " eval --hyp " + (d / "ref.txt") + " --ref " + (d / "ref.txt") +
+                            " --json " + (d / "no/such/dir/s.json"), d.str()),
+      (d / "no/such/dir/s.json") + ": cannot write (No such file or directory)");
+  auto r = test::run_command(kStrata + " eval --hyp " + (d / "ref.txt") + " --ref " +
+                                 (d / "ref.txt") + " --json " + (d / "s.json"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(test::read_file(d / "s.json").find("\"score\": 100.0"), std::string::npos)
+      << test::read_file(d / "s.json");
+  // Invalid UTF-8 in eval's inputs names the file and line.
+  test::write_file(d / "bad.txt", "fine\nbro\xC3ken\n");
+  expect_one_line_error(test::run_command(kStrata + " eval --hyp " + (d / "bad.txt") + " --ref " +
+                                              (d / "bad.txt"), d.str()),
+                        (d / "bad.txt") + ":2: invalid UTF-8 at byte 4");
+}
+
+TEST(FaultsTest, FullDiskDuringTrainingCondenseAndMergeIsOneLineErrorWithNoTempFiles) {
+  test::TempDir d;
+  std::string data_yaml = test::make_tiny_corpus(d);
+  const std::string disk = d / "disk";
+  // Training: the log fits, the checkpoint does not.
+  std::string cfg = test::tiny_train_config(d, data_yaml, "t", 4, 4);
+  auto r = run_on_small_disk(disk, 64,
+                             kStrata + " train --config " + cfg + " --set train.out_dir=" + disk +
+                                 "/t; rc=$?; ls -a " + disk + "/t; exit $rc",
+                             d);
+  if (!r) GTEST_SKIP() << "no mount namespace here (unshare -rm): cannot make a small disk";
+  expect_one_line_error(*r, disk + "/t/last.pt: cannot write (No space left on device)");
+  EXPECT_EQ(r->out.find(".tmp"), std::string::npos) << r->out;
+  // Condense and merge write their output the same way.
+  auto lms = test::save_tiny_checkpoint(d, data_yaml, "lms", "lms: {mode: pair, rank: 2}");
+  r = run_on_small_disk(disk, 16,
+                        kStrata + " distill condense -m " + lms.path + " -o " + disk +
+                            "/c.pt; rc=$?; ls -a " + disk + "; exit $rc",
+                        d);
+  ASSERT_TRUE(r);
+  expect_one_line_error(*r, disk + "/c.pt: cannot write (No space left on device)");
+  EXPECT_EQ(r->out.find(".tmp"), std::string::npos) << r->out;
+  auto moe = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  ASSERT_EQ(test::run_command(kStrata + " checkpoint split -i " + moe.path +
+                                  " --world-size 2 --out-prefix " + (d / "shard"), d.str()).status,
+            0);
+  r = run_on_small_disk(disk, 16,
+                        kStrata + " checkpoint merge -o " + disk + "/m.pt " +
+                            (d / "shard.rank0-of-2.pt") + " " + (d / "shard.rank1-of-2.pt") +
+                            "; rc=$?; ls -a " + disk + "; exit $rc",
+                        d);
+  ASSERT_TRUE(r);
+  expect_one_line_error(*r, disk + "/m.pt: cannot write (No space left on device)");
+  EXPECT_EQ(r->out.find(".tmp"), std::string::npos) << r->out;
+  // A read-only output directory (as a user who cannot write there: root may write anywhere).
+  if (geteuid() != 0) {
+    fs::create_directories(d / "ro");
+    fs::permissions(d / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+    expect_one_line_error(test::run_command(kStrata + " distill condense -m " + lms.path + " -o " +
+                                                (d / "ro/c.pt"), d.str()),
+                          (d / "ro/c.pt") + ": cannot write (Permission denied)");
+  }
+}
+
+TEST(FaultsTest, SigtermFinishesTheUpdateSavesAndTheResumedRunEqualsAnUninterruptedOne) {
+  test::TempDir d;
+  std::string data_yaml = test::make_tiny_corpus(d);
+  // Interrupted: a long run, SIGTERM once the log shows update 20.
+  std::string cfg = test::tiny_train_config(d, data_yaml, "a", 100000, 100000);
+  const std::string log = d / "a/train.jsonl";
+  auto r = test::run_command(
+      "sh -c " + shell_quote(kStrata + " train --config " + cfg + " 2>" + (d / "a.err") +
+                             " & p=$!; n=0; until grep -Eq '\"update\":20[,}]' " + log +
+                             " 2>/dev/null; do sleep 0.05; n=$((n+1)); [ $n -gt 2400 ] && break; "
+                             "done; kill -TERM $p; wait $p; echo $?"),
+      d.str());
+  const std::string err = test::read_file(d / "a.err");
+  ASSERT_EQ(r.out, "143\n") << err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(err, m, std::regex("interrupted by SIGTERM after update (\\d+): "
+                                                   "saved [^ ]*last.pt; run the same command")))
+      << err;
+  const int stopped_at = std::stoi(m[1]);
+  EXPECT_GE(stopped_at, 20);
+  Checkpoint saved = load_checkpoint(d / "a/last.pt");
+  ASSERT_TRUE(saved.trainer);
+  EXPECT_EQ(saved.trainer->updates, stopped_at);
+  EXPECT_NE(test::read_file(log).find("\"stopped\":\"SIGTERM\""), std::string::npos);
+  // Resumed to stopped_at + 15, against an uninterrupted run to the same update.
+  const std::string total = std::to_string(stopped_at + 15);
+  r = test::run_command(kStrata + " train --config " + cfg + " --set train.max_updates=" + total,
+                        d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string cfg_b = test::tiny_train_config(d, data_yaml, "b", stopped_at + 15, 100000);
+  r = test::run_command(kStrata + " train --config " + cfg_b, d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  Checkpoint a = load_checkpoint(d / "a/last.pt"), b = load_checkpoint(d / "b/last.pt");
+  EXPECT_EQ(a.trainer->updates, stopped_at + 15);
+  EXPECT_TRUE(same_model(a.model, b.model)) << "resumed run differs from the uninterrupted one";
+}
+
+TEST(FaultsTest, SignalBeforeTrainingStartsEndsAtOnce) {
+  test::TempDir d;
+  std::string data_yaml = test::make_tiny_corpus(d);
+  std::string cfg = test::tiny_train_config(d, data_yaml, "a", 100000, 100000);
+  // SIGTERM right away: set-up (tokenising) has nothing to save, the default action applies.
+  // (SIGINT cannot be tested this way: sh starts background jobs with SIGINT ignored, and strata
+  // keeps an inherited "ignore", as nohup expects.)
+  auto r = test::run_command("sh -c " + shell_quote(kStrata + " train --config " + cfg + " 2>" +
+                                                    (d / "err") + " & p=$!; kill -TERM $p; wait $p; "
+                                                    "echo $?"),
+                             d.str());
+  EXPECT_EQ(r.out, "143\n") << test::read_file(d / "err");
+  EXPECT_EQ(test::read_file(d / "err").find("interrupted by"), std::string::npos);
+  EXPECT_FALSE(fs::exists(d / "a/last.pt"));
+}
+
+TEST(FaultsTest, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
+  test::TempDir d;
+  std::string data_yaml = test::make_tiny_corpus(d);
+  std::string cfg = test::tiny_train_config(d, data_yaml, "a", 20, 4);
+  // STRATA_FAULT_NAN_LOSS_AT: update 7's loss becomes NaN (what a diverging run produces).
+  auto r = test::run_command("STRATA_FAULT_NAN_LOSS_AT=7 " + kStrata + " train --config " + cfg,
+                             d.str());
+  expect_one_line_error(r, "update 7: the training loss is not finite (nan); stopped without "
+                           "applying it. The last good checkpoint is " + (d / "a/last.pt") +
+                           " (update 4): lower train.lr");
+  Checkpoint last = load_checkpoint(d / "a/last.pt");
+  ASSERT_TRUE(last.trainer);
+  EXPECT_EQ(last.trainer->updates, 4);
+  EXPECT_NE(test::read_file(d / "a/train.jsonl").find("\"stopped\":\"diverged\""),
+            std::string::npos);
+}
