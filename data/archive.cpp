@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 #include <string_view>
@@ -17,7 +18,18 @@ using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
 
 ArchivePtr new_reader() { return ArchivePtr(archive_read_new(), archive_read_free); }
 
-std::string strip_dot_slash(const char* p) {
+// libarchive's message for the last error of `a`; it returns null when no message was set
+// (a corrupt zip can fail that way), and a null char* must never reach std::string.
+std::string archive_error(archive* a) {
+  const char* e = archive_error_string(a);
+  return e ? e : "unknown error";
+}
+
+// The largest member size taken on trust from a header to pre-allocate (headers can lie: the
+// bytes read decide the real size).
+constexpr la_int64_t kMaxReserve = 64 << 20;
+
+std::string strip_dot_slash(const char* p) {  // p may be null (no pathname in the header)
   std::string s = p ? p : "";
   while (s.rfind("./", 0) == 0) s.erase(0, 2);
   while (!s.empty() && s[0] == '/') s.erase(0, 1);
@@ -32,16 +44,17 @@ void drain(archive* a, const std::string& name, const MemberFilter& want, const 
     int r = archive_read_next_header(a, &entry);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN)
-      throw Error(name + ": corrupt archive (" + archive_error_string(a) + ")");
+      throw Error(name + ": corrupt archive (" + archive_error(a) + ")");
     if (archive_entry_filetype(entry) != AE_IFREG) continue;
     std::string path = strip_dot_slash(archive_entry_pathname(entry));
     if (!want(path)) continue;
     std::string bytes;
-    if (archive_entry_size_is_set(entry)) bytes.reserve(archive_entry_size(entry));
+    if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0)
+      bytes.reserve(static_cast<size_t>(std::min(archive_entry_size(entry), kMaxReserve)));
     for (;;) {
       la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
       if (n < 0)
-        throw Error(name + ": corrupt member " + path + " (" + archive_error_string(a) + ")");
+        throw Error(name + ": corrupt member " + path + " (" + archive_error(a) + ")");
       if (n == 0) break;
       bytes.append(buf.data(), n);
     }
@@ -58,7 +71,7 @@ struct Nested {
 la_ssize_t nested_read(archive* inner, void* data, const void** out) {
   auto* n = static_cast<Nested*>(data);
   la_ssize_t got = archive_read_data(n->outer, n->buf.data(), n->buf.size());
-  if (got < 0) archive_set_error(inner, EIO, "%s", archive_error_string(n->outer));
+  if (got < 0) archive_set_error(inner, EIO, "%s", archive_error(n->outer).c_str());
   *out = n->buf.data();
   return got;
 }
@@ -73,21 +86,22 @@ void for_each_inner_member(const std::string& deb_path, const std::string& inner
   ArchivePtr outer = new_reader();
   archive_read_support_format_ar(outer.get());
   if (archive_read_open_filename(outer.get(), deb_path.c_str(), 1 << 16) != ARCHIVE_OK)
-    throw Error(deb_path + ": cannot open .deb (" + archive_error_string(outer.get()) + ")");
+    throw Error(deb_path + ": cannot open .deb (" + archive_error(outer.get()) + ")");
   archive_entry* entry = nullptr;
   for (;;) {
     int r = archive_read_next_header(outer.get(), &entry);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN)
-      throw Error(deb_path + ": not a valid .deb (" + archive_error_string(outer.get()) + ")");
-    std::string member = archive_entry_pathname(entry);
+      throw Error(deb_path + ": not a valid .deb (" + archive_error(outer.get()) + ")");
+    const char* pathname = archive_entry_pathname(entry);
+    const std::string member = pathname ? pathname : "";
     if (member.rfind(inner, 0) != 0) continue;
     Nested nested{outer.get()};
     ArchivePtr tar = new_reader();
     archive_read_support_format_tar(tar.get());
     archive_read_support_filter_all(tar.get());
     if (archive_read_open(tar.get(), &nested, nullptr, nested_read, nullptr) != ARCHIVE_OK)
-      throw Error(deb_path + ": corrupt " + member + " (" + archive_error_string(tar.get()) + ")");
+      throw Error(deb_path + ": corrupt " + member + " (" + archive_error(tar.get()) + ")");
     drain(tar.get(), deb_path, want, sink);
     return;
   }
@@ -133,7 +147,7 @@ void for_each_zip_member(std::string_view bytes, const std::string& name,
   ArchivePtr a = new_reader();
   archive_read_support_format_zip(a.get());
   if (archive_read_open_memory(a.get(), bytes.data(), bytes.size()) != ARCHIVE_OK)
-    throw Error(name + ": cannot open zip (" + archive_error_string(a.get()) + ")");
+    throw Error(name + ": cannot open zip (" + archive_error(a.get()) + ")");
   drain(a.get(), name, want, sink);
 }
 

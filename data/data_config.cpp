@@ -27,7 +27,10 @@ void check_source(const std::string& s, const std::string& where) {
 }
 }  // namespace
 
-DataConfig load_data_config(const std::string& path, const std::vector<std::string>& overrides) {
+// A function-try-block: yaml-cpp exceptions that escape the strict reader (a key that is not a
+// scalar, such as `[a, b]: 1`, found by fuzzing) become one-line errors naming the file and line.
+DataConfig load_data_config(const std::string& path,
+                            const std::vector<std::string>& overrides) try {
   YAML::Node root = load_yaml(path, overrides);
   DataConfig c;
   YamlMap m(root, path, "");
@@ -110,6 +113,12 @@ DataConfig load_data_config(const std::string& path, const std::vector<std::stri
   if (c.spm.model_type != "unigram" && c.spm.model_type != "bpe")
     throw Error(path + ": spm.model_type must be unigram or bpe, got '" + c.spm.model_type + "'");
   return c;
+} catch (const YAML::Exception& e) {
+  const std::string where =
+      e.mark.is_null() ? path
+                       : path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                             std::to_string(e.mark.column + 1);
+  throw Error(where + ": unsupported YAML here (" + e.msg + "; keys must be plain names)");
 }
 
 }  // namespace strata::data

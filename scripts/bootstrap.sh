@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Installs everything Strata needs on Debian 12 (bookworm), from Debian packages only.
 # Idempotent: packages already present are skipped by apt; SentencePiece is rebuilt only when missing.
-#   scripts/bootstrap.sh [--bench] [BUILD_DIR]     (default BUILD_DIR: build)
+#   scripts/bootstrap.sh [--bench] [--fuzz] [BUILD_DIR]     (default BUILD_DIR: build)
 #   --bench also installs python3-torch (PyTorch 1.13), the reference that bench/ compares with.
+#   --fuzz also installs clang-15 and libFuzzer (libfuzzer-15-dev), for scripts/fuzz.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bench=0
-if [ "${1:-}" = "--bench" ]; then bench=1; shift; fi
+fuzz=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bench) bench=1; shift ;;
+    --fuzz) fuzz=1; shift ;;
+    *) break ;;
+  esac
+done
 build_dir=${1:-$here/build}
 mkdir -p "$build_dir" && build_dir=$(cd "$build_dir" && pwd)
 say() { printf '[bootstrap] %s\n' "$*"; }
@@ -35,6 +43,7 @@ pkgs=(
   python3                                            # zip fixtures in the archive tests
 )
 if [ "$bench" = 1 ]; then pkgs+=(python3-torch); fi
+if [ "$fuzz" = 1 ]; then pkgs+=(clang-15 libfuzzer-15-dev llvm); fi  # llvm: llvm-symbolizer
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

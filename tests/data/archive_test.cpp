@@ -78,3 +78,17 @@ TEST(ArchiveTest, ReadsZipFromMemory) {
   EXPECT_EQ(got["localization/de/a.ftl"], "x = Hallo\n");
   EXPECT_EQ(got["b.properties"], "k=v");
 }
+
+// Found by fuzzing (tests/fuzz/regressions/zip/null-error-string.zip): a zip whose first local
+// header names an unknown compression method fails in libarchive with no error message (a null
+// char*), which used to reach std::string and crash.
+TEST(ArchiveTest, ZipErrorWithoutLibarchiveMessageIsAnError) {
+  const std::string header("PK\x03\x04n\0\x02\0\0\x01\0\0\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 30);
+  try {
+    for_each_zip_member(header, "bad.zip", [](const std::string&) { return true; },
+                        [](const std::string&, std::string&&) {});
+    FAIL() << "expected strata::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("bad.zip: corrupt archive (", 0), 0u) << e.what();
+  }
+}

@@ -75,3 +75,15 @@ TEST_F(DataConfigTest, RejectsInvalidYamlWithLine) {
   EXPECT_NE(e.find("c.yaml:"), std::string::npos);
   EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
 }
+
+// Found by fuzzing (tests/fuzz/regressions/data_config/): a key that is not a scalar made the
+// strict reader's unknown-key check throw yaml-cpp's own exception (std::terminate in the CLI).
+TEST_F(DataConfigTest, NonScalarKeyIsAnErrorNamingTheFileAndLine) {
+  const std::string p = (dir / "c.yaml");
+  for (const std::string yaml : {"name: x\n[a, b]: 1\n", "name: x\nsplit: {[s]: 1}\n",
+                                 "name: x\n? {k: v}\n: 2\n"}) {
+    const std::string e = error_of(yaml);
+    EXPECT_EQ(e.rfind(p + ":2:", 0), 0u) << yaml << " -> " << e;
+    EXPECT_NE(e.find("unsupported YAML"), std::string::npos) << e;
+  }
+}

@@ -1,0 +1,16 @@
+all-tabs-menu-search-tabs =
+    .label = Tab suchen
+all-tabs-menu-new-user-context =
+    .label = Neuer Tab in Umgebung
+all-tabs-menu-hidden-tabs =
+    .label = Ausgeblendete Tabs
+all-tabs-menu-close-all-duplicate-tabs =
+    .label = Alle doppelten Tabs schließen
+all-tabs-menu-synced-tabs =
+    .label = Tabs von anderen Geräten
+all-tabs-menu-recent-tab-groups-header = Zuletzt verwendete Tab-Gruppen
+all-tabs-menu-tab-groups-show-all =
+    .label = Alle anzeigen
+all-tabs-menu-tab-groups-sub-view =
+    .title = Tab-Gruppen
+all-tabs-menu-current-window-header = Aktuelles Fenster
