@@ -60,7 +60,9 @@ YamlMap::YamlMap(YAML::Node node, std::string file, std::string path)
   if (node_ && node_.IsMap()) {
     std::map<std::string, int> first_line;
     for (const auto& kv : node_) {
-      if (!kv.first.IsScalar()) throw Error(file_ + ": " + (path_.empty() ? "top level" : path_) + ": keys must be plain names");
+      if (!kv.first.IsScalar())
+        throw Error(file_ + ":" + std::to_string(kv.first.Mark().line + 1) + ": " +
+                    (path_.empty() ? "top level" : path_) + ": keys must be plain names");
       const std::string k = kv.first.Scalar();
       const int line = kv.first.Mark().line + 1;  // 0 for nodes made by --set
       auto [it, fresh] = first_line.emplace(k, line);
