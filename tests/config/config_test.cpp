@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -149,4 +150,17 @@ TEST(ConfigTest, OverridesAreCheckedLikeTheFile) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), (d / "c.yaml") + ": train.lr: must be in (0, 10], got nan");
   }
+}
+
+TEST(ConfigTest, EveryConfigInTheRepoLoads) {
+  // The ranges and the duplicate-key check must accept every shipped config (run from the repo
+  // root, as ctest does).
+  int n = 0;
+  for (const auto& dir : {"configs", "configs/experiments"})
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().extension() == ".yaml") {
+        EXPECT_NO_THROW(load_config(e.path().string(), {})) << e.path();
+        ++n;
+      }
+  EXPECT_GE(n, 12);
 }
