@@ -1,11 +1,10 @@
 #include "data/data_config.h"
 
 #include <algorithm>
-#include <cmath>
 #include <set>
-#include <sstream>
 
 #include "nmt/util/error.h"
+#include "nmt/util/range.h"
 #include "data/langs.h"
 #include "nmt/util/yaml_config.h"
 
@@ -94,22 +93,18 @@ DataConfig load_data_config(const std::string& path,
       throw Error(m.where("ood_source") + ": '" + c.ood_source + "' is also an in-domain source");
   }
   // Every number finite and in its range (NaN and inf included), named by its dotted path.
-  auto range = [&](const char* field, double v, double lo, double hi, bool lo_open = false) {
-    if (std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi) return;
-    std::ostringstream os;
-    os << path << ": " << field << ": must be in " << (lo_open ? "(" : "[") << lo << ", " << hi
-       << "], got " << v;
-    throw Error(os.str());
+  auto check = [&](const char* field, double v, const Range& r) {
+    if (!r.contains(v)) throw Error(path + ": " + field + ": " + r.violation(v));
   };
-  range("split.valid_size", c.split.valid_size, 0, 1e9);
-  range("split.test_size", c.split.test_size, 0, 1e9);
-  range("split.eval_min_words", c.split.eval_min_words, 0, 1e6);
-  range("spm.temperature", c.spm.temperature, 0, 1e6, true);
-  range("spm.vocab_size", c.spm.vocab_size, 100, 1 << 20);
-  range("spm.sample_sentences", c.spm.sample_sentences, 1, 1e9);
-  range("spm.character_coverage", c.spm.character_coverage, 0, 1, true);
-  range("clean.max_words", c.clean.max_words, 1, 1e6);
-  range("clean.max_chars", c.clean.max_chars, 1, 1e8);
+  check("split.valid_size", c.split.valid_size, in(0, 1e9));
+  check("split.test_size", c.split.test_size, in(0, 1e9));
+  check("split.eval_min_words", c.split.eval_min_words, in(0, 1e6));
+  check("spm.temperature", c.spm.temperature, left_open(0, 1e6));
+  check("spm.vocab_size", c.spm.vocab_size, in(100, 1 << 20));
+  check("spm.sample_sentences", c.spm.sample_sentences, in(1, 1e9));
+  check("spm.character_coverage", c.spm.character_coverage, left_open(0, 1));
+  check("clean.max_words", c.clean.max_words, in(1, 1e6));
+  check("clean.max_chars", c.clean.max_chars, in(1, 1e8));
   if (c.spm.model_type != "unigram" && c.spm.model_type != "bpe")
     throw Error(path + ": spm.model_type must be unigram or bpe, got '" + c.spm.model_type + "'");
   return c;

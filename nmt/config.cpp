@@ -3,46 +3,20 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
-#include <limits>
 #include <sstream>
 #include <type_traits>
 
 #include "nmt/util/error.h"
+#include "nmt/util/range.h"
 #include "nmt/util/yaml_config.h"
 
 namespace strata::nmt {
 
 namespace {
 
-// The range of a numeric field. Every number must be finite and inside its range; reading checks
-// it with a one-line error naming the field ("configs/x.yaml: train.lr: must be in (0, 10], got
-// inf"), before anything is built or tokenised.
-struct Range {
-  double lo = -std::numeric_limits<double>::infinity();
-  double hi = std::numeric_limits<double>::infinity();
-  bool lo_open = false, hi_open = false;
-
-  bool contains(double x) const {
-    return std::isfinite(x) && (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
-  }
-  std::string describe() const {
-    auto num = [](double x) {
-      std::ostringstream os;
-      os << x;
-      return os.str();
-    };
-    const bool has_lo = std::isfinite(lo), has_hi = std::isfinite(hi);
-    if (!has_lo && !has_hi) return "a finite number";
-    if (!has_hi) return std::string(lo_open ? "> " : ">= ") + num(lo);
-    return std::string(lo_open ? "in (" : "in [") + num(lo) + ", " + num(hi) + (hi_open ? ")" : "]");
-  }
-};
-constexpr Range any() { return {}; }
-Range at_least(double lo) { return {lo}; }
-Range above(double lo) { return {lo, std::numeric_limits<double>::infinity(), true}; }
-Range in(double lo, double hi) { return {lo, hi}; }
-Range left_open(double lo, double hi) { return {lo, hi, true, false}; }
-Range prob() { return {0, 1, false, true}; }  // [0, 1): dropout rates, smoothing, betas
+// Every numeric field has its Range (nmt/util/range.h) in the table below; reading checks it with
+// a one-line error naming the field ("configs/x.yaml: train.lr: must be in (0, 10], got inf"),
+// before anything is built or tokenised.
 
 // One table of fields drives reading and writing, so the two never disagree; every numeric field
 // has its range here.
@@ -63,8 +37,8 @@ void visit(Config& c, Visitor&& v) {
   v("model.moe", "expert_ffn", c.model.moe.expert_ffn, in(0, 1 << 20));
   v("model.moe", "top_k", c.model.moe.top_k, in(0, 4096));
   v("model.moe", "every_k_layers", c.model.moe.every_k_layers, in(1, 256));
-  v("model.moe", "capacity_factor", c.model.moe.capacity_factor, any());
-  v("model.moe", "eval_capacity", c.model.moe.eval_capacity, any());
+  v("model.moe", "capacity_factor", c.model.moe.capacity_factor, any_finite());
+  v("model.moe", "eval_capacity", c.model.moe.eval_capacity, any_finite());
   v("model.moe", "aux_loss_weight", c.model.moe.aux_loss_weight, at_least(0));
   v("model.moe", "z_loss_weight", c.model.moe.z_loss_weight, at_least(0));
   v("model.moe", "strata", c.model.moe.strata);
@@ -75,7 +49,7 @@ void visit(Config& c, Visitor&& v) {
   v("model.moe", "expert_dropout", c.model.moe.expert_dropout, prob());
   v("model.moe", "ac_dispersion", c.model.moe.ac_dispersion);
   v("model.moe", "ac_momentum", c.model.moe.ac_momentum, left_open(0, 1));
-  v("model.moe", "hash_seed", c.model.moe.hash_seed, any());
+  v("model.moe", "hash_seed", c.model.moe.hash_seed, any_finite());
   v("model.lms", "mode", c.model.lms.mode);
   v("model.lms", "rank", c.model.lms.rank, in(1, 65536));
   v("model.lms", "placement", c.model.lms.placement);
@@ -110,7 +84,7 @@ void visit(Config& c, Visitor&& v) {
   v("train", "kd_teacher", c.train.kd_teacher);
   v("train", "kd_weight", c.train.kd_weight, in(0, 1));
   v("decode", "beam", c.decode.beam, in(1, 1024));
-  v("decode", "lenpen", c.decode.lenpen, any());
+  v("decode", "lenpen", c.decode.lenpen, any_finite());
   v("decode", "max_len_a", c.decode.max_len_a, at_least(0));
   v("decode", "max_len_b", c.decode.max_len_b, at_least(0));
   v("decode", "batch_size", c.decode.batch_size, in(1, 1 << 20));
@@ -162,11 +136,8 @@ Config read(const YAML::Node& root, const std::string& name) {
     YamlMap& map = sections.at(section);
     if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
       map.read(key, field);
-      if (!range.contains(static_cast<double>(field))) {
-        std::ostringstream got;
-        got << field;
-        throw Error(map.where(key) + ": must be " + range.describe() + ", got " + got.str());
-      }
+      if (!range.contains(static_cast<double>(field)))
+        throw Error(map.where(key) + ": " + range.violation(field));
     } else if constexpr (std::is_enum_v<T>) {  // parsed here, once, from the enum's name table
       const auto& names = names_of(T{});
       std::string name = enum_name(names, field);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nmt/util/error.h"
+#include "nmt/util/range.h"
 
 namespace strata::cli {
 
@@ -31,18 +32,13 @@ constexpr double kAnyFinite = 1.7976931348623157e308;  // ranged<double>(name, -
 // anything else with a one-line error naming the option, e.g. "--beam must be in [1, 1024], got 0".
 template <class T>
 boost::program_options::typed_value<T>* ranged(const char* name, double lo, double hi) {
-  return boost::program_options::value<T>()->notifier([name, lo, hi](const T& v) {
-    const double x = static_cast<double>(v);
-    if (std::isfinite(x) && x >= lo && x <= hi) return;
-    std::ostringstream os;
-    os.precision(10);
-    os << "--" << name << " must be ";
-    if (lo <= -kAnyFinite) os << "a finite number";
-    else os << "in [" << lo << ", " << hi << "]";
-    os << ", got " << v;
-    throw Error(os.str());
+  const Range range = lo <= -kAnyFinite ? any_finite() : in(lo, hi);
+  return boost::program_options::value<T>()->notifier([name, range](const T& v) {
+    if (!range.contains(static_cast<double>(v)))
+      throw Error(std::string("--") + name + " " + range.violation(v));
   });
 }
+
 // The repetition guards of translate and eval (nmt/decode/search.h, SearchOptions).
 inline void add_repetition_options(boost::program_options::options_description& desc) {
   namespace po = boost::program_options;
