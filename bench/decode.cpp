@@ -4,6 +4,8 @@
 // ratio. Random weights; </s> is banned so every sentence decodes exactly --steps tokens.
 //   build/bench/bench_decode [--threads 2] [--steps 24] [--repeat 3]
 //   build/bench/bench_decode --profile quickstart 4   (op-level profile of beam-4 decoding)
+//   build/bench/bench_decode --one base 4 --compute-type int8 --repeat 10   (one JSON line)
+//   bench/decode_vs_ct2.py   (Strata in each compute type next to CTranslate2, interleaved)
 //   build/bench/bench_decode --no-repeat-ngram-size 3 --repetition-penalty 1.2   (with the guards)
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <iostream>
 
 #include "bench/bench_common.h"
+#include "kernels/linear.h"
 #include "nmt/decode/search.h"
 #include "nmt/util/system.h"
 
@@ -23,7 +26,16 @@ struct Args {
   int threads = 2, batch = 32, src_len = 24, steps = 24, repeat = 3, vocab = 8000;
   int no_repeat_ngram_size = 0;     // repetition guards (SearchOptions), off by default
   double repetition_penalty = 1.0;
+  kernels::ComputeType compute = kernels::ComputeType::kFloat32;  // --compute-type
 };
+
+// The model in the benchmark's compute type: weights packed (kernels/linear.h pack_weights).
+nmt::Transformer prepared_model(const bench::Shape& s, const Args& a) {
+  auto m = bench::make_model(s, a.vocab);
+  m->eval();
+  kernels::pack_weights(*m, a.compute);
+  return m;
+}
 
 nmt::SearchOptions search_options(int beam, const Args& a) {
   nmt::SearchOptions o;
@@ -38,8 +50,8 @@ nmt::SearchOptions search_options(int beam, const Args& a) {
 
 int profile(const bench::Shape& s, int beam, const Args& a) {
   set_threads(a.threads);
-  auto m = bench::make_model(s, a.vocab);
-  m->eval();
+  auto m = prepared_model(s, a);
+  kernels::ComputeTypeGuard compute(a.compute);
   auto src = torch::randint(4, a.vocab, {a.batch, a.src_len}, torch::kLong);
   auto o = search_options(beam, a);
   std::vector<int64_t> first(a.batch, 2);
@@ -54,11 +66,12 @@ int profile(const bench::Shape& s, int beam, const Args& a) {
 
 nlohmann::json run_one(const bench::Shape& s, int beam, const Args& a) {
   set_threads(a.threads);
-  auto m = bench::make_model(s, a.vocab);
-  m->eval();
+  auto m = prepared_model(s, a);
+  kernels::ComputeTypeGuard compute(a.compute);
   auto src = torch::randint(4, a.vocab, {a.batch, a.src_len}, torch::kLong);
   auto o = search_options(beam, a);
   std::vector<int64_t> first(a.batch, 2);
+  nmt::beam_search(m, src, first, 3, o);  // warm-up (oneDNN makes its kernels on first use)
   auto t0 = std::chrono::steady_clock::now();
   int64_t tokens = 0;
   for (int r = 0; r < a.repeat; ++r) {
@@ -85,12 +98,21 @@ int main(int argc, char** argv) {
     else if (k == "--batch") a.batch = val();
     else if (k == "--no-repeat-ngram-size") a.no_repeat_ngram_size = val();
     else if (k == "--repetition-penalty" && i + 1 < argc) a.repetition_penalty = std::atof(argv[++i]);
+    else if (k == "--compute-type" && i + 1 < argc) {
+      auto t = enum_value(kernels::names_of(kernels::ComputeType{}), argv[++i]);
+      if (!t) {
+        std::fprintf(stderr, "--compute-type: float32, bfloat16, int8, int8_bfloat16 or auto\n");
+        return 2;
+      }
+      a.compute = kernels::resolve_compute_type(*t);
+    }
     else if ((k == "--one" || k == "--profile") && i + 2 < argc) {
       (k == "--one" ? one_shape : profile_shape) = argv[++i];
       one_beam = val();
     } else {
       std::fprintf(stderr, "usage: bench_decode [--threads N] [--steps N] [--repeat N] [--batch N] "
-                           "[--no-repeat-ngram-size N] [--repetition-penalty X] [--profile SHAPE BEAM]\n");
+                           "[--no-repeat-ngram-size N] [--repetition-penalty X] [--compute-type T] "
+                           "[--one SHAPE BEAM] [--profile SHAPE BEAM]\n");
       return 2;
     }
   }

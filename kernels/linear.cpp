@@ -34,4 +34,23 @@ torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b) {
   return to_f32(torch::matmul(to_compute(a), to_compute(b)));
 }
 
+bool use_packed(const PackedWeight& packed, const torch::Tensor& source) {
+  return packed.defined() && packed.format() == compute_weight_format() &&
+         !torch::GradMode::is_enabled() && packed.made_from(source);
+}
+
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                     const PackedWeight& packed) {
+  if (use_packed(packed, w)) return packed.linear(x, b);
+  return linear(x, w, b);
+}
+
+void pack_weights(torch::nn::Module& root, ComputeType t) {
+  const WeightFormat f = weight_format(t);
+  torch::NoGradGuard no_grad;
+  if (auto* p = dynamic_cast<PackableModule*>(&root)) p->pack_weights(f);
+  for (const auto& m : root.modules(/*include_self=*/false))
+    if (auto* p = dynamic_cast<PackableModule*>(m.get())) p->pack_weights(f);
+}
+
 }  // namespace strata::kernels

@@ -9,6 +9,9 @@
 // torch::matmul), bit for bit; tests/kernels/linear_test.cpp checks kBf16 against it.
 #include <torch/torch.h>
 
+#include "kernels/packed_linear.h"
+#include "kernels/precision.h"
+
 namespace strata::kernels {
 
 // t rounded to the dtype products use on this thread (bf16 under kBf16 for fp32 CPU tensors);
@@ -23,5 +26,25 @@ torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& x, const tor
 
 // torch::matmul(a, b) -> f32 (batched products: attention scores and contexts).
 torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b);
+
+// Inference with packed weights (packed_linear.h). A layer keeps a PackedWeight made from its fp32
+// weight; use_packed() says whether this call may use it: the thread's compute type asks for its
+// format, no gradient is being recorded, and it was made from `source` as it is now.
+bool use_packed(const PackedWeight& packed, const torch::Tensor& source);
+
+// linear(x, w, b) through `packed` where use_packed(packed, w).
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                     const PackedWeight& packed);
+
+// Modules with weights that can be packed: LmsLinear, the MoE experts, the output layer.
+class PackableModule {
+ public:
+  virtual ~PackableModule() = default;
+  // Makes the packed copies of this module's own weights in format f (drops them for kNone).
+  virtual void pack_weights(WeightFormat f) = 0;
+};
+
+// pack_weights(weight_format(t)) on every PackableModule in root, root included.
+void pack_weights(torch::nn::Module& root, ComputeType t);
 
 }  // namespace strata::kernels

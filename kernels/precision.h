@@ -40,4 +40,50 @@ class PrecisionGuard {
   Precision saved_;
 };
 
+// The compute type of inference (CTranslate2's names): which weight format linear layers use and
+// the precision of the other products. Set per thread with ComputeTypeGuard; layers use their
+// packed weights (packed_linear.h, made by pack_weights in linear.h) when it asks for them.
+//   float32        fp32 weights and products
+//   bfloat16       bf16 linear weights, bf16 operands elsewhere (Precision::kBf16), fp32 results
+//   int8           int8 linear weights (per-row scales), fp32 elsewhere
+//   int8_bfloat16  int8 linear weights, bf16 operands elsewhere
+//   auto           the fastest this CPU supports (resolve_compute_type)
+enum class ComputeType { kAuto, kFloat32, kBfloat16, kInt8, kInt8Bfloat16 };
+const EnumNames<ComputeType>& names_of(ComputeType);
+
+// The weight formats of packed linear layers.
+enum class WeightFormat { kNone, kInt8, kBf16 };
+
+// True when int8 products are fast here: the CPU has VNNI int8 dot products (AVX512_VNNI or
+// AVX_VNNI).
+bool int8_is_fast();
+
+// kAuto -> int8 where int8_is_fast(), else bfloat16 where bf16_is_fast(), else float32.
+ComputeType resolve_compute_type(ComputeType t);
+
+// Why auto resolves as it does here, e.g. "int8 (this CPU has AVX512_VNNI int8 dot products)".
+std::string describe_auto_compute_type();
+
+// The linear layers' weight format and the other products' precision under t (resolved).
+WeightFormat weight_format(ComputeType t);
+Precision precision_of(ComputeType t);
+
+// The calling thread's compute type (kFloat32 unless a guard says otherwise) and the weight
+// format its linear layers use.
+ComputeType compute_type();
+WeightFormat compute_weight_format();
+
+// Sets the calling thread's compute type (resolved) and its precision for its lifetime.
+class ComputeTypeGuard {
+ public:
+  explicit ComputeTypeGuard(ComputeType t);
+  ~ComputeTypeGuard();
+  ComputeTypeGuard(const ComputeTypeGuard&) = delete;
+  ComputeTypeGuard& operator=(const ComputeTypeGuard&) = delete;
+
+ private:
+  ComputeType saved_;
+  PrecisionGuard precision_;
+};
+
 }  // namespace strata::kernels

@@ -49,6 +49,21 @@ ExpertsImpl::ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn, doub
   b2 = register_parameter("b2", torch::zeros({num_experts, d_model}));
 }
 
+void ExpertsImpl::pack_weights(kernels::WeightFormat f) {
+  packed1_.clear();
+  packed2_.clear();
+  if (f == kernels::WeightFormat::kNone) return;
+  for (int64_t e = 0; e < num_experts_; ++e) {
+    auto pack = [&](const torch::Tensor& w) {  // w [in, out] -> packed [out, in]
+      auto t = w.t();
+      return (f == kernels::WeightFormat::kInt8 ? kernels::PackedWeight::int8(t)
+                                                : kernels::PackedWeight::bf16(t));
+    };
+    packed1_.push_back(pack(w1[e]).from(w1));
+    packed2_.push_back(pack(w2[e]).from(w2));
+  }
+}
+
 torch::Tensor ExpertsImpl::expert(int64_t e, const torch::Tensor& x) {
   return torch::relu(x.matmul(w1[e]) + b1[e]).matmul(w2[e]) + b2[e];
 }
@@ -69,6 +84,18 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
            (1 - dropout);
   std::vector<torch::Tensor> outs;
   int64_t start = 0;
+  if (!packed1_.empty() && kernels::use_packed(packed1_[0], w1) && kernels::use_packed(packed2_[0], w2)) {
+    // Inference in int8/bf16: one packed product pair per expert with rows.
+    for (int64_t e = 0; e < num_experts_; ++e) {
+      if (counts[e] == 0) continue;
+      auto x = x_sorted.slice(0, start, start + counts[e]);
+      outs.push_back(packed2_[e].linear(torch::relu(packed1_[e].linear(x, b1[e])), b2[e]));
+      start += counts[e];
+    }
+    TORCH_CHECK(start == x_sorted.size(0), "experts: counts sum to ", start, ", rows ", x_sorted.size(0));
+    if (outs.empty()) return torch::zeros_like(x_sorted);
+    return torch::cat(outs, 0);
+  }
   for (int64_t e = 0; e < num_experts_; ++e) {
     if (counts[e] == 0) continue;
     auto x = x_sorted.slice(0, start, start + counts[e]);

@@ -5,6 +5,8 @@
 // tokens (index_add).
 #include <torch/torch.h>
 
+#include "kernels/linear.h"
+
 #include <vector>
 
 #include "moe/router.h"
@@ -30,7 +32,7 @@ torch::Tensor combine(const torch::Tensor& expert_out, const Dispatch& d, int64_
 torch::Tensor expert_output_mask(const torch::Tensor& expert_out, double p, bool training);
 
 // Experts as one [E, …] parameter set: FFN_e(x) = relu(x W1_e + b1_e) W2_e + b2_e.
-class ExpertsImpl : public torch::nn::Module {
+class ExpertsImpl : public torch::nn::Module, public kernels::PackableModule {
  public:
   // dropout: on the hidden activation of every expert in training ("expert dropout", Switch §2.4);
   // the mask for all M rows is drawn in one bernoulli call before the per-expert products.
@@ -39,11 +41,14 @@ class ExpertsImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x_sorted, const std::vector<int64_t>& counts);
   // One expert applied to x [*, d] (reference and tests).
   torch::Tensor expert(int64_t e, const torch::Tensor& x);
+  // Inference: each expert's W1ᵀ [ffn, d] and W2ᵀ [d, ffn] packed in format f (kernels/).
+  void pack_weights(kernels::WeightFormat f) override;
   torch::Tensor w1, b1, w2, b2;  // [E, d, ffn], [E, ffn], [E, ffn, d], [E, d]
   double dropout;
 
  private:
   int64_t num_experts_;
+  std::vector<kernels::PackedWeight> packed1_, packed2_;  // per expert (pack_weights)
 };
 TORCH_MODULE(Experts);
 

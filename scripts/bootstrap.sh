@@ -40,6 +40,7 @@ pkgs=(
   gettext                                            # msgfmt, used by the .mo parser tests
   libssl-dev                                         # md5 (OpenSSL) for the split order
   libpng-dev                                         # PNG heat maps (strata analyze routing)
+  libdnnl-dev                                        # oneDNN: int8 and bf16 products (kernels/)
   python3                                            # zip fixtures in the archive tests
 )
 if [ "$bench" = 1 ]; then pkgs+=(python3-torch); fi

@@ -1,6 +1,8 @@
 // The routing analysis: counting first choices, the markdown tables, routing.json, the heat map.
 #include "nmt/analysis/routing.h"
 
+#include "kernels/linear.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -121,6 +123,8 @@ RoutingReport analyze_routing(const std::string& model_path, const RoutingOption
   const auto& mc = ck.config.model.moe;
   if (!mc.enabled())
     throw Error(model_path + ": not an MoE model (model.moe.type: none); nothing to analyze");
+  kernels::pack_weights(*ck.model, options.compute_type);
+  kernels::ComputeTypeGuard compute(options.compute_type);
   auto tok = checkpoint_tokenizer(ck);
   const std::string data_cfg =
       options.data_config.empty() ? ck.config.train.data : options.data_config;

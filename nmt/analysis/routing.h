@@ -18,12 +18,15 @@
 #include "nmt/model/transformer.h"
 #include "nmt/train/batcher.h"
 
+#include "kernels/precision.h"
+
 namespace strata::nmt {
 
 struct RoutingOptions {
   std::string split = "valid";  // split of the data config (<out_dir>/<split>.tsv)
   std::string data_config;      // data config (YAML); empty = the one the model was trained on
   int max_sentences = 200;      // sentence pairs per direction (0 = all)
+  kernels::ComputeType compute_type = kernels::ComputeType::kFloat32;  // of the forward passes
 };
 
 // First-choice counts of one MoE layer.

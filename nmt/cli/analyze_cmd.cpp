@@ -32,6 +32,7 @@ int analyze_routing(const po::variables_map& vm) {
   opt.split = vm["split"].as<std::string>();
   if (vm.count("data")) opt.data_config = vm["data"].as<std::string>();
   opt.max_sentences = vm["max-sentences"].as<int>();
+  opt.compute_type = read_compute_type(vm, "analyze");
   const nmt::RoutingReport report = nmt::analyze_routing(model_path, opt);
   std::printf("%s", nmt::routing_tables(report).c_str());
   const std::string out_dir = vm.count("out")
@@ -60,6 +61,7 @@ int run_analyze(const std::vector<std::string>& args) {
       "max-sentences", ranged<int>("max-sentences", 0, 1e9)->default_value(200), "per direction (0 = all)")(
       "out", po::value<std::string>(), "output folder (default: MODEL's folder/routing)")(
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
+  add_compute_type_option(desc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << desc << "\n";
     return args.empty() ? 2 : 0;

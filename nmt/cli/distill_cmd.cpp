@@ -71,6 +71,7 @@ int run_kd(const std::vector<std::string>& args) {
       "chunk-rows", po::value<size_t>()->default_value(512), "rows per resumable chunk")(
       "generate-only", po::bool_switch(), "stop after writing the KD data")(
       "restart", po::bool_switch(), "ignore an existing student checkpoint in train.out_dir");
+  add_compute_type_option(desc);
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("teacher")) throw Error("--teacher is required");
@@ -87,6 +88,7 @@ int run_kd(const std::vector<std::string>& args) {
   s.chunk_rows = vm["chunk-rows"].as<size_t>();
   s.max_rows = vm["max-rows"].as<size_t>();
   s.seed = static_cast<uint64_t>(cfg.train.seed);
+  s.compute_type = read_compute_type(vm, "distill");
   if (s.chunk_rows < 1) throw Error("--chunk-rows must be >= 1");
   if (level != "word") {
     nmt::Config tcfg = nmt::load_checkpoint(s.teacher).config;

@@ -2,11 +2,13 @@
 // Shared by the subcommands: parse with Boost.program_options, print the help on -h/--help.
 #include <boost/program_options.hpp>
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "kernels/precision.h"
 #include "nmt/util/error.h"
 #include "nmt/util/range.h"
 
@@ -61,6 +63,28 @@ inline void read_repetition_options(const boost::program_options::variables_map&
     got << penalty;
     throw Error("--repetition-penalty must be a finite number >= 1, got " + got.str());
   }
+}
+
+// --compute-type of every command that runs a model (kernels/precision.h: CTranslate2's names).
+inline void add_compute_type_option(boost::program_options::options_description& desc) {
+  namespace po = boost::program_options;
+  desc.add_options()("compute-type", po::value<std::string>()->default_value("float32"),
+                     "float32, bfloat16, int8, int8_bfloat16, or auto (the fastest this CPU "
+                     "supports); int8: linear, expert and output weights in int8 with per-row scales");
+}
+
+// Its value; auto is resolved and said on stderr ("[cmd] compute type auto: int8 (...)").
+inline kernels::ComputeType read_compute_type(const boost::program_options::variables_map& vm,
+                                              const char* command) {
+  const auto& names = kernels::names_of(kernels::ComputeType{});
+  const std::string v = vm["compute-type"].as<std::string>();
+  const auto t = enum_value(names, v);
+  if (!t)
+    throw Error("--compute-type must be " + join_alternatives(enum_names(names)) + ", got '" + v + "'");
+  if (*t == kernels::ComputeType::kAuto)
+    std::fprintf(stderr, "[%s] compute type auto: %s\n", command,
+                 kernels::describe_auto_compute_type().c_str());
+  return kernels::resolve_compute_type(*t);
 }
 
 }  // namespace strata::cli

@@ -38,12 +38,15 @@ int run_translate(const std::vector<std::string>& args) {
       "max-len-b", ranged<int>("max-len-b", 0, 1 << 20), "output limit a·source_len + b")(
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_repetition_options(desc);
+  add_compute_type_option(desc);
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("model")) throw Error("--model is required");
   if (!vm.count("tgt-lang")) throw Error("--tgt-lang is required");
   set_threads(vm["threads"].as<int>());
+  const kernels::ComputeType compute = read_compute_type(vm, "translate");
   nmt::Translator tr(nmt::load_checkpoint(vm["model"].as<std::string>()));
+  tr.set_compute_type(compute);
   tr.use_lms_shared(vm["lms-shared"].as<bool>());
   const std::string src_lang = vm.count("src-lang") ? vm["src-lang"].as<std::string>() : "";
   nmt::SearchOptions opt = tr.default_options();

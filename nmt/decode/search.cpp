@@ -76,10 +76,13 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
         static_cast<int64_t>(opt.max_len_a * src_len[b].item<int64_t>() + opt.max_len_b),
         model->options.max_positions() - 1);
 
-  // Expand the encoder output to B·K rows.
-  auto expand = torch::arange(B, torch::kLong).repeat_interleave(K);  // [B·K]
+  // B·K decoder rows. The encoder output stays at B rows, each serving its sentence's K beams
+  // (DecoderState::group); LMS models expand it to B·K rows (their keys are per decoder row).
   DecoderState state = model->start(model->encode(src, nullptr, lms));
-  state.select(expand);
+  if (lms.defined())
+    state.select(torch::arange(B, torch::kLong).repeat_interleave(K));  // [B·K]
+  else
+    state.group = K;
 
   std::vector<std::vector<Hypothesis>> finished(B);
   std::vector<int64_t> active(B);  // sentence id of each active block of K rows

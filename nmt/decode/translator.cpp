@@ -5,6 +5,7 @@
 
 #include "nmt/util/error.h"
 #include "data/langs.h"
+#include "kernels/linear.h"
 
 namespace strata::nmt {
 
@@ -27,6 +28,11 @@ Translator::Translator(Checkpoint ckpt)
       tok_(checkpoint_tokenizer(ckpt_)),
       tags_(*tok_, ckpt_.langs, ckpt_.config.model.decoder_lang_tag) {
   ckpt_.model->eval();
+}
+
+void Translator::set_compute_type(kernels::ComputeType t) {
+  compute_type_ = kernels::resolve_compute_type(t);
+  kernels::pack_weights(*ckpt_.model, compute_type_);
 }
 
 SearchOptions Translator::default_options() const {
@@ -78,6 +84,7 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
       keys = ckpt_.model->lms_keys(torch::full({B}, src_index, torch::kLong),
                                    torch::full({B}, tgt_index, torch::kLong), lms_shared_);
     }
+    kernels::ComputeTypeGuard compute(compute_type_);
     auto hyps = beam_search(ckpt_.model, batch.src, firsts, data::kEosId, opt, keys);
     for (size_t i = start; i < end; ++i) out[order[i]] = std::move(hyps[i - start]);
   }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/spm.h"
+#include "kernels/precision.h"
 #include "nmt/decode/search.h"
 #include "nmt/lang_tags.h"
 #include "nmt/model/checkpoint.h"
@@ -39,6 +40,12 @@ class Translator {
   // the language-specific banks.
   void use_lms_shared(bool on) { lms_shared_ = on; }
 
+  // Inference compute type (kernels/precision.h; auto is resolved): packs the model's linear,
+  // expert and output weights for it (int8: per-row scales; bf16) and decodes under it. float32
+  // (the default) decodes with the checkpoint's own weights.
+  void set_compute_type(kernels::ComputeType t);
+  kernels::ComputeType compute_type() const { return compute_type_; }
+
   const std::vector<std::string>& langs() const { return ckpt_.langs; }
   const Config& config() const { return ckpt_.config; }
   Transformer& model() { return ckpt_.model; }
@@ -53,6 +60,7 @@ class Translator {
   LangTags tags_;  // resolved once, here
   int64_t truncated_ = 0;
   bool lms_shared_ = false;
+  kernels::ComputeType compute_type_ = kernels::ComputeType::kFloat32;
 };
 
 // Search options for a model: decode config plus the ids never generated (pad, bos, tags).

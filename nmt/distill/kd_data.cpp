@@ -59,12 +59,17 @@ std::string generate_kd_data(const Config& cfg, const KdDataOptions& s) {
   const std::string kd_dir = fs::absolute(cfg.train.out_dir + "/kd_data").string();
   fs::create_directories(kd_dir + "/chunks");
   // Chunks are only reused with the settings that made them.
+  // (float32 writes no line, so that data made before compute types existed is still reused.)
+  const std::string compute_line =
+      s.compute_type == kernels::ComputeType::kFloat32
+          ? ""
+          : "compute type: " + enum_name(kernels::names_of(s.compute_type), s.compute_type) + "\n";
   const std::string settings = "teacher: " + fs::absolute(s.teacher).string() + " (" +
                                std::to_string(fs::file_size(s.teacher)) + " bytes)\ndata: " +
                                fs::absolute(train_tsv).string() + "\nbeam: " +
                                std::to_string(s.beam) + "\nchunk_rows: " +
                                std::to_string(s.chunk_rows) + "\nrow order: shuffled, seed " +
-                               std::to_string(s.seed) + "\n";
+                               std::to_string(s.seed) + "\n" + compute_line;
   const std::string settings_path = kd_dir + "/settings.txt";
   if (fs::exists(settings_path) && slurp(settings_path) != settings)
     throw Error(kd_dir + ": made with other settings (see settings.txt); remove it or use another "
@@ -72,6 +77,7 @@ std::string generate_kd_data(const Config& cfg, const KdDataOptions& s) {
   write_file_atomically(settings_path, settings);
 
   Translator tr(std::move(teacher));
+  tr.set_compute_type(s.compute_type);
   SearchOptions opt = tr.default_options();
   opt.beam = s.beam;
   opt.nbest = 1;

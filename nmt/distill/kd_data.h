@@ -13,6 +13,8 @@
 
 #include "nmt/config.h"
 
+#include "kernels/precision.h"
+
 namespace strata::nmt {
 
 struct KdDataOptions {
@@ -22,6 +24,7 @@ struct KdDataOptions {
   size_t max_rows = 0;      // translate a random sample of this many rows (0 = all)
   size_t chunk_rows = 512;  // rows per resumable chunk (>= 1)
   uint64_t seed = 1;        // seed of the row order (the CLI passes train.seed)
+  kernels::ComputeType compute_type = kernels::ComputeType::kFloat32;  // the teacher's decoding
 };
 
 // Writes <cfg.train.out_dir>/kd_data: every training row of cfg.train.data keeps one original

@@ -108,7 +108,7 @@ torch::Tensor grouped_matmul(const torch::Tensor& x, const torch::Tensor& bank,
 }  // namespace
 
 torch::Tensor LmsLinearImpl::forward(const torch::Tensor& x, const LmsKeys& keys) {
-  auto y = kernels::linear(x, weight, bias);  // [B, ..., d_out] f32 (kernels/: fp32 or bf16)
+  auto y = kernels::linear(x, weight, bias, packed);  // [B, ..., d_out] f32 (kernels/)
   if (!has_banks() || !keys.defined() || x.size(0) == 0) return y;
   const int64_t B = x.size(0);
   TORCH_CHECK(keys.v.dim() == 1 && keys.v.size(0) == B && keys.f.sizes() == keys.v.sizes(),
@@ -119,6 +119,12 @@ torch::Tensor LmsLinearImpl::forward(const torch::Tensor& x, const LmsKeys& keys
   auto h = grouped_matmul(x3, lms_f, keys.by_f);           // [B, T, r]      x F[f_b]ᵀ
   auto delta = grouped_matmul(h, lms_v, keys.by_v);        // [B, T, d_out]  h V[v_b]ᵀ
   return y + delta.view(y.sizes());
+}
+
+void LmsLinearImpl::pack_weights(kernels::WeightFormat f) {
+  packed = f == kernels::WeightFormat::kInt8   ? kernels::PackedWeight::int8(weight).from(weight)
+           : f == kernels::WeightFormat::kBf16 ? kernels::PackedWeight::bf16(weight).from(weight)
+                                               : kernels::PackedWeight();
 }
 
 torch::Tensor LmsLinearImpl::merged_weight(int64_t slot) const {

@@ -16,6 +16,8 @@
 //   auto y = fc(x, keys);  // x [B, T, 512] -> [B, T, 2048]
 #include <torch/torch.h>
 
+#include "kernels/linear.h"
+
 #include <vector>
 
 #include "nmt/model/lms_config.h"
@@ -69,7 +71,7 @@ struct LmsLinearOptions {
 
 // A Linear (same parameter names `weight` [d_out, d_in] and `bias` [d_out], same initialisation as
 // torch::nn::Linear) plus, with num_langs > 0, the banks `lms_v` and `lms_f`.
-class LmsLinearImpl : public torch::nn::Cloneable<LmsLinearImpl> {
+class LmsLinearImpl : public torch::nn::Cloneable<LmsLinearImpl>, public kernels::PackableModule {
  public:
   explicit LmsLinearImpl(LmsLinearOptions options);
   void reset() override;
@@ -78,10 +80,13 @@ class LmsLinearImpl : public torch::nn::Cloneable<LmsLinearImpl> {
   bool has_banks() const { return lms_v.defined(); }
   // W_s + V[slot]·F[slot] [d_out, d_in] (slot N: the condensed shared weight).
   torch::Tensor merged_weight(int64_t slot) const;
+  // Inference: `weight` packed in format f (kernels/packed_linear.h); the LMS banks stay fp32.
+  void pack_weights(kernels::WeightFormat f) override;
 
   LmsLinearOptions options;
   torch::Tensor weight, bias;  // [d_out, d_in], [d_out]
   torch::Tensor lms_v, lms_f;  // [N+1, d_out, r], [N+1, r, d_in]
+  kernels::PackedWeight packed;  // `weight` for inference (pack_weights), or undefined
 };
 TORCH_MODULE(LmsLinear);
 

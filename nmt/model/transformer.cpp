@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/attention.h"
 #include "kernels/linear.h"
 #include "moe/registry.h"
 
@@ -59,6 +60,30 @@ torch::Tensor MultiheadAttentionImpl::split_heads(const torch::Tensor& x) const 
   return x.view({B, T, H, options.d_model() / H}).transpose(1, 2);  // [B, H, T, dh]
 }
 
+torch::Tensor MultiheadAttentionImpl::step_attention(const std::vector<torch::Tensor>& qkv,
+                                                     KvCache& cache, double scale) const {
+  const int64_t B = qkv[0].size(0), H = options.heads(), dh = options.d_model() / H;
+  auto k = qkv[1].reshape({B, H, dh}), v = qkv[2].reshape({B, H, dh});
+  const int64_t t = cache.rows.defined() ? cache.rows.size(1) : 0;
+  if (!cache.steps_k.defined() || t == cache.steps_k.size(0) || B > cache.steps_k.size(1)) {
+    // First step, or full: room for twice the steps (and at least this many rows).
+    const int64_t cap = std::max<int64_t>(16, 2 * t), rows = std::max<int64_t>(B, t ? cache.steps_k.size(1) : B);
+    auto grow = [&](const torch::Tensor& old) {
+      auto n = torch::empty({cap, rows, H, dh}, k.options());
+      if (t) n.narrow(0, 0, t).narrow(1, 0, old.size(1)).copy_(old.narrow(0, 0, t));
+      return n;
+    };
+    cache.steps_k = grow(cache.steps_k);
+    cache.steps_v = grow(cache.steps_v);
+  }
+  cache.steps_k[t].narrow(0, 0, B).copy_(k);
+  cache.steps_v[t].narrow(0, 0, B).copy_(v);
+  auto self = torch::arange(B, torch::kLong).unsqueeze(1);
+  cache.rows = t ? torch::cat({cache.rows, self}, 1) : self;  // [B, t+1]
+  return kernels::attention_one_query_steps(qkv[0].reshape({B, H, dh}), cache.steps_k,
+                                            cache.steps_v, cache.rows, scale);  // [B, H, dh]
+}
+
 torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
                                               const torch::Tensor& memory,
                                               const torch::Tensor& key_pad, bool causal,
@@ -69,6 +94,8 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
   torch::Tensor q, k, v;
   if (options.self_attention()) {
     auto qkv = in_proj(query, lms).chunk(3, -1);  // 3 x [B, T, d]
+    if (cache && T == 1 && query.is_cpu() && !torch::GradMode::is_enabled() && !cache->k.defined())
+      return out_proj(step_attention(qkv, *cache, scale).view({B, 1, d_model}), lms);
     q = split_heads(qkv[0]);
     k = split_heads(qkv[1]);
     v = split_heads(qkv[2]);
@@ -95,23 +122,41 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
       }
     }
   }
-  // One query per row (incremental decoding) on CPU: LibTorch's CPU bmm runs one small GEMM per
-  // (row, head) slice through select/as_strided (~60% of beam-search time, bench_decode --profile);
-  // a broadcast multiply and a sum over the head dimension compute the same products in one pass.
+  // One query per row (incremental decoding) on CPU. Inference: kernels/attention, one pass over
+  // the cached keys and values per row and head. With gradients: a broadcast multiply and a sum
+  // over the head dimension (LibTorch's CPU bmm runs one small GEMM per (row, head) slice).
   const bool one_query = T == 1 && q.is_cpu();
-  auto scores = one_query ? (k * (q * scale)).sum(-1).unsqueeze(2)        // [B, H, 1, S]
-                          : kernels::matmul(q * scale, k.transpose(-2, -1));  // [B, H, T, S]
+  if (one_query && !torch::GradMode::is_enabled()) {  // (k, v may have B/G rows: kernels/attention)
+    auto ctx = kernels::attention_one_query(q.squeeze(2), k, v, key_pad, scale);  // [B, H, dh]
+    return out_proj(ctx.view({B, 1, d_model}), lms);
+  }
+  auto key_mask = key_pad;
+  if (k.size(0) != B) {  // memory rows shared by G query rows (DecoderState::group)
+    TORCH_CHECK(B % k.size(0) == 0, "attention: ", B, " query rows for ", k.size(0), " memory rows");
+    const int64_t G = B / k.size(0);
+    k = k.repeat_interleave(G, 0);
+    v = v.repeat_interleave(G, 0);
+    if (key_mask.defined()) key_mask = key_mask.repeat_interleave(G, 0);
+  }
+  if (one_query) {
+    auto scores = (k * (q * scale)).sum(-1).unsqueeze(2);  // [B, H, 1, S]
+    if (key_mask.defined())
+      scores = scores.masked_fill(key_mask.view({B, 1, 1, k.size(2)}), -std::numeric_limits<float>::infinity());
+    auto probs = torch::softmax(scores, -1);
+    if (dropout > 0 && is_training()) probs = F::dropout(probs, F::DropoutFuncOptions().p(dropout).training(true));
+    return out_proj((probs.transpose(-2, -1) * v).sum(2).reshape({B, 1, d_model}), lms);
+  }
+  auto scores = kernels::matmul(q * scale, k.transpose(-2, -1));  // [B, H, T, S]
   const int64_t S = k.size(2);
-  if (key_pad.defined())
-    scores = scores.masked_fill(key_pad.view({B, 1, 1, S}), -std::numeric_limits<float>::infinity());
+  if (key_mask.defined())
+    scores = scores.masked_fill(key_mask.view({B, 1, 1, S}), -std::numeric_limits<float>::infinity());
   if (causal && !cache && T > 1) {
     auto future = torch::ones({T, S}, torch::dtype(torch::kBool).device(q.device())).triu(S - T + 1);
     scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
   }
   auto probs = torch::softmax(scores, -1);
   if (dropout > 0 && is_training()) probs = F::dropout(probs, F::DropoutFuncOptions().p(dropout).training(true));
-  auto ctx = one_query ? (probs.transpose(-2, -1) * v).sum(2).reshape({B, 1, d_model})
-                       : kernels::matmul(probs, v).transpose(1, 2).reshape({B, T, d_model});  // [B, T, d]
+  auto ctx = kernels::matmul(probs, v).transpose(1, 2).reshape({B, T, d_model});  // [B, T, d]
   return out_proj(ctx, lms);
 }
 
@@ -221,16 +266,26 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
 
 void DecoderState::select(const torch::Tensor& order, bool same_sources) {
   if (!same_sources) {  // the encoder side (and the LMS keys) depend only on the source sentence
-    enc.states = enc.states.index_select(0, order);
-    enc.pad = enc.pad.index_select(0, order);
-    enc.lms = enc.lms.select(order);
-  }
-  for (auto& l : layers)
-    for (KvCache* c : {&l.self, &l.cross})
-      if (c->k.defined() && !(same_sources && c == &l.cross)) {
-        c->k = c->k.index_select(0, order);
-        c->v = c->v.index_select(0, order);
+    TORCH_CHECK(order.size(0) % group == 0, "DecoderState::select: ", order.size(0),
+                " rows are not blocks of ", group);
+    const auto src_order =
+        group == 1 ? order : order.slice(0, 0, order.size(0), group).div(group, "floor");
+    enc.states = enc.states.index_select(0, src_order);
+    enc.pad = enc.pad.index_select(0, src_order);
+    enc.lms = enc.lms.select(src_order);
+    for (auto& l : layers)
+      if (l.cross.k.defined()) {
+        l.cross.k = l.cross.k.index_select(0, src_order);
+        l.cross.v = l.cross.v.index_select(0, src_order);
       }
+  }
+  for (auto& l : layers) {
+    if (l.self.k.defined()) {
+      l.self.k = l.self.k.index_select(0, order);
+      l.self.v = l.self.v.index_select(0, order);
+    }
+    if (l.self.rows.defined()) l.self.rows = l.self.rows.index_select(0, order);  // keys stay put
+  }
 }
 
 TransformerImpl::TransformerImpl(TransformerOptions o, std::shared_ptr<moe::Communicator> comm)
@@ -327,7 +382,15 @@ torch::Tensor TransformerImpl::decode(const torch::Tensor& prev, const EncoderOu
 }
 
 torch::Tensor TransformerImpl::project(const torch::Tensor& states) {
+  if (kernels::use_packed(packed_output_, embed->weight)) return packed_output_.linear(states, {});
   return kernels::matmul(states, embed->weight.t());  // [..., V]
+}
+
+void TransformerImpl::pack_weights(kernels::WeightFormat f) {
+  const auto& w = embed->weight;
+  packed_output_ = f == kernels::WeightFormat::kInt8   ? kernels::PackedWeight::int8(w).from(w)
+                   : f == kernels::WeightFormat::kBf16 ? kernels::PackedWeight::bf16(w).from(w)
+                                                       : kernels::PackedWeight();
 }
 
 torch::Tensor TransformerImpl::decode_states(const torch::Tensor& prev, const EncoderOut& enc,

@@ -44,7 +44,12 @@ struct TransformerOptions {
 
 // Cached keys/values of one attention layer during incremental decoding: [B, H, t, dh].
 struct KvCache {
-  torch::Tensor k, v;
+  torch::Tensor k, v;  // [B, H, t, dh] (cross-attention: [B, H, S, dh], computed once)
+  // Self-attention in inference decoding on CPU (kernels/attention_one_query_steps): keys and
+  // values by step, written once and never moved: steps_k/steps_v [capacity, R, H, dh] (row r of
+  // step s = the r-th decoder row of step s); rows [B, t] i64: for decoder row b, the row of each
+  // step it descends from. Beam reordering and finished sentences only select rows of `rows`.
+  torch::Tensor steps_k, steps_v, rows;
 };
 
 struct MultiheadAttentionOptions {
@@ -67,7 +72,9 @@ class MultiheadAttentionImpl : public torch::nn::Module {
   // query [B, T, d]; memory [B, S, d] (cross only); key_pad [B, S] bool (true = pad) or undefined;
   // causal: mask future positions (self, full sequence). With `cache` (incremental decoding):
   // self-attention appends this step's keys/values; cross-attention computes them once.
-  // lms: per-sentence LMS bank indices (used only by LMS projections).
+  // lms: per-sentence LMS bank indices (used only by LMS projections). Cross-attention in beam
+  // search: memory (and key_pad, and the cached keys/values) may have B/G rows, each serving G
+  // consecutive query rows (DecoderState::group; not with LMS projections).
   torch::Tensor forward(const torch::Tensor& query, const torch::Tensor& memory,
                         const torch::Tensor& key_pad, bool causal, KvCache* cache = nullptr,
                         const LmsKeys& lms = {});
@@ -77,6 +84,12 @@ class MultiheadAttentionImpl : public torch::nn::Module {
   LmsLinear q_proj{nullptr};    // cross: [d, d]
   LmsLinear kv_proj{nullptr};   // cross: [2d, d]
   LmsLinear out_proj{nullptr};  // [d, d]
+
+ private:
+  // One decoding step of self-attention through the step-indexed cache (KvCache::steps_k):
+  // appends this step's keys and values, returns the context [B, H, dh].
+  torch::Tensor step_attention(const std::vector<torch::Tensor>& qkv, KvCache& cache,
+                               double scale) const;
 
  private:
   torch::Tensor split_heads(const torch::Tensor& x) const;  // [B, T, d] -> [B, H, T, dh]
@@ -178,14 +191,20 @@ struct DecoderState {
   EncoderOut enc;
   std::vector<DecoderLayerCache> layers;
   int64_t step = 0;
+  // Each source row (enc.states, enc.pad, the cross-attention caches) serves `group` consecutive
+  // decoder rows: beam search sets it to the beam size instead of repeating the encoder output,
+  // so cross-attention keys and values are computed and read once per sentence, not per beam.
+  int64_t group = 1;
   // Keeps rows `order` ([N] i64) of every cached tensor: beam reordering and finished sentences.
+  // With group G > 1, order must keep blocks of G rows that each come from one source row (beam
+  // search's blocks of K beams per sentence); the source side keeps row order[i·G] / G of block i.
   // `same_sources`: every new row i has the same source sentence as old row i (beams reordered
   // within their sentences, none removed), so the encoder output and the cross-attention caches,
   // which depend only on the source, are left as they are.
   void select(const torch::Tensor& order, bool same_sources = false);
 };
 
-class TransformerImpl : public torch::nn::Module {
+class TransformerImpl : public torch::nn::Module, public kernels::PackableModule {
  public:
   // comm (expert parallelism, moe/expert_parallel.h): every MoE layer holds only this rank's
   // experts and exchanges tokens with the other ranks; null for a single process.
@@ -205,6 +224,9 @@ class TransformerImpl : public torch::nn::Module {
                               MoeAux* aux = nullptr);
   // The output layer (the shared embedding): states [..., d] -> logits [..., V] f32.
   torch::Tensor project(const torch::Tensor& states);
+  // Inference: the output layer's weight packed in format f (kernels/); the embedding lookup stays
+  // fp32. kernels::pack_weights(model, compute_type) packs this and every linear and expert.
+  void pack_weights(kernels::WeightFormat f) override;
   torch::Tensor forward(const torch::Tensor& src, const torch::Tensor& prev,
                         MoeAux* aux = nullptr, const LmsKeys& lms = {}) {
     return decode(prev, encode(src, aux, lms), aux);
@@ -234,6 +256,7 @@ class TransformerImpl : public torch::nn::Module {
   TransformerLayerOptions layer_options(int64_t index) const;  // of encoder/decoder layer `index`
   std::shared_ptr<moe::Communicator> comm_;
   torch::Tensor positions_;  // [max_positions, d] sinusoidal table (buffer)
+  kernels::PackedWeight packed_output_;  // embed->weight for the output layer (pack_weights)
 };
 TORCH_MODULE(Transformer);
 

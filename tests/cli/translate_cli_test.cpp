@@ -102,6 +102,31 @@ TEST(TranslateCliTest, RepetitionGuardsAndTheirBadValues) {
   expect_one_line_error(r, "decode.repetition_penalty: must be >= 1, got inf");
 }
 
+TEST(TranslateCliTest, ComputeTypesTranslateEvaluateAndRejectUnknownNames) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  const auto ck = test::save_tiny_checkpoint(d, data_yaml, "m");
+  test::write_file(d / "in.txt", "open the file\n\nsave the page\n");
+  const std::string translate = kStrata + " translate -m " + ck.path + " --tgt-lang de --threads 1";
+  for (const char* t : {"float32", "int8", "bfloat16", "int8_bfloat16"}) {
+    auto r = test::run_command(translate + " --compute-type " + t + " < " + (d / "in.txt"), d.str());
+    ASSERT_EQ(r.status, 0) << t << ": " << r.err;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << t;
+  }
+  auto r = test::run_command(translate + " --compute-type auto < " + (d / "in.txt"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("[translate] compute type auto: "), std::string::npos) << r.err;
+  r = test::run_command(kStrata + " eval -m " + ck.path +
+                            " --split test --beam 1 --max-sentences 2 --threads 1 --compute-type int8",
+                        d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const std::string& cmd : {translate + " < " + (d / "in.txt"),
+                                 kStrata + " eval -m " + ck.path + " --split test"}) {
+    r = test::run_command(cmd + " --compute-type int4", d.str());
+    expect_one_line_error(r, "--compute-type must be auto, float32, bfloat16, int8 or int8_bfloat16, got 'int4'");
+  }
+}
+
 TEST(TranslateCliTest, NumericOptionsOutOfRangeAreOneLineErrorsBeforeAnythingLoads) {
   // The model path does not exist: each option must be refused first, by name.
   const std::vector<std::pair<std::string, std::string>> cases = {

@@ -14,6 +14,7 @@
 #include <set>
 #include <tuple>
 
+#include "kernels/linear.h"
 #include "nmt/model/transformer.h"
 #include "tests/torch_test_util.h"
 
@@ -232,5 +233,40 @@ TEST(SearchTest, GuardsAreBatchInvariant) {
         EXPECT_NEAR(both[b][k].score, alone[0][k].score, 1e-4);
       }
     }
+  }
+}
+
+// Compute types (kernels/precision.h): with the weights packed, a sentence alone decodes as in a
+// batch of 32, token for token, and incremental decoding equals full recomputation. int8 rows are
+// quantized one by one and summed exactly, so both hold exactly up to the attention's fp32
+// rounding; bfloat16 is checked where the CPU has native bf16 (elsewhere oneDNN emulates it and
+// may sum in another order for another row count).
+TEST(SearchTest, EveryComputeTypeIsBatchInvariantAndIncremental) {
+  std::vector<kernels::ComputeType> types = {kernels::ComputeType::kFloat32, kernels::ComputeType::kInt8};
+  if (kernels::bf16_is_fast())
+    types.insert(types.end(), {kernels::ComputeType::kBfloat16, kernels::ComputeType::kInt8Bfloat16});
+  for (auto type : types) {
+    auto m = tiny_model(9);
+    kernels::pack_weights(*m, type);
+    kernels::ComputeTypeGuard g(type);
+    const auto src = sources(32, 7);
+    for (int beam : {1, 4}) {
+      auto o = options(beam, 0, 1.0);
+      o.nbest = 1;
+      const auto all = search(m, src, o);
+      for (size_t b : {0, 5, 17, 31}) {
+        const auto alone = search(m, {src[b]}, o);
+        EXPECT_EQ(all[b][0].tokens, alone[0][0].tokens)
+            << enum_name(kernels::names_of(type), type) << " beam " << beam << " sentence " << b;
+        EXPECT_NEAR(all[b][0].score, alone[0][0].score, 1e-4);
+      }
+    }
+    torch::NoGradGuard ng;
+    auto s = pad_rows({src[3], src[8]}), prev = pad_rows({src[4], src[9]}).slice(1, 0, 5);
+    auto full = torch::log_softmax(m->forward(s, prev), -1);  // [2, 5, V]
+    auto state = m->start(m->encode(s));
+    for (int64_t t = 0; t < prev.size(1); ++t)
+      EXPECT_TRUE(torch::allclose(m->step(prev.select(1, t), state), full.select(1, t), 1e-3, 1e-4))
+          << enum_name(kernels::names_of(type), type) << " step " << t;
   }
 }

@@ -29,7 +29,10 @@ TEST_P(CheckpointFixtureTest, LoadsAndGivesTheSavedLogits) {
   ASSERT_EQ(now_steps.sizes(), steps.sizes());
   EXPECT_TRUE(torch::equal(now, logits))
       << "max |diff| " << (now - logits).abs().max().item<double>();
-  EXPECT_TRUE(torch::equal(now_steps, steps))
+  // Incremental decoding runs kernels/attention (issue 18), which sums in another order than the
+  // LibTorch ops the fixtures were saved with: equal to fp32 rounding (the teacher-forced logits
+  // above stay bit for bit).
+  EXPECT_TRUE(torch::allclose(now_steps, steps, 1e-5, 1e-5))
       << "max |diff| " << (now_steps - steps).abs().max().item<double>();
   // The fixture is not degenerate: the sentences' distributions differ.
   EXPECT_GT((logits[0][1] - logits[1][1]).abs().max().item<double>(), 1e-3);
