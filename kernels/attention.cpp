@@ -7,6 +7,8 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/cpu_dispatch.h"
+
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -14,12 +16,6 @@
 namespace strata::kernels {
 
 namespace {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define STRATA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define STRATA_CLONES
-#endif
-
 // a·b and y += p·x over n floats: plain loops, and AVX-512 intrinsics (GCC does not vectorise
 // the float reduction without fast-math).
 float dot_plain(const float* a, const float* b, int64_t n) {
@@ -43,7 +39,7 @@ __attribute__((target("avx512f"))) float dot_avx512(const float* a, const float*
 using DotFn = float (*)(const float*, const float*, int64_t);
 DotFn pick_dot() {
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (__builtin_cpu_supports("avx512f")) return dot_avx512;
+  if (cpu_has_avx512bw()) return dot_avx512;
 #endif
   return dot_plain;
 }

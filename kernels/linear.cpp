@@ -46,7 +46,14 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch
 }
 
 void pack_weights(torch::nn::Module& root, ComputeType t) {
-  const WeightFormat f = weight_format(t);
+  WeightFormat f = weight_format(t);
+  const auto params = root.parameters();
+  if (!params.empty() && !params[0].is_cpu()) {
+    // GPU: bfloat16 runs as LibTorch's own bf16 products (Precision::kBf16); int8 is CPU only.
+    TORCH_CHECK(f != WeightFormat::kInt8,
+                "the int8 compute types run on CPU only (oneDNN); on this device use float32 or bfloat16");
+    f = WeightFormat::kNone;
+  }
   torch::NoGradGuard no_grad;
   if (auto* p = dynamic_cast<PackableModule*>(&root)) p->pack_weights(f);
   for (const auto& m : root.modules(/*include_self=*/false))

@@ -44,7 +44,8 @@ class PackableModule {
   virtual void pack_weights(WeightFormat f) = 0;
 };
 
-// pack_weights(weight_format(t)) on every PackableModule in root, root included.
+// pack_weights(weight_format(t)) on every PackableModule in root, root included. Weights on a GPU
+// are not packed (bfloat16 there = LibTorch's bf16 products; int8 is an error: CPU only).
 void pack_weights(torch::nn::Module& root, ComputeType t);
 
 }  // namespace strata::kernels

@@ -6,6 +6,8 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/cpu_dispatch.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -25,13 +27,6 @@ dnnl::engine& cpu_engine() {
   static dnnl::engine e(dnnl::engine::kind::cpu, 0);
   return e;
 }
-
-// The element loops below are compiled for AVX-512, AVX2 and plain x86-64 and picked at run time.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define STRATA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define STRATA_CLONES
-#endif
 
 // One row: scale = 127 / max|x|, q = round-half-even(x · scale). Plain loops, and AVX-512
 // intrinsics (GCC does not vectorise the max reduction without fast-math) with the same results:
@@ -65,8 +60,7 @@ __attribute__((target("avx512f,avx512bw"))) void quantize_row_avx512(const float
 
 void quantize_row(const float* x, int64_t k, int8_t* q, float* scale) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-  if (avx512) return quantize_row_avx512(x, k, q, scale);
+  if (cpu_has_avx512bw()) return quantize_row_avx512(x, k, q, scale);
 #endif
   quantize_row_plain(x, k, q, scale);
 }

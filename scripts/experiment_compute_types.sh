@@ -4,12 +4,12 @@
 # type given, then prints per split the average chrF/BLEU per type, the change from float32 and
 # the largest per-direction change. Results: <model dir>/compute_<type>.json (reused if present).
 #   scripts/experiment_compute_types.sh MODEL.pt [TYPES]      (TYPES default: float32,int8)
-#   STRATA=build/strata MAX_SENTENCES=50
+#   STRATA=build/nmt/strata MAX_SENTENCES=50
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:?usage: experiment_compute_types.sh MODEL.pt [float32,int8,...]}
 types=${2:-float32,int8}
-strata=${STRATA:-build/strata}
+strata=${STRATA:-build/nmt/strata}
 n=${MAX_SENTENCES:-50}
 dir=$(dirname "$model")
 stem=$(basename "$model" .pt)
