@@ -41,11 +41,18 @@ inline Shape shape(const std::string& name) {
   std::exit(2);
 }
 
-inline nmt::Transformer make_model(const Shape& s, int64_t vocab) {
+// experts > 0: a Switch model (top-1, dropless at inference) with that many experts in every
+// other layer, the dense shape otherwise.
+inline nmt::Transformer make_model(const Shape& s, int64_t vocab, int experts = 0) {
   torch::manual_seed(0);
+  moe::MoeConfig mo;
+  if (experts > 0) {
+    mo.type = "switch";
+    mo.num_experts = experts;
+  }
   return nmt::Transformer(nmt::TransformerOptions(vocab).d_model(s.d).heads(s.heads).ffn(s.ffn)
                               .encoder_layers(s.enc).decoder_layers(s.dec).dropout(0.0)
-                              .max_positions(1024));
+                              .max_positions(1024).moe(mo));
 }
 
 inline double peak_rss_mb() {

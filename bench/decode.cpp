@@ -5,6 +5,7 @@
 //   build/bench/bench_decode [--threads 2] [--steps 24] [--repeat 3]
 //   build/bench/bench_decode --profile quickstart 4   (op-level profile of beam-4 decoding)
 //   build/bench/bench_decode --one base 4 --compute-type int8 --repeat 10   (one JSON line)
+//   build/bench/bench_decode --one base 4 --compute-type int8 --experts 8   (a Switch model)
 //   bench/decode_vs_ct2.py   (Strata in each compute type next to CTranslate2, interleaved)
 //   build/bench/bench_decode --no-repeat-ngram-size 3 --repetition-penalty 1.2   (with the guards)
 #include <unistd.h>
@@ -27,11 +28,12 @@ struct Args {
   int no_repeat_ngram_size = 0;     // repetition guards (SearchOptions), off by default
   double repetition_penalty = 1.0;
   kernels::ComputeType compute = kernels::ComputeType::kFloat32;  // --compute-type
+  int experts = 0;  // --experts E: a Switch model, E experts every other layer
 };
 
 // The model in the benchmark's compute type: weights packed (kernels/linear.h pack_weights).
 nmt::Transformer prepared_model(const bench::Shape& s, const Args& a) {
-  auto m = bench::make_model(s, a.vocab);
+  auto m = bench::make_model(s, a.vocab, a.experts);
   m->eval();
   kernels::pack_weights(*m, a.compute);
   return m;
@@ -97,6 +99,7 @@ int main(int argc, char** argv) {
     else if (k == "--repeat") a.repeat = val();
     else if (k == "--batch") a.batch = val();
     else if (k == "--no-repeat-ngram-size") a.no_repeat_ngram_size = val();
+    else if (k == "--experts") a.experts = val();
     else if (k == "--repetition-penalty" && i + 1 < argc) a.repetition_penalty = std::atof(argv[++i]);
     else if (k == "--compute-type" && i + 1 < argc) {
       auto t = enum_value(kernels::names_of(kernels::ComputeType{}), argv[++i]);
@@ -111,7 +114,7 @@ int main(int argc, char** argv) {
       one_beam = val();
     } else {
       std::fprintf(stderr, "usage: bench_decode [--threads N] [--steps N] [--repeat N] [--batch N] "
-                           "[--no-repeat-ngram-size N] [--repetition-penalty X] [--compute-type T] "
+                           "[--no-repeat-ngram-size N] [--repetition-penalty X] [--compute-type T] [--experts E] "
                            "[--one SHAPE BEAM] [--profile SHAPE BEAM]\n");
       return 2;
     }
