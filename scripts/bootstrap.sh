@@ -41,6 +41,7 @@ pkgs=(
   libssl-dev                                         # md5 (OpenSSL) for the split order
   libpng-dev                                         # PNG heat maps (strata analyze routing)
   libdnnl-dev                                        # oneDNN: int8 and bf16 products (kernels/)
+  ocl-icd-opencl-dev                                 # OpenCL headers: Debian's dnnl CMake config requires them
   python3                                            # zip fixtures in the archive tests
 )
 if [ "$bench" = 1 ]; then pkgs+=(python3-torch); fi
