@@ -28,6 +28,12 @@ dnnl::engine& cpu_engine() {
   return e;
 }
 
+// One in-order stream per thread (making one per call costs a few microseconds).
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream s(cpu_engine());
+  return s;
+}
+
 // One row: scale = 127 / max|x|, q = round-half-even(x · scale). Plain loops, and AVX-512
 // intrinsics (GCC does not vectorise the max reduction without fast-math) with the same results:
 // _mm512_cvtps_epi32 rounds half to even under the default MXCSR, as nearbyint does.
@@ -170,7 +176,17 @@ PackedWeight PackedWeight::bf16(const torch::Tensor& w) {
   return p;
 }
 
+PackedWeight PackedWeight::make(WeightFormat format, const torch::Tensor& w) {
+  switch (format) {
+    case WeightFormat::kInt8: return int8(w);
+    case WeightFormat::kBf16: return bf16(w);
+    case WeightFormat::kNone: break;
+  }
+  return PackedWeight();
+}
+
 PackedWeight& PackedWeight::from(const torch::Tensor& w) {
+  if (!impl_) return *this;
   impl_->source = w.data_ptr();
   impl_->source_version = w._version();
   return *this;
@@ -216,7 +232,7 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   if (M == 0) return torch::empty(out_sizes, torch::kFloat);
   const Prim& prim = primitive(impl_->format, M, K, N);
   dnnl::memory& w = impl_->packed_for(prim.weights);
-  dnnl::stream s(cpu_engine());
+  dnnl::stream& s = thread_stream();
   const bool i8 = impl_->format == WeightFormat::kInt8;
   torch::Tensor src, xscale;
   if (i8) {

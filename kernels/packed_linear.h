@@ -35,6 +35,8 @@ class PackedWeight {
   PackedWeight() = default;
   static PackedWeight int8(const torch::Tensor& w);  // w [N, K] f32
   static PackedWeight bf16(const torch::Tensor& w);  // w [N, K] f32
+  // int8(w) or bf16(w) by format; an empty PackedWeight for kNone.
+  static PackedWeight make(WeightFormat format, const torch::Tensor& w);
   // From an already quantized weight (an int8 checkpoint): q int8 [N, K], scale f32 [N].
   static PackedWeight from_int8(torch::Tensor q, torch::Tensor scale);
 

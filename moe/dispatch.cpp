@@ -53,14 +53,9 @@ void ExpertsImpl::pack_weights(kernels::WeightFormat f) {
   packed1_.clear();
   packed2_.clear();
   if (f == kernels::WeightFormat::kNone) return;
-  for (int64_t e = 0; e < num_experts_; ++e) {
-    auto pack = [&](const torch::Tensor& w) {  // w [in, out] -> packed [out, in]
-      auto t = w.t();
-      return (f == kernels::WeightFormat::kInt8 ? kernels::PackedWeight::int8(t)
-                                                : kernels::PackedWeight::bf16(t));
-    };
-    packed1_.push_back(pack(w1[e]).from(w1));
-    packed2_.push_back(pack(w2[e]).from(w2));
+  for (int64_t e = 0; e < num_experts_; ++e) {  // w [in, out] -> packed [out, in]
+    packed1_.push_back(kernels::PackedWeight::make(f, w1[e].t()).from(w1));
+    packed2_.push_back(kernels::PackedWeight::make(f, w2[e].t()).from(w2));
   }
 }
 

@@ -122,9 +122,7 @@ torch::Tensor LmsLinearImpl::forward(const torch::Tensor& x, const LmsKeys& keys
 }
 
 void LmsLinearImpl::pack_weights(kernels::WeightFormat f) {
-  packed = f == kernels::WeightFormat::kInt8   ? kernels::PackedWeight::int8(weight).from(weight)
-           : f == kernels::WeightFormat::kBf16 ? kernels::PackedWeight::bf16(weight).from(weight)
-                                               : kernels::PackedWeight();
+  packed = kernels::PackedWeight::make(f, weight).from(weight);
 }
 
 torch::Tensor LmsLinearImpl::merged_weight(int64_t slot) const {

@@ -122,9 +122,8 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
       }
     }
   }
-  // One query per row (incremental decoding) on CPU. Inference: kernels/attention, one pass over
-  // the cached keys and values per row and head. With gradients: a broadcast multiply and a sum
-  // over the head dimension (LibTorch's CPU bmm runs one small GEMM per (row, head) slice).
+  // One query per row (incremental decoding) on CPU, inference: kernels/attention, one pass over
+  // the cached keys and values per row and head.
   const bool one_query = T == 1 && q.is_cpu();
   if (one_query && !torch::GradMode::is_enabled()) {  // (k, v may have B/G rows: kernels/attention)
     auto ctx = kernels::attention_one_query(q.squeeze(2), k, v, key_pad, scale);  // [B, H, dh]
@@ -138,16 +137,11 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
     v = v.repeat_interleave(G, 0);
     if (key_mask.defined()) key_mask = key_mask.repeat_interleave(G, 0);
   }
-  if (one_query) {
-    auto scores = (k * (q * scale)).sum(-1).unsqueeze(2);  // [B, H, 1, S]
-    if (key_mask.defined())
-      scores = scores.masked_fill(key_mask.view({B, 1, 1, k.size(2)}), -std::numeric_limits<float>::infinity());
-    auto probs = torch::softmax(scores, -1);
-    if (dropout > 0 && is_training()) probs = F::dropout(probs, F::DropoutFuncOptions().p(dropout).training(true));
-    return out_proj((probs.transpose(-2, -1) * v).sum(2).reshape({B, 1, d_model}), lms);
-  }
-  auto scores = kernels::matmul(q * scale, k.transpose(-2, -1));  // [B, H, T, S]
+  // With gradients, one query per row is a broadcast multiply and a sum over the head dimension
+  // (LibTorch's CPU bmm would run one small GEMM per (row, head) slice).
   const int64_t S = k.size(2);
+  auto scores = one_query ? (k * (q * scale)).sum(-1).unsqueeze(2)              // [B, H, 1, S]
+                          : kernels::matmul(q * scale, k.transpose(-2, -1));  // [B, H, T, S]
   if (key_mask.defined())
     scores = scores.masked_fill(key_mask.view({B, 1, 1, S}), -std::numeric_limits<float>::infinity());
   if (causal && !cache && T > 1) {
@@ -156,7 +150,8 @@ torch::Tensor MultiheadAttentionImpl::forward(const torch::Tensor& query,
   }
   auto probs = torch::softmax(scores, -1);
   if (dropout > 0 && is_training()) probs = F::dropout(probs, F::DropoutFuncOptions().p(dropout).training(true));
-  auto ctx = kernels::matmul(probs, v).transpose(1, 2).reshape({B, T, d_model});  // [B, T, d]
+  auto ctx = one_query ? (probs.transpose(-2, -1) * v).sum(2).reshape({B, 1, d_model})
+                       : kernels::matmul(probs, v).transpose(1, 2).reshape({B, T, d_model});  // [B, T, d]
   return out_proj(ctx, lms);
 }
 
@@ -388,9 +383,7 @@ torch::Tensor TransformerImpl::project(const torch::Tensor& states) {
 
 void TransformerImpl::pack_weights(kernels::WeightFormat f) {
   const auto& w = embed->weight;
-  packed_output_ = f == kernels::WeightFormat::kInt8   ? kernels::PackedWeight::int8(w).from(w)
-                   : f == kernels::WeightFormat::kBf16 ? kernels::PackedWeight::bf16(w).from(w)
-                                                       : kernels::PackedWeight();
+  packed_output_ = kernels::PackedWeight::make(f, w).from(w);
 }
 
 torch::Tensor TransformerImpl::decode_states(const torch::Tensor& prev, const EncoderOut& enc,

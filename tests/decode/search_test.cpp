@@ -238,14 +238,19 @@ TEST(SearchTest, GuardsAreBatchInvariant) {
 
 // Compute types (kernels/precision.h): with the weights packed, a sentence alone decodes as in a
 // batch of 32, token for token, and incremental decoding equals full recomputation. int8 rows are
-// quantized one by one and summed exactly, so both hold exactly up to the attention's fp32
-// rounding; bfloat16 is checked where the CPU has native bf16 (elsewhere oneDNN emulates it and
-// may sum in another order for another row count).
+// quantized one by one and summed exactly, so both hold up to the attention's fp32 rounding.
+// bfloat16 (checked where the CPU has native bf16) rounds the attention products' outputs to bf16
+// in full recomputation and in the padded encoder, while one-query decoding attends in fp32: the
+// same tokens, scores and log-probabilities equal to bf16 rounding (measured on Zen 4: scores
+// within 1.1e-3 for bfloat16 and 5.7e-3 for int8_bfloat16, step log-probabilities within 0.015
+// and 0.033; a wrong cache or position moves them by more than 1).
 TEST(SearchTest, EveryComputeTypeIsBatchInvariantAndIncremental) {
   std::vector<kernels::ComputeType> types = {kernels::ComputeType::kFloat32, kernels::ComputeType::kInt8};
   if (kernels::bf16_is_fast())
     types.insert(types.end(), {kernels::ComputeType::kBfloat16, kernels::ComputeType::kInt8Bfloat16});
   for (auto type : types) {
+    const bool bf16 = kernels::precision_of(type) == kernels::Precision::kBf16;
+    const double score_tol = bf16 ? 2e-2 : 1e-4, step_atol = bf16 ? 0.1 : 1e-4, step_rtol = bf16 ? 0 : 1e-3;
     auto m = tiny_model(9);
     kernels::pack_weights(*m, type);
     kernels::ComputeTypeGuard g(type);
@@ -258,7 +263,7 @@ TEST(SearchTest, EveryComputeTypeIsBatchInvariantAndIncremental) {
         const auto alone = search(m, {src[b]}, o);
         EXPECT_EQ(all[b][0].tokens, alone[0][0].tokens)
             << enum_name(kernels::names_of(type), type) << " beam " << beam << " sentence " << b;
-        EXPECT_NEAR(all[b][0].score, alone[0][0].score, 1e-4);
+        EXPECT_NEAR(all[b][0].score, alone[0][0].score, score_tol);
       }
     }
     torch::NoGradGuard ng;
@@ -266,7 +271,7 @@ TEST(SearchTest, EveryComputeTypeIsBatchInvariantAndIncremental) {
     auto full = torch::log_softmax(m->forward(s, prev), -1);  // [2, 5, V]
     auto state = m->start(m->encode(s));
     for (int64_t t = 0; t < prev.size(1); ++t)
-      EXPECT_TRUE(torch::allclose(m->step(prev.select(1, t), state), full.select(1, t), 1e-3, 1e-4))
+      EXPECT_TRUE(torch::allclose(m->step(prev.select(1, t), state), full.select(1, t), step_rtol, step_atol))
           << enum_name(kernels::names_of(type), type) << " step " << t;
   }
 }

@@ -73,7 +73,8 @@ TEST(HashRouterTest, LayerEqualsPerTokenLoopAndIsBatchInvariant) {
     // Each sentence alone gives the rows it got in the batch.
     for (int64_t b = 0; b < 3; ++b) {
       MoeOutput alone = m->forward(x.slice(0, b, b + 1), pad.slice(0, b, b + 1), torch::Tensor(), ids.slice(0, b, b + 1));
-      EXPECT_TRUE(torch::equal(alone.output[0], out.output[b])) << b;
+      // (to double rounding: the BLAS may sum in another order for another row count on some CPUs)
+      EXPECT_TRUE(torch::allclose(alone.output[0], out.output[b], 1e-12, 1e-12)) << b;
     }
   }
 }
