@@ -16,6 +16,7 @@
 #include "moe/expert_parallel.h"
 #include "nmt/train/launcher.h"
 #include "nmt/train/trainer.h"
+#include "nmt/util/system.h"
 
 namespace po = boost::program_options;
 
@@ -81,6 +82,11 @@ int run_train(const std::vector<std::string>& args) {
     nmt::launch_ranks(launch);
     return 0;
   }
+
+  // One process training in bf16: every product on oneDNN and LibTorch's OpenMP threads, which
+  // are faster spinning than sleeping between ops (nmt/util/system.h; docs/PERFORMANCE.md).
+  if (world == 1 && kernels::resolve_precision(cfg.train.precision) == kernels::Precision::kBf16)
+    use_spinning_threads();
 
   nmt::TrainOptions opt;
   opt.restart = vm["restart"].as<bool>();

@@ -264,10 +264,10 @@ void train(const Config& cfg, const TrainOptions& opt) {
   const std::string precision_name = enum_name(names_of(precision), precision);
   std::fprintf(progress,
                "[train] %lld parameters, %zu directions, %lld pairs skipped as longer than %d "
-               "tokens, %d threads, %s products\n",
+               "tokens, %d threads (OMP_WAIT_POLICY=%s), %s products\n",
                static_cast<long long>(n_params), train_data.directions().size(),
                static_cast<long long>(train_data.skipped_long()), tc.max_len, threads,
-               precision_name.c_str());
+               omp_wait_policy().empty() ? "unset" : omp_wait_policy().c_str(), precision_name.c_str());
   std::ofstream log;  // rank 0 only (writes to a closed stream do nothing)
   const std::string log_path = tc.out_dir + "/train.jsonl";
   if (ranks.chief()) {
@@ -278,6 +278,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
                          {"resumed", resumed},     {"parameters", n_params},
                          {"config", to_yaml(cfg)}, {"threads", threads},
                          {"precision", precision_name},
+                         {"omp_wait_policy", omp_wait_policy()},
                          {"world_size", ranks.world}})
              .dump()
       << std::endl;

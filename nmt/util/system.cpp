@@ -13,7 +13,12 @@
 
 namespace strata {
 
+namespace {
+char** saved_argv = nullptr;
+}
+
 void configure_runtime(char** argv) {
+  saved_argv = argv;
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_MMAP_MAX, 0);  // never mmap from the main arena: big tensors come from the heap too
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
@@ -21,7 +26,24 @@ void configure_runtime(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") || std::getenv("STRATA_NO_REEXEC")) return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   setenv("STRATA_NO_REEXEC", "1", 1);
+  setenv("STRATA_OMP_POLICY", "passive", 1);  // chosen here, not by the user
   execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
+}
+
+std::string omp_wait_policy() {
+  const char* p = std::getenv("OMP_WAIT_POLICY");
+  return p ? p : "";
+}
+
+void use_spinning_threads() {
+  const char* mine = std::getenv("STRATA_OMP_POLICY");
+  if (!saved_argv || !mine || std::string(mine) != "passive") return;  // the user's, or done
+  std::fflush(nullptr);
+  setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
+  setenv("STRATA_OMP_POLICY", "active", 1);
+  execv("/proc/self/exe", saved_argv);  // returns only on failure: carry on with PASSIVE
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  setenv("STRATA_OMP_POLICY", "passive", 1);
 }
 
 int set_threads(int threads) {

@@ -17,6 +17,17 @@ namespace strata {
 // Neither changes results.
 void configure_runtime(char** argv);
 
+// Re-executes the process once with OMP_WAIT_POLICY=ACTIVE when configure_runtime chose PASSIVE
+// (not when the user set a policy). For work whose products all run on LibTorch's own OpenMP
+// threads (bf16 training: oneDNN, no OpenBLAS threads to fight): there waking sleeping threads for
+// each of ~2,000 small parallel ops per update costs more than spinning (quickstart training on 2
+// cores of an AMX Xeon: 11.5k -> 16.1k tokens/s; fp32 with ACTIVE falls from 13.5k to ~4k).
+// Call before any side effect: the command starts again from main().
+void use_spinning_threads();
+
+// OMP_WAIT_POLICY as this process runs with ("" if unset).
+std::string omp_wait_policy();
+
 // Sets LibTorch's intra-op threads (0 = all cores) and returns the number in use.
 int set_threads(int threads);
 

@@ -1,6 +1,8 @@
 // Training end to end on the tiny corpus: memorising, exact resume, MoE models.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <torch/torch.h>
 
@@ -132,5 +134,39 @@ TEST(TrainTest, MoeModelsTrainTranslateAndLogExpertLoad) {
                               " --tgt-lang fr < " + (d / "in.txt"), d.str());
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+  }
+}
+
+// bf16 training re-executes itself with OMP_WAIT_POLICY=ACTIVE (nmt/util/system.h); fp32 keeps
+// PASSIVE; a policy the user set is kept. The start record and the first progress line say which.
+TEST(TrainTest, Bf16TrainingSpinsOpenMpThreadsUnlessTheUserChoseAPolicy) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  struct Case {
+    std::string env, precision, want;
+  };
+  const char* outer = std::getenv("OMP_WAIT_POLICY");
+  std::vector<Case> cases = {{"OMP_WAIT_POLICY=PASSIVE ", "bf16", "PASSIVE"},
+                             {"OMP_WAIT_POLICY=ACTIVE ", "fp32", "ACTIVE"}};
+  if (!outer) cases.insert(cases.end(), {{"", "fp32", "PASSIVE"}, {"", "bf16", "ACTIVE"}});
+  int i = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.env + c.precision);
+    const std::string out = "p" + std::to_string(i++);
+    auto r = test::run_command(c.env + kStrata + " train --config " +
+                                   tiny_train_config(d, data_yaml, out, 1, 1) +
+                                   " --set train.precision=" + c.precision,
+                               d.str());
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("(OMP_WAIT_POLICY=" + c.want + "), " + c.precision + " products"),
+              std::string::npos) << r.err;
+    std::string log = test::read_file(d / (out + "/train.jsonl"));
+    EXPECT_NE(log.find("\"omp_wait_policy\":\"" + c.want + "\""), std::string::npos) << log;
+    // Re-executing starts once: one start record, one "parameters" line.
+    size_t starts = 0;
+    for (size_t p = log.find("\"event\":\"start\""); p != std::string::npos;
+         p = log.find("\"event\":\"start\"", p + 1))
+      ++starts;
+    EXPECT_EQ(starts, 1u);
   }
 }
