@@ -25,8 +25,12 @@ from results_section import write_section
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 bf16 = "avx512_bf16" in open("/proc/cpuinfo").read()
 rows = []
-for p in ["fp32", "bf16"]:
-    d = f"work/models/qs_{p}"
+import glob, os
+# qs_fp32 and qs_bf16, and any other qs_* run kept beside them (e.g. qs_bf16_passive, a bf16 run
+# moved aside before the OpenMP switch: same weights, other speed)
+for d in sorted(glob.glob("work/models/qs_*"), key=lambda d: (d != "work/models/qs_fp32", d)):
+    if not os.path.exists(f"{d}/scores.json"): continue
+    p = json.loads(open(f"{d}/train.jsonl").readline())["precision"]
     valid, train, cur, policy = None, [], "PASSIVE", "PASSIVE"  # (older start records lack it)
     for e in map(json.loads, open(f"{d}/train.jsonl")):
         if e["event"] == "valid": valid = e["nll"]

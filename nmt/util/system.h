@@ -21,7 +21,8 @@ void configure_runtime(char** argv);
 // (not when the user set a policy). For work whose products all run on LibTorch's own OpenMP
 // threads (bf16 training: oneDNN, no OpenBLAS threads to fight): there waking sleeping threads for
 // each of ~2,000 small parallel ops per update costs more than spinning (quickstart training on 2
-// cores of an AMX Xeon: 11.5k -> 16.1k tokens/s; fp32 with ACTIVE falls from 13.5k to ~4k).
+// cores of an AMX Xeon: 19.3 -> 15.3 minutes for 3,300 updates; fp32 with ACTIVE runs at a quarter
+// of its PASSIVE speed).
 // Call before any side effect: the command starts again from main().
 void use_spinning_threads();
 
