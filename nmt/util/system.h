@@ -23,6 +23,7 @@ void configure_runtime(char** argv);
 // each of ~2,000 small parallel ops per update costs more than spinning (quickstart training on 2
 // cores of an AMX Xeon: 19.3 -> 15.3 minutes for 3,300 updates; fp32 with ACTIVE runs at a quarter
 // of its PASSIVE speed).
+// OpenBLAS gets one thread (unless the user set OPENBLAS_NUM_THREADS) for what still runs on it.
 // Call before any side effect: the command starts again from main().
 void use_spinning_threads();
 
