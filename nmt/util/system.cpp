@@ -26,7 +26,7 @@ void configure_runtime(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") || std::getenv("STRATA_NO_REEXEC")) return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   setenv("STRATA_NO_REEXEC", "1", 1);
-  setenv("STRATA_OMP_POLICY", "passive", 1);  // chosen here, not by the user
+  setenv("STRATA_OMP_POLICY_CHOSEN", "1", 1);  // the policy is ours, not the user's
   execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
 }
 
@@ -36,18 +36,16 @@ std::string omp_wait_policy() {
 }
 
 void use_spinning_threads() {
-  const char* mine = std::getenv("STRATA_OMP_POLICY");
-  if (!saved_argv || !mine || std::string(mine) != "passive") return;  // the user's, or done
+  if (!saved_argv || !std::getenv("STRATA_OMP_POLICY_CHOSEN") || omp_wait_policy() == "ACTIVE")
+    return;  // the user's policy, or already spinning
   std::fflush(nullptr);
   setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
-  setenv("STRATA_OMP_POLICY", "active", 1);
   // What still runs on OpenBLAS (validation decodes in fp32) would fight the spinning threads
   // with its own: one OpenBLAS thread (validation 7 s -> 2 s on the quickstart).
   const bool blas_threads_mine = !std::getenv("OPENBLAS_NUM_THREADS");
   if (blas_threads_mine) setenv("OPENBLAS_NUM_THREADS", "1", 1);
   execv("/proc/self/exe", saved_argv);  // returns only on failure: carry on with PASSIVE
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-  setenv("STRATA_OMP_POLICY", "passive", 1);
   if (blas_threads_mine) unsetenv("OPENBLAS_NUM_THREADS");
 }
 
