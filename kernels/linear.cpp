@@ -6,7 +6,7 @@ namespace strata::kernels {
 
 namespace {
 bool lowered(const torch::Tensor& t) {
-  return compute_precision() == Precision::kBf16 && t.defined() && t.is_cpu() &&
+  return compute_precision() == Precision::kBf16 && t.defined() && (t.is_cpu() || t.is_cuda()) &&
          t.scalar_type() == torch::kFloat;
 }
 torch::Tensor to_f32(const torch::Tensor& t) {

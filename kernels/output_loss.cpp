@@ -16,13 +16,15 @@ using torch::autograd::variable_list;
 // shape (bench_train, 2 threads): 65, 128, 256 and 768 rows gave 9.2, 9.9, 10.8 and 9.2k tok/s —
 // smaller chunks starve the weight-gradient product (K = rows), larger ones leave the cache.
 // STRATA_LOSS_CHUNK_ROWS overrides.
-int64_t default_chunk_rows(int64_t V) {
+// On a GPU the cache argument does not hold and each chunk costs a dozen kernel launches: about
+// 2^25 logits (128 MB f32) per chunk there.
+int64_t default_chunk_rows(int64_t V, bool gpu) {
   static const int64_t env = [] {
     const char* s = std::getenv("STRATA_LOSS_CHUNK_ROWS");
     return s ? std::atoll(s) : 0;
   }();
   if (env > 0) return env;
-  return std::max<int64_t>(32, (int64_t{1} << 21) / std::max<int64_t>(V, 1));
+  return std::max<int64_t>(32, (int64_t{1} << (gpu ? 25 : 21)) / std::max<int64_t>(V, 1));
 }
 
 struct FusedOutputLoss : public torch::autograd::Function<FusedOutputLoss> {
@@ -33,9 +35,10 @@ struct FusedOutputLoss : public torch::autograd::Function<FusedOutputLoss> {
     const int64_t N = hidden.size(0), V = weight.size(0);
     const double eps_i = V > 1 ? epsilon / (V - 1) : 0.0;
     const double w_nll = 1.0 - epsilon - eps_i;
-    const int64_t rows = chunk_rows > 0 ? chunk_rows : default_chunk_rows(V);
+    const int64_t rows = chunk_rows > 0 ? chunk_rows : default_chunk_rows(V, hidden.is_cuda());
     auto w = to_compute(weight);                        // [V, d] bf16 or f32, cast once
-    auto loss = torch::zeros({}, torch::kDouble), nll = torch::zeros({}, torch::kDouble);
+    const auto f64 = hidden.options().dtype(torch::kDouble);
+    auto loss = torch::zeros({}, f64), nll = torch::zeros({}, f64);
     torch::Tensor dh = grad_h ? torch::empty_like(hidden) : torch::Tensor();     // [N, d] f32
     torch::Tensor dw = grad_w ? torch::zeros_like(weight) : torch::Tensor();     // [V, d] f32
     for (int64_t r0 = 0; r0 < N; r0 += rows) {

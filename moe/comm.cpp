@@ -5,7 +5,9 @@
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#ifdef STRATA_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <numeric>
@@ -40,6 +42,7 @@ std::string where(const CommOptions& o) {
   throw std::runtime_error(m.str());
 }
 
+#ifdef STRATA_WITH_GLOO
 c10d::ReduceOp to_c10d(ReduceOp op) {
   switch (op) {
     case ReduceOp::kSum: return c10d::ReduceOp::SUM;
@@ -48,6 +51,8 @@ c10d::ReduceOp to_c10d(ReduceOp op) {
   }
   return c10d::ReduceOp::SUM;
 }
+
+#endif  // STRATA_WITH_GLOO
 
 class LocalCommunicator : public Communicator {
  public:
@@ -65,6 +70,7 @@ class LocalCommunicator : public Communicator {
   void barrier() override {}
 };
 
+#ifdef STRATA_WITH_GLOO
 class GlooCommunicator : public Communicator {
  public:
   GlooCommunicator(const CommOptions& o, c10::intrusive_ptr<c10d::Store> store)
@@ -137,6 +143,7 @@ class GlooCommunicator : public Communicator {
   int rank_, world_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg_;
 };
+#endif  // STRATA_WITH_GLOO
 
 }  // namespace
 
@@ -212,7 +219,14 @@ std::shared_ptr<Communicator> make_communicator(const CommOptions& o) {
   TORCH_CHECK(o.timeout.count() > 0, "comm: timeout must be > 0 ms, got ", o.timeout.count());
   TORCH_CHECK(!o.file_store.empty() || (o.master_port > 0 && o.master_port < 65536),
               "comm: master_port must be in [1, 65535], got ", o.master_port);
-  if (o.backend == "gloo") return std::make_shared<GlooCommunicator>(o, detail::make_store(o));
+  if (o.backend == "gloo") {
+#ifdef STRATA_WITH_GLOO
+    return std::make_shared<GlooCommunicator>(o, detail::make_store(o));
+#else
+    TORCH_CHECK(false, "comm: this build has no Gloo (its LibTorch ships no Gloo headers); use "
+                       "backend nccl, or build against Debian's libtorch-dev and libgloo-dev");
+#endif
+  }
   if (o.backend == "nccl") {
 #ifdef STRATA_WITH_CUDA
     return make_nccl_communicator(o);

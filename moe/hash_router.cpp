@@ -28,7 +28,7 @@ Routing HashRouterImpl::route(const RouterInput& in) {
   TORCH_CHECK(in.token_ids.defined() && in.token_ids.numel() == N,
               "hash router: needs the token id of each of the ", N, " routed rows, got ",
               in.token_ids.defined() ? in.token_ids.numel() : 0);
-  auto ids = in.token_ids.reshape({-1}).to(torch::kLong);
+  auto ids = in.token_ids.reshape({-1}).to(table.device(), torch::kLong);
   if (N > 0)
     TORCH_CHECK(ids.min().item<int64_t>() >= 0 && ids.max().item<int64_t>() < table.size(0),
                 "hash router: token ids must be in [0, ", table.size(0), ")");
@@ -37,11 +37,12 @@ Routing HashRouterImpl::route(const RouterInput& in) {
   // (Module::to(dtype) converts every buffer, this integer one included.)
   auto map = table.scalar_type() == torch::kLong ? table : table.to(torch::kLong);
   r.expert = map.index_select(0, ids).unsqueeze(1);  // [N, 1]
-  r.gate = torch::ones({N, 1}, dtype);
-  r.keep = torch::ones({N, 1}, torch::kBool);
-  r.probs = torch::zeros({N, E}, dtype).scatter_(1, r.expert, 1.0);
-  r.aux_loss = torch::zeros({}, dtype);
-  r.z_loss = torch::zeros({}, dtype);
+  const auto on = in.x.device();
+  r.gate = torch::ones({N, 1}, torch::dtype(dtype).device(on));
+  r.keep = torch::ones({N, 1}, torch::dtype(torch::kBool).device(on));
+  r.probs = torch::zeros({N, E}, torch::dtype(dtype).device(on)).scatter_(1, r.expert, 1.0);
+  r.aux_loss = torch::zeros({}, torch::dtype(dtype).device(on));
+  r.z_loss = torch::zeros({}, torch::dtype(dtype).device(on));
   return r;
 }
 

@@ -46,12 +46,13 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
   // Stratum of every expert, to map first choices to the next state.
   std::vector<int64_t> strat(E);
   for (int64_t e = 0; e < E; ++e) strat[e] = stratum_of(e);
-  auto expert_stratum = torch::tensor(strat, torch::kLong);
+  const auto i64 = torch::dtype(torch::kLong).device(h.device());
+  auto expert_stratum = torch::tensor(strat, torch::kLong).to(h.device());
   // state: the stratum each token is at (L = done); padding starts done.
-  auto state = torch::zeros({N}, torch::kLong);
+  auto state = torch::zeros({N}, i64);
   if (pad.defined()) state = state.masked_fill(pad, L);
-  auto passes = torch::zeros({N}, torch::kLong);
-  auto top1 = torch::full({N}, -1, torch::kLong);
+  auto passes = torch::zeros({N}, i64);
+  auto top1 = torch::full({N}, -1, i64);
   torch::Tensor r = h, u = u0;
   SmoeOutput out;
   std::vector<torch::Tensor> aux;
@@ -88,7 +89,7 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
     u = u.index_copy(0, A, newA);
     auto next = expert_stratum.index_select(0, rt.expert.select(1, 0)) + 1;  // by top-1 expert
     state = state.index_copy(0, A, next);
-    passes = passes.index_add(0, A, torch::ones({nA}, torch::kLong));
+    passes = passes.index_add(0, A, torch::ones({nA}, i64));
     r = u;
     // Tokens now at the lowest remaining stratum l' are normalised with LN_{l'-1} (at the end,
     // l' = L: every token with LN_{L-1}).
@@ -115,7 +116,7 @@ torch::Tensor SmoeLayerImpl::block(const torch::Tensor& y, torch::nn::LayerNorm&
   // Load: fraction of (non-pad) tokens by number of expert passes (1..L).
   auto p = o.passes.index_select(0, o.passes.gt(0).nonzero().squeeze(1));
   auto hist = p.numel() > 0 ? torch::bincount(p - 1).to(torch::kFloat) / p.numel()
-                            : torch::zeros({1});
+                            : torch::zeros({1}, torch::dtype(torch::kFloat).device(p.device()));
   aux->add(o.aux_loss, torch::Tensor(), hist, o.drop_rate, o.top1);
   return o.output.view(y.sizes());
 }

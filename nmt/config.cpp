@@ -6,6 +6,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "kernels/device.h"
 #include "nmt/util/error.h"
 #include "nmt/util/range.h"
 #include "nmt/util/yaml_config.h"
@@ -78,6 +79,7 @@ void visit(Config& c, Visitor&& v) {
   v("train", "log_every", c.train.log_every, at_least(1));
   v("train", "seed", c.train.seed, at_least(0));
   v("train", "threads", c.train.threads, in(0, 1024));
+  v("train", "device", c.train.device);
   v("train", "precision", c.train.precision);
   v("train", "fuse_distillation", c.train.fuse_distillation);
   v("train", "fd_weight", c.train.fd_weight, at_least(0));
@@ -119,6 +121,8 @@ void validate(const Config& c, const std::string& name) {
     fail("train.max_len", "must be <= model.max_positions - 2 = " +
                               std::to_string(m.max_positions - 2) + ", got " +
                               std::to_string(t.max_len));
+  if (!kernels::valid_device_name(t.device))
+    fail("train.device", "must be cpu, cuda or cuda:N, got '" + t.device + "'");
   if (c.decode.nbest > c.decode.beam)
     fail("decode.nbest", "must be in [1, decode.beam=" + std::to_string(c.decode.beam) + "], got " +
                              std::to_string(c.decode.nbest));

@@ -51,6 +51,8 @@ struct TrainConfig {
   int log_every = 50;              // progress line every N updates
   int seed = 1;
   int threads = 0;                 // intra-op threads (0 = all cores)
+  std::string device = "cpu";      // where the model trains: cpu, cuda or cuda:N (a CUDA LibTorch
+                                   // build; kernels/device.h). Checkpoints are the same either way
   // Products of the forward and backward pass: fp32, or bf16 operands with fp32 accumulation,
   // master weights and Adam state (kernels/precision.h); auto = bf16 where the CPU has native bf16
   // dot products (AVX512_BF16), else fp32.

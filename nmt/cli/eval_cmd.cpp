@@ -92,7 +92,9 @@ int score_model(const po::variables_map& vm) {
   set_threads(vm["threads"].as<int>());
   const std::string model = vm["model"].as<std::string>();
   const kernels::ComputeType compute = read_compute_type(vm, "eval");
+  const c10::Device device = read_device(vm);
   nmt::Translator tr(nmt::load_checkpoint(model));
+  tr.to(device);
   tr.set_compute_type(compute);
   std::string data_cfg_path =
       vm.count("data") ? vm["data"].as<std::string>() : tr.config().train.data;
@@ -154,6 +156,7 @@ int run_eval(const std::vector<std::string>& args) {
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_repetition_options(desc);
   add_compute_type_option(desc);
+  add_device_option(desc);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   if (vm.count("help") || args.empty()) {

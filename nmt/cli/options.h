@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/device.h"
 #include "kernels/precision.h"
 #include "nmt/util/error.h"
 #include "nmt/util/range.h"
@@ -85,6 +86,17 @@ inline kernels::ComputeType read_compute_type(const boost::program_options::vari
     std::fprintf(stderr, "[%s] compute type auto: %s\n", command,
                  kernels::describe_auto_compute_type().c_str());
   return kernels::resolve_compute_type(*t);
+}
+
+// --device of translate and eval: where the model runs (kernels/device.h).
+inline void add_device_option(boost::program_options::options_description& desc) {
+  namespace po = boost::program_options;
+  desc.add_options()("device", po::value<std::string>()->default_value("cpu"),
+                     "cpu, cuda or cuda:N (a CUDA build of LibTorch; docs/SCALING.md)");
+}
+
+inline c10::Device read_device(const boost::program_options::variables_map& vm) {
+  return kernels::parse_device(vm["device"].as<std::string>(), "--device");
 }
 
 }  // namespace strata::cli

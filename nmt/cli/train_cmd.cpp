@@ -85,7 +85,8 @@ int run_train(const std::vector<std::string>& args) {
 
   // One process training in bf16: every product on oneDNN and LibTorch's OpenMP threads, which
   // are faster spinning than sleeping between ops (nmt/util/system.h; docs/PERFORMANCE.md).
-  if (world == 1 && kernels::resolve_precision(cfg.train.precision) == kernels::Precision::kBf16)
+  if (world == 1 && cfg.train.device == "cpu" &&
+      kernels::resolve_precision(cfg.train.precision) == kernels::Precision::kBf16)
     use_spinning_threads();
 
   nmt::TrainOptions opt;

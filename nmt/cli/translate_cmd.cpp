@@ -39,13 +39,16 @@ int run_translate(const std::vector<std::string>& args) {
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_repetition_options(desc);
   add_compute_type_option(desc);
+  add_device_option(desc);
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("model")) throw Error("--model is required");
   if (!vm.count("tgt-lang")) throw Error("--tgt-lang is required");
   set_threads(vm["threads"].as<int>());
   const kernels::ComputeType compute = read_compute_type(vm, "translate");
+  const c10::Device device = read_device(vm);
   nmt::Translator tr(nmt::load_checkpoint(vm["model"].as<std::string>()));
+  tr.to(device);
   tr.set_compute_type(compute);
   tr.use_lms_shared(vm["lms-shared"].as<bool>());
   const std::string src_lang = vm.count("src-lang") ? vm["src-lang"].as<std::string>() : "";

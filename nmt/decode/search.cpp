@@ -22,8 +22,9 @@ void apply_repetition_penalty(torch::Tensor& logits, const std::vector<std::vect
     toks.insert(toks.end(), seen.begin(), seen.end());
   }
   if (rows.empty()) return;
-  const std::vector<torch::indexing::TensorIndex> index = {torch::tensor(rows, torch::kLong),
-                                                           torch::tensor(toks, torch::kLong)};
+  const auto on = torch::dtype(torch::kLong).device(logits.device());
+  const std::vector<torch::indexing::TensorIndex> index = {torch::tensor(rows, on),
+                                                           torch::tensor(toks, on)};
   auto prev = logits.index(index);
   const float th = static_cast<float>(theta);
   logits.index_put_(index, torch::where(prev < 0, prev * th, prev / th));
@@ -47,8 +48,9 @@ void ban_repeated_ngrams(torch::Tensor& lprobs, const std::vector<std::vector<in
       }
   }
   if (rows.empty()) return;
-  const std::vector<torch::indexing::TensorIndex> index = {torch::tensor(rows, torch::kLong),
-                                                           torch::tensor(toks, torch::kLong)};
+  const auto on = torch::dtype(torch::kLong).device(lprobs.device());
+  const std::vector<torch::indexing::TensorIndex> index = {torch::tensor(rows, on),
+                                                           torch::tensor(toks, on)};
   lprobs.index_put_(index, -std::numeric_limits<float>::infinity());
 }
 }  // namespace
@@ -69,7 +71,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
   const bool penalize = opt.repetition_penalty != 1.0;
 
   // Per-sentence length limits from the unpadded source length.
-  auto src_len = src.ne(pad).sum(1);  // [B]
+  auto src_len = src.ne(pad).sum(1).cpu();  // [B]
   std::vector<int64_t> max_len(B);
   for (int64_t b = 0; b < B; ++b)
     max_len[b] = std::min<int64_t>(
@@ -97,7 +99,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
       scores[b * K + k] = k == 0 ? 0.0 : kNegInf;  // identical beams: keep only the first
     }
   torch::Tensor banned;
-  if (!opt.banned.empty()) banned = torch::tensor(opt.banned, torch::kLong);
+  if (!opt.banned.empty()) banned = torch::tensor(opt.banned, torch::kLong).to(model->device());
 
   for (int64_t t = 0; !active.empty(); ++t) {
     const int64_t A = static_cast<int64_t>(active.size());
@@ -115,11 +117,11 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
     if (banned.defined()) lprobs.index_fill_(1, banned, -std::numeric_limits<float>::infinity());
     if (ngram > 0) ban_repeated_ngrams(lprobs, seqs, ngram);
     const int64_t V = lprobs.size(1);
-    auto cand = lprobs + torch::tensor(scores, torch::kDouble).to(torch::kFloat).unsqueeze(1);
+    auto cand = lprobs + torch::tensor(scores, torch::kDouble).to(lprobs.device(), torch::kFloat).unsqueeze(1);
     // Top 2K per sentence so that K non-EOS continuations always exist.
     auto top = cand.view({A, K * V}).topk(std::min<int64_t>(2 * K, K * V), 1);
-    auto top_scores = std::get<0>(top).to(torch::kDouble).contiguous();
-    auto top_idx = std::get<1>(top).contiguous();
+    auto top_scores = std::get<0>(top).to(torch::kDouble).cpu().contiguous();  // read here
+    auto top_idx = std::get<1>(top).cpu().contiguous();
     const double* ts = top_scores.data_ptr<double>();
     const int64_t* ti = top_idx.data_ptr<int64_t>();
     const int64_t C = top_idx.size(1);

@@ -44,6 +44,9 @@ class Translator {
   // expert and output weights for it (int8: per-row scales; bf16) and decodes under it. float32
   // (the default) decodes with the checkpoint's own weights.
   void set_compute_type(kernels::ComputeType t);
+  // Moves the model to `device` (kernels/device.h; before set_compute_type). Batches are built on
+  // the CPU and move with the model's inputs.
+  void to(const torch::Device& device) { ckpt_.model->to(device); }
   kernels::ComputeType compute_type() const { return compute_type_; }
 
   const std::vector<std::string>& langs() const { return ckpt_.langs; }

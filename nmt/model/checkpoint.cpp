@@ -88,9 +88,11 @@ std::string first_line(const std::string& msg) {
   return msg.substr(b, msg.find('\n', b) - b);
 }
 
+// CPU tensors whatever the model's device, so that every checkpoint loads on a CPU-only build.
 void write_module(torch::serialize::OutputArchive& ar, torch::nn::Module& m) {
-  for (const auto& p : m.named_parameters()) ar.write(p.key(), p.value());
-  for (const auto& b : m.named_buffers()) ar.write(b.key(), b.value(), /*is_buffer=*/true);
+  auto cpu = [](const torch::Tensor& t) { return t.is_cpu() ? t : t.detach().cpu(); };
+  for (const auto& p : m.named_parameters()) ar.write(p.key(), cpu(p.value()));
+  for (const auto& b : m.named_buffers()) ar.write(b.key(), cpu(b.value()), /*is_buffer=*/true);
 }
 
 // Reads every parameter and buffer, checking names and shapes (InputArchive would silently
@@ -181,6 +183,9 @@ std::string content_digest(const std::string& config_yaml, const std::string& la
     for (double v : {trainer->best_valid_loss, trainer->elapsed_s}) d.bytes(&v, sizeof v);
     d.tensor("rng_state", trainer->rng_state);
     d.tensor("rank_rng_states", trainer->rank_rng_states);
+    // (only when present, so that the digests of CPU checkpoints are what they were)
+    if (trainer->device_rng_state.defined())
+      d.tensor("device_rng_state", trainer->device_rng_state);
   }
   return d.hex();
 }
@@ -221,6 +226,8 @@ void save_checkpoint(const std::string& path, const Config& config,
     t.write("elapsed_s", torch::tensor(trainer->elapsed_s, torch::kDouble));
     t.write("rng_state", trainer->rng_state);
     if (trainer->rank_rng_states.defined()) t.write("rank_rng_states", trainer->rank_rng_states);
+    if (trainer->device_rng_state.defined())
+      t.write("device_rng_state", trainer->device_rng_state.cpu());
     ar.write("trainer", t);
   }
   // LibTorch's zip writer finishes the file in its destructor, where a failed write would abort
@@ -252,7 +259,7 @@ void open_archive(torch::serialize::InputArchive& ar, const std::string& path) {
     throw Error(path + ": corrupt or truncated checkpoint (" + why.substr(path.size() + 2) + ")");
   }
   try {
-    ar.load_from(path);
+    ar.load_from(path, torch::Device(torch::kCPU));  // (a GPU run's Adam state too)
   } catch (const c10::Error& e) {
     throw Error(path + ": corrupt or truncated checkpoint (" +
                 first_line(compat::error_message(e)) + ")");
@@ -334,6 +341,7 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard) {
       s.elapsed_s = x.item<double>();
       t.read("rng_state", s.rng_state);
       t.try_read("rank_rng_states", s.rank_rng_states);
+      t.try_read("device_rng_state", s.device_rng_state);
       c.trainer = s;
     }
     // Format 1 (before the integrity member) is read on the zip CRCs alone.

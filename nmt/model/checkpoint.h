@@ -31,6 +31,8 @@ struct TrainerState {
   // Expert-parallel runs: the generator state of every rank ([W, n] u8, row r = rank r; row 0
   // equals rng_state); undefined for single-process runs.
   torch::Tensor rank_rng_states;
+  // The default generator of the CUDA device that trained (train.device); undefined on the CPU.
+  torch::Tensor device_rng_state;
 };
 
 struct Checkpoint {

@@ -259,7 +259,8 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
 
 // ---------------------------------------------------------------------------------------------
 
-void DecoderState::select(const torch::Tensor& order, bool same_sources) {
+void DecoderState::select(const torch::Tensor& order_in, bool same_sources) {
+  const auto order = order_in.to(enc.states.device());
   if (!same_sources) {  // the encoder side (and the LMS keys) depend only on the source sentence
     TORCH_CHECK(order.size(0) % group == 0, "DecoderState::select: ", order.size(0),
                 " rows are not blocks of ", group);
@@ -355,7 +356,8 @@ torch::Tensor TransformerImpl::embed_tokens(const torch::Tensor& tokens, int64_t
   return drop(x, options.dropout(), is_training());
 }
 
-EncoderOut TransformerImpl::encode(const torch::Tensor& src, MoeAux* aux, const LmsKeys& lms) {
+EncoderOut TransformerImpl::encode(const torch::Tensor& src_in, MoeAux* aux, const LmsKeys& lms) {
+  const auto src = on_device(src_in);
   TORCH_CHECK(options.lms().mode == LmsMode::kNone || lms.defined(),
               "transformer: this model has LMS layers; encode() needs the sentences' LMS keys "
               "(lms_keys(src_lang, tgt_lang))");
@@ -386,8 +388,9 @@ void TransformerImpl::pack_weights(kernels::WeightFormat f) {
   packed_output_ = kernels::PackedWeight::make(f, w).from(w);
 }
 
-torch::Tensor TransformerImpl::decode_states(const torch::Tensor& prev, const EncoderOut& enc,
+torch::Tensor TransformerImpl::decode_states(const torch::Tensor& prev_in, const EncoderOut& enc,
                                             MoeAux* aux) {
+  const auto prev = on_device(prev_in);
   auto x = embed_tokens(prev, 0);
   auto tgt_pad = prev.eq(options.pad_id());  // [B, T]
   MoeAux local;
@@ -409,7 +412,8 @@ torch::Tensor TransformerImpl::step(const torch::Tensor& tokens, DecoderState& s
   return torch::log_softmax(step_logits(tokens, state), -1);  // [B, V]
 }
 
-torch::Tensor TransformerImpl::step_logits(const torch::Tensor& tokens, DecoderState& state) {
+torch::Tensor TransformerImpl::step_logits(const torch::Tensor& tokens_in, DecoderState& state) {
+  const auto tokens = on_device(tokens_in);
   auto x = embed_tokens(tokens.view({-1, 1}), state.step);  // [B, 1, d]
   size_t i = 0;
   MoeAux aux;  // this step's tokens and first choices, for the routers of the MoE layers

@@ -235,8 +235,12 @@ class TransformerImpl : public torch::nn::Module, public kernels::PackableModule
   // model's languages); shared: the fused slot for all. Undefined keys for a model without LMS.
   LmsKeys lms_keys(const torch::Tensor& src_lang, const torch::Tensor& tgt_lang,
                    bool shared = false) const {
-    return nmt::lms_keys(options.lms().mode, options.lms().num_langs, src_lang, tgt_lang, shared);
+    return nmt::lms_keys(options.lms().mode, options.lms().num_langs, on_device(src_lang),
+                         on_device(tgt_lang), shared);
   }
+  // Where the parameters are (kernels/device.h). encode, decode_states, step and lms_keys move
+  // their index inputs there, so callers build batches on the CPU whatever the device.
+  torch::Device device() const { return embed->weight.device(); }
   DecoderState start(EncoderOut enc);
   // One incremental step: tokens [B] i64 -> log-probabilities [B, V] (f32).
   torch::Tensor step(const torch::Tensor& tokens, DecoderState& state);
@@ -253,6 +257,9 @@ class TransformerImpl : public torch::nn::Module, public kernels::PackableModule
 
  private:
   torch::Tensor embed_tokens(const torch::Tensor& tokens, int64_t offset);  // [B, T] -> [B, T, d]
+  torch::Tensor on_device(const torch::Tensor& t) const {  // t on device() (undefined stays so)
+    return t.defined() ? t.to(device()) : t;
+  }
   TransformerLayerOptions layer_options(int64_t index) const;  // of encoder/decoder layer `index`
   std::shared_ptr<moe::Communicator> comm_;
   torch::Tensor positions_;  // [max_positions, d] sinusoidal table (buffer)

@@ -21,6 +21,8 @@ class KdTeacher {
             const std::vector<std::string>& langs);
   // The teacher's log-probabilities for the batch's target positions: [B·T, V] f32.
   torch::Tensor lprobs(const Batch& b);
+  // Moves the teacher to the student's device (train.device).
+  void to(const torch::Device& device) { model_->to(device); }
 
  private:
   Transformer model_{nullptr};

@@ -23,6 +23,30 @@ void set_rng_state(const torch::Tensor& s) {
   gen.set_state(s);
 }
 
+torch::Tensor get_device_rng_state(const torch::Device& device) {
+  if (!device.is_cuda()) return {};
+  auto gen = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void set_device_rng_state(const torch::Device& device, const torch::Tensor& s) {
+  if (!device.is_cuda() || !s.defined()) return;
+  auto gen = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(s);
+}
+
+void move_optimizer_state(torch::optim::Adam& optimizer, const torch::Device& device) {
+  auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  for (auto& kv : optimizer.state()) {
+    auto& s = static_cast<torch::optim::AdamParamState&>(*kv.second);
+    s.exp_avg(move(s.exp_avg()));
+    s.exp_avg_sq(move(s.exp_avg_sq()));
+    s.max_exp_avg_sq(move(s.max_exp_avg_sq()));
+  }
+}
+
 std::optional<Checkpoint> load_resume_checkpoint(const std::string& last, const Config& cfg,
                                                  const std::vector<std::string>& langs,
                                                  bool restart) {

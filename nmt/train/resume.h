@@ -23,6 +23,12 @@ namespace strata::nmt {
 
 torch::Tensor get_rng_state();                // LibTorch's default CPU generator
 void set_rng_state(const torch::Tensor& state);
+// The default generator of a CUDA device (dropout on the GPU draws from it); undefined for the CPU.
+torch::Tensor get_device_rng_state(const torch::Device& device);
+void set_device_rng_state(const torch::Device& device, const torch::Tensor& state);
+
+// Adam's state tensors (moments) onto `device`: a checkpoint's state loads on the CPU.
+void move_optimizer_state(torch::optim::Adam& optimizer, const torch::Device& device);
 
 // The ranks of an expert-parallel run (world 1: one process, no communicator).
 struct Ranks {

@@ -18,6 +18,7 @@
 #include "nmt/util/error.h"
 #include "data/prepare.h"
 #include "data/spm.h"
+#include "kernels/device.h"
 #include "kernels/precision.h"
 #include "moe/expert_parallel.h"
 #include "nmt/lang_tags.h"
@@ -202,6 +203,10 @@ void train(const Config& cfg, const TrainOptions& opt) {
       ranks.chief() ? nullptr : std::fopen("/dev/null", "w"), &std::fclose);
   FILE* progress = null_out ? null_out.get() : stderr;  // rank 0 prints
   moe::check_expert_partition(cfg.model.moe, ranks.world, "the world size");
+  const torch::Device device = kernels::parse_device(tc.device, "train.device");
+  if (device.is_cuda() && ranks.world > 1)
+    throw Error("train.device: " + tc.device + " trains in one process; expert parallelism over " +
+                std::to_string(ranks.world) + " ranks runs on the CPU (Gloo) in this version");
   int threads = set_threads(tc.threads);
   data::DataConfig dcfg = data::load_data_config(tc.data, {});
   const std::string spm_path = dcfg.out_dir + "/spm.model";
@@ -225,8 +230,10 @@ void train(const Config& cfg, const TrainOptions& opt) {
   Transformer& model = models.model;
   const LmsLanguages lms(langs, valid_langs, dcfg.out_dir + "/valid.tsv");
   std::unique_ptr<KdTeacher> teacher;
-  if (!tc.kd_teacher.empty())
+  if (!tc.kd_teacher.empty()) {
     teacher = std::make_unique<KdTeacher>(tc.kd_teacher, tok, spm_path, langs);
+    teacher->to(device);
+  }
   Objective objective({cfg, teacher.get()});
   const Validator validator(cfg, tok, valid_data, tags);
   const CheckpointRotation files(tc.out_dir, tc.keep_last);
@@ -246,6 +253,9 @@ void train(const Config& cfg, const TrainOptions& opt) {
     }
     state = *ck->trainer;
   }
+  // The model is built (and resumed) on the CPU, so that a seed gives the same initial weights
+  // on every device; then it moves, before Adam sees its parameters.
+  model->to(device);
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(tc.lr)
                                    .betas({tc.adam_beta1, tc.adam_beta2})
@@ -256,18 +266,25 @@ void train(const Config& cfg, const TrainOptions& opt) {
   ck.reset();
   if (resumed) {
     restore_training_state(last, state, tc, ranks, optimizer, model, models.full, sampler);
+    move_optimizer_state(optimizer, device);
+    set_device_rng_state(device, state.device_rng_state);
     std::fprintf(progress, "[train] resumed from %s at update %lld\n", last.c_str(),
                  static_cast<long long>(state.updates));
   }
   const int64_t n_params = count_parameters(*models.whole());
-  const kernels::Precision precision = kernels::resolve_precision(tc.precision);
+  // On a GPU, auto means bf16 products (every CUDA GPU this runs on has bf16 tensor cores).
+  const kernels::Precision precision =
+      device.is_cuda() && tc.precision == kernels::Precision::kAuto
+          ? kernels::Precision::kBf16
+          : kernels::resolve_precision(tc.precision);
   const std::string precision_name = enum_name(names_of(precision), precision);
   std::fprintf(progress,
                "[train] %lld parameters, %zu directions, %lld pairs skipped as longer than %d "
-               "tokens, %d threads (OMP_WAIT_POLICY=%s), %s products\n",
+               "tokens, %d threads (OMP_WAIT_POLICY=%s), %s products on %s\n",
                static_cast<long long>(n_params), train_data.directions().size(),
                static_cast<long long>(train_data.skipped_long()), tc.max_len, threads,
-               omp_wait_policy().empty() ? "unset" : omp_wait_policy().c_str(), precision_name.c_str());
+               omp_wait_policy().empty() ? "unset" : omp_wait_policy().c_str(), precision_name.c_str(),
+               device.str().c_str());
   std::ofstream log;  // rank 0 only (writes to a closed stream do nothing)
   const std::string log_path = tc.out_dir + "/train.jsonl";
   if (ranks.chief()) {
@@ -278,6 +295,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
                          {"resumed", resumed},     {"parameters", n_params},
                          {"config", to_yaml(cfg)}, {"threads", threads},
                          {"precision", precision_name},
+                         {"device", device.str()},
                          {"omp_wait_policy", omp_wait_policy()},
                          {"world_size", ranks.world}})
              .dump()
@@ -353,6 +371,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
       signal = static_cast<int>(ranks.comm->all_reduce_int(signal, moe::ReduceOp::kMax));
     if (signal != 0) {  // save where we are (no validation: that would keep the user waiting)
       std::unique_ptr<torch::optim::Adam> whole_optimizer;
+      state.device_rng_state = get_device_rng_state(device);
       torch::optim::Adam* saved_optimizer = capture_training_state(
           state, sampler, ranks, optimizer, model, models.full, whole_optimizer);
       if (saved_optimizer) files.save(identity, models.whole(), saved_optimizer, state, false);
@@ -390,6 +409,7 @@ void train(const Config& cfg, const TrainOptions& opt) {
       state.bad_validations++;
     }
     std::unique_ptr<torch::optim::Adam> whole_optimizer;
+    state.device_rng_state = get_device_rng_state(device);
     torch::optim::Adam* saved_optimizer = capture_training_state(
         state, sampler, ranks, optimizer, model, models.full, whole_optimizer);
     if (saved_optimizer) files.save(identity, models.whole(), saved_optimizer, state, best);

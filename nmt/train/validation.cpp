@@ -23,7 +23,8 @@ double now_s() {
 // The nll summed over the batch's target tokens of `logits` [B, T, V].
 double nll_sum(const torch::Tensor& logits, const Batch& b) {
   auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
-  return label_smoothed_nll(lp, b.target.view(-1), 0.0, data::kPadId).nll.item<double>();
+  return label_smoothed_nll(lp, b.target.view(-1).to(lp.device()), 0.0, data::kPadId)
+      .nll.item<double>();
 }
 
 }  // namespace
@@ -83,7 +84,7 @@ double Validator::run(Transformer& vm, const LmsLanguages& lms, int64_t update, 
       for (size_t layer = 0; layer < aux.top1.size(); ++layer) {
         const bool enc = layer_names[layer][0] == 'e';
         const int64_t T = enc ? b.src.size(1) : b.prev.size(1);
-        auto t1 = aux.top1[layer].contiguous();
+        auto t1 = aux.top1[layer].cpu().contiguous();
         const int64_t* p = t1.data_ptr<int64_t>();
         for (int64_t i = 0; i < t1.numel(); ++i)
           if (p[i] >= 0) {

@@ -35,7 +35,7 @@ torch::Tensor Objective::loss(Transformer& model, const Batch& b, double norm,
                   b,
                   lprobs,
                   states,
-                  b.target.view(-1),
+                  b.target.view(-1).to(states.device()),
                   aux,
                   [&](bool shared) { return lms.keys(model, b.examples, false, shared); }};
   // NOTE: the terms run in this order (kTokens, the division, kUpdate) so that the autograd

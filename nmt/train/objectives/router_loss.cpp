@@ -34,7 +34,7 @@ std::string RouterLossTerm::log(const TrainMetrics& m, nlohmann::json& record) c
   const double aux_loss = m.get("moe.aux_loss") / batches;
   nlohmann::json layers = nlohmann::json::array();
   for (size_t i = 0; i < load_.size(); ++i) {
-    auto load = load_[i].to(torch::kDouble).contiguous();
+    auto load = load_[i].to(torch::kDouble).cpu().contiguous();
     std::vector<double> v(load.data_ptr<double>(), load.data_ptr<double>() + load.numel());
     layers.push_back({{"load", v}, {"drop_rate", drop_rate_[i]}});
     // Cross-layer routing agreement (issue 7): fraction of tokens with the same first choice as
