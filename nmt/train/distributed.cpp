@@ -1,7 +1,5 @@
 #include "nmt/train/distributed.h"
 
-#include <c10/util/string_utils.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -9,6 +7,7 @@
 #include <sstream>
 
 #include "nmt/util/error.h"
+#include "nmt/util/torch_compat.h"
 #include "moe/expert_parallel.h"
 
 namespace strata::nmt {
@@ -18,10 +17,8 @@ using torch::optim::AdamParamState;
 
 namespace {
 
-// The optimizer's key for a parameter (LibTorch keys its state by the TensorImpl address).
-std::string state_key(const torch::Tensor& p) {
-  return c10::guts::to_string(p.unsafeGetTensorImpl());
-}
+// The optimizer's key for a parameter (LibTorch keys its state by the TensorImpl).
+auto state_key(const torch::Tensor& p) { return compat::optimizer_state_key(p); }
 
 AdamParamState* adam_state(torch::optim::Adam& opt, const torch::Tensor& p) {
   auto it = opt.state().find(state_key(p));

@@ -18,12 +18,17 @@ done
 # the rest, e.g. libpng16, libcrypto3, libprotobuf32, libxml2, is there).
 arch=/usr/lib/x86_64-linux-gnu
 spm=$(sed -n 's/^STRATA_SPM_ROOT:PATH=//p' "$build/CMakeCache.txt")
+# libarchive's own dependencies come along too (the image may lack libxml2 and ICU 72; Debian's
+# copies load only into Strata's processes, by LD_LIBRARY_PATH).
 for l in "$arch/libdnnl.so.2" "$arch/libOpenCL.so.1" "$arch/libarchive.so.13" \
          "$arch/libyaml-cpp.so.0.7" "$arch/libboost_program_options.so.1.74.0" \
-         "$spm/lib/libsentencepiece.so.0" "$spm/lib/libsentencepiece_train.so.0"; do
+         "$spm/lib/libsentencepiece.so.0" "$spm/lib/libsentencepiece_train.so.0" \
+         "$arch/libnettle.so.8" "$arch/libacl.so.1" "$arch/liblz4.so.1" "$arch/libxml2.so.2" \
+         "$arch/libicuuc.so.72" "$arch/libicudata.so.72" "$arch/libzstd.so.1" "$arch/liblzma.so.5" \
+         "$arch/libbz2.so.1.0"; do
   cp -L "$l" "$kit/lib/$(basename "$l")"
 done
-xz -T0 -6 "$kit/lib/libdnnl.so.2"
+xz -T0 -6 "$kit/lib/libdnnl.so.2" "$kit/lib/libicudata.so.72"
 # The data: splits, SentencePiece model, language identifier.
 if [ -f work/data/core8/train.tsv ]; then
   tar -C work/data -cf - core8/train.tsv core8/valid.tsv core8/test.tsv core8/ood_test.tsv \

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -75,6 +76,27 @@ TEST(DeviceTest, TrainDeviceIsAConfigFieldWithItsRangeOfNames) {
   }
   EXPECT_EQ(nmt::load_config(p, {"train.device=cuda:1"}).train.device, "cuda:1");
   EXPECT_EQ(nmt::load_config(p, {"train.device=cpu"}).train.device, "cpu");
+}
+
+// Without a GPU, asking for one is a one-line error before anything is tokenised or loaded.
+TEST(DeviceTest, CudaWithoutAGpuIsAOneLineErrorOfTrainAndTranslate) {
+  if (kernels::cuda_available()) GTEST_SKIP() << "this machine has a GPU";
+  test::TempDir d;
+  std::string data_yaml = test::make_tiny_corpus(d);
+  auto t = test::run_command(test::kStrata + " train --config " +
+                                 test::tiny_train_config(d, data_yaml, "a", 2, 2) +
+                                 " --set train.device=cuda",
+                             d.str());
+  test::expect_one_line_error(t, "train.device: cuda asked for, but ");
+  EXPECT_FALSE(std::filesystem::exists(d / "a/last.pt"));
+  auto r = test::run_command(test::kStrata + " translate -m " + std::string(STRATA_FIXTURES) +
+                                 "/dense.pt --tgt-lang de --device cuda:1 < /dev/null",
+                             d.str());
+  test::expect_one_line_error(r, "--device: cuda:1 asked for, but ");
+  auto bad = test::run_command(test::kStrata + " eval -m " + std::string(STRATA_FIXTURES) +
+                                   "/dense.pt --device gpu",
+                               d.str());
+  test::expect_one_line_error(bad, "--device: must be cpu, cuda or cuda:N, got 'gpu'");
 }
 
 // The checkpoint fixtures (tests/fixtures/), loaded and moved to the GPU: the CPU's logits,

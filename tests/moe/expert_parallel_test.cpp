@@ -22,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "nmt/util/torch_compat.h"
 #include "data/data_config.h"
 #include "data/prepare.h"
 #include "data/spm.h"
@@ -540,7 +541,7 @@ std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> adam_moments(cons
   nmt::load_optimizer_state(path, opt);
   std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> out;
   for (const auto& p : ck.model->named_parameters()) {
-    auto it = opt.state().find(c10::guts::to_string(p.value().unsafeGetTensorImpl()));
+    auto it = opt.state().find(strata::compat::optimizer_state_key(p.value()));
     if (it == opt.state().end()) continue;
     auto& s = static_cast<torch::optim::AdamParamState&>(*it->second);
     out[p.key()] = {s.exp_avg(), s.exp_avg_sq()};
