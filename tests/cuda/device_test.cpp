@@ -105,14 +105,7 @@ class CudaFixtureTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CudaFixtureTest, GivesTheCpuLogitsOnTheGpu) {
   SKIP_WITHOUT_GPU();
-  const std::string base = std::string(STRATA_FIXTURES) + "/" + GetParam();
-  nmt::Checkpoint ck = nmt::load_checkpoint(base + ".pt");
-  ck.model->eval();
-  torch::serialize::InputArchive ar;
-  ar.load_from(base + ".expected.pt");
-  torch::Tensor logits, steps;
-  ar.read("logits", logits);
-  ar.read("steps", steps);
+  auto [ck, logits, steps] = test::load_fixture(STRATA_FIXTURES, GetParam());
   ck.model->to(torch::kCUDA);
   ASSERT_TRUE(ck.model->device().is_cuda());
   test::FixtureInputs in;  // CPU tensors: the model moves its inputs

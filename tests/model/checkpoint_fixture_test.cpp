@@ -14,14 +14,7 @@ namespace {
 class CheckpointFixtureTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CheckpointFixtureTest, LoadsAndGivesTheSavedLogits) {
-  const std::string base = std::string(STRATA_FIXTURES) + "/" + GetParam();
-  nmt::Checkpoint ck = nmt::load_checkpoint(base + ".pt");
-  ck.model->eval();
-  torch::serialize::InputArchive ar;
-  ar.load_from(base + ".expected.pt");
-  torch::Tensor logits, steps;
-  ar.read("logits", logits);
-  ar.read("steps", steps);
+  auto [ck, logits, steps] = test::load_fixture(STRATA_FIXTURES, GetParam());
   test::FixtureInputs in;
   auto now = test::fixture_logits(ck.model, in);
   auto now_steps = test::fixture_step_logprobs(ck.model, in);
