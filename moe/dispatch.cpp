@@ -10,7 +10,7 @@ Dispatch make_dispatch(const Routing& r, int64_t num_experts) {
   const int64_t N = r.expert.size(0), K = r.expert.size(1);
   // Priority order (choice-major, then token) as the router assigned slots.
   auto expert = r.expert.t().reshape(-1);                                    // [K·N]
-  auto token = torch::arange(N, torch::dtype(torch::kLong).device(r.expert.device())).repeat({K});  // [K·N]
+  auto token = torch::arange(N, r.expert.options()).repeat({K});           // [K·N] i64
   auto gate = r.gate.t().reshape(-1);                                        // [K·N]
   auto keep = r.keep.t().reshape(-1);                                        // [K·N]
   auto idx = keep.nonzero().squeeze(1);

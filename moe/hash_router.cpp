@@ -37,12 +37,12 @@ Routing HashRouterImpl::route(const RouterInput& in) {
   // (Module::to(dtype) converts every buffer, this integer one included.)
   auto map = table.scalar_type() == torch::kLong ? table : table.to(torch::kLong);
   r.expert = map.index_select(0, ids).unsqueeze(1);  // [N, 1]
-  const auto on = in.x.device();
-  r.gate = torch::ones({N, 1}, torch::dtype(dtype).device(on));
-  r.keep = torch::ones({N, 1}, torch::dtype(torch::kBool).device(on));
-  r.probs = torch::zeros({N, E}, torch::dtype(dtype).device(on)).scatter_(1, r.expert, 1.0);
-  r.aux_loss = torch::zeros({}, torch::dtype(dtype).device(on));
-  r.z_loss = torch::zeros({}, torch::dtype(dtype).device(on));
+  const auto f = in.x.options().dtype(dtype);
+  r.gate = torch::ones({N, 1}, f);
+  r.keep = torch::ones({N, 1}, f.dtype(torch::kBool));
+  r.probs = torch::zeros({N, E}, f).scatter_(1, r.expert, 1.0);
+  r.aux_loss = torch::zeros({}, f);
+  r.z_loss = torch::zeros({}, f);
   return r;
 }
 

@@ -73,9 +73,9 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad
   out.load = n_routed > 0 ? counts / n_routed : counts;
   out.drop_rate = N > 0 ? 1.0 - n_routed / static_cast<double>(N * options.top_k()) : 0.0;
   auto first = r.expert.select(1, 0);
-  out.top1 = idx.defined() ? torch::full({flat.size(0)}, -1, torch::dtype(torch::kLong).device(first.device()))
-                                 .index_copy(0, idx, first)
-                           : first;
+  out.top1 = idx.defined()
+                 ? torch::full({flat.size(0)}, -1, first.options()).index_copy(0, idx, first)
+                 : first;
   return out;
 }
 

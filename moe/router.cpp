@@ -36,12 +36,12 @@ Routing route_topk(const torch::Tensor& logits_in, int64_t top_k, int64_t capaci
   auto g = r.probs.gather(1, r.expert);  // [N, k]
 
   // Slots in priority order: choice 0 of every token, then choice 1, each in token order.
-  auto one_hot = torch::zeros({top_k, N, E}, torch::dtype(torch::kLong).device(logits.device()));
+  auto one_hot = torch::zeros({top_k, N, E}, r.expert.options());  // i64
   for (int64_t k = 0; k < top_k; ++k) one_hot[k].scatter_(1, r.expert.select(1, k).unsqueeze(1), 1);
   auto flat = one_hot.view({top_k * N, E});
   auto slot = (flat.cumsum(0) - flat).mul(flat).sum(1).view({top_k, N}).t();  // [N, k]
   r.keep = capacity > 0 ? slot.lt(capacity)
-                        : torch::ones({N, top_k}, torch::dtype(torch::kBool).device(logits.device()));
+                        : torch::ones({N, top_k}, slot.options().dtype(torch::kBool));
 
   auto kept = g * r.keep.to(g.dtype());
   if (top_k == 1) {

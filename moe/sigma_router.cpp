@@ -19,7 +19,7 @@ Routing route_sigma(const torch::Tensor& logits_in, int64_t top_k, const torch::
   if (dropped.defined()) sel = sel.masked_fill(dropped, -std::numeric_limits<double>::infinity());
   r.expert = std::get<1>(sel.topk(top_k, 1, /*largest=*/true, /*sorted=*/true));  // [N, K]
   r.keep = dropped.defined() ? dropped.gather(1, r.expert).logical_not()
-                             : torch::ones({N, top_k}, torch::dtype(torch::kBool).device(s.device()));
+                             : torch::ones({N, top_k}, s.options().dtype(torch::kBool));
   r.gate = s.gather(1, r.expert) * r.keep.to(s.dtype());  // raw σ, no renormalisation
   r.probs = torch::softmax(logits, -1);
   if (N == 0) {

@@ -46,8 +46,8 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
   // Stratum of every expert, to map first choices to the next state.
   std::vector<int64_t> strat(E);
   for (int64_t e = 0; e < E; ++e) strat[e] = stratum_of(e);
-  const auto i64 = torch::dtype(torch::kLong).device(h.device());
-  auto expert_stratum = torch::tensor(strat, torch::kLong).to(h.device());
+  const auto i64 = h.options().dtype(torch::kLong);
+  auto expert_stratum = torch::tensor(strat, i64);
   // state: the stratum each token is at (L = done); padding starts done.
   auto state = torch::zeros({N}, i64);
   if (pad.defined()) state = state.masked_fill(pad, L);
@@ -116,7 +116,7 @@ torch::Tensor SmoeLayerImpl::block(const torch::Tensor& y, torch::nn::LayerNorm&
   // Load: fraction of (non-pad) tokens by number of expert passes (1..L).
   auto p = o.passes.index_select(0, o.passes.gt(0).nonzero().squeeze(1));
   auto hist = p.numel() > 0 ? torch::bincount(p - 1).to(torch::kFloat) / p.numel()
-                            : torch::zeros({1}, torch::dtype(torch::kFloat).device(p.device()));
+                            : torch::zeros({1}, p.options().dtype(torch::kFloat));
   aux->add(o.aux_loss, torch::Tensor(), hist, o.drop_rate, o.top1);
   return o.output.view(y.sizes());
 }

@@ -22,7 +22,7 @@ void apply_repetition_penalty(torch::Tensor& logits, const std::vector<std::vect
     toks.insert(toks.end(), seen.begin(), seen.end());
   }
   if (rows.empty()) return;
-  const auto on = torch::dtype(torch::kLong).device(logits.device());
+  const auto on = logits.options().dtype(torch::kLong);
   const std::vector<torch::indexing::TensorIndex> index = {torch::tensor(rows, on),
                                                            torch::tensor(toks, on)};
   auto prev = logits.index(index);
@@ -48,7 +48,7 @@ void ban_repeated_ngrams(torch::Tensor& lprobs, const std::vector<std::vector<in
       }
   }
   if (rows.empty()) return;
-  const auto on = torch::dtype(torch::kLong).device(lprobs.device());
+  const auto on = lprobs.options().dtype(torch::kLong);
   const std::vector<torch::indexing::TensorIndex> index = {torch::tensor(rows, on),
                                                            torch::tensor(toks, on)};
   lprobs.index_put_(index, -std::numeric_limits<float>::infinity());
@@ -117,7 +117,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
     if (banned.defined()) lprobs.index_fill_(1, banned, -std::numeric_limits<float>::infinity());
     if (ngram > 0) ban_repeated_ngrams(lprobs, seqs, ngram);
     const int64_t V = lprobs.size(1);
-    auto cand = lprobs + torch::tensor(scores, torch::kDouble).to(lprobs.device(), torch::kFloat).unsqueeze(1);
+    auto cand = lprobs + torch::tensor(scores, torch::kDouble).to(lprobs.options()).unsqueeze(1);
     // Top 2K per sentence so that K non-EOS continuations always exist.
     auto top = cand.view({A, K * V}).topk(std::min<int64_t>(2 * K, K * V), 1);
     auto top_scores = std::get<0>(top).to(torch::kDouble).cpu().contiguous();  // read here

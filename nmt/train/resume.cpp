@@ -71,6 +71,8 @@ void restore_training_state(const std::string& last, const TrainerState& state,
   } else {
     load_optimizer_state(last, optimizer);
   }
+  move_optimizer_state(optimizer, model->device());  // (a checkpoint's state loads on the CPU)
+  set_device_rng_state(model->device(), state.device_rng_state);
   sampler.seek({state.pool, state.batch});
   if (ranks.chief()) {
     set_rng_state(state.rng_state);
@@ -88,6 +90,7 @@ torch::optim::Adam* capture_training_state(TrainerState& state, const BatchSampl
   state.pool = sampler.position().pool;
   state.batch = sampler.position().batch;
   state.rng_state = get_rng_state();
+  state.device_rng_state = get_device_rng_state(model->device());
   if (!ranks.comm) {
     state.rank_rng_states = torch::Tensor();  // a world-W run resumed at world 1
     return &optimizer;

@@ -44,17 +44,18 @@ std::optional<Checkpoint> load_resume_checkpoint(const std::string& last, const 
                                                  const std::vector<std::string>& langs,
                                                  bool restart);
 
-// After the weights are loaded: Adam's state from `last` (expert parallelism: the whole state,
-// then this rank's slice; `full` is the whole model), the batch stream's position and this
-// rank's RNG (a rank the saving run did not have: seeded from train.seed, rank and update).
+// After the weights are loaded and moved to their device: Adam's state from `last` (expert
+// parallelism: the whole state, then this rank's slice; `full` is the whole model) on that device,
+// the batch stream's position, the GPU's generator (dropout) and this rank's RNG (a rank the
+// saving run did not have: seeded from train.seed, rank and update).
 void restore_training_state(const std::string& last, const TrainerState& state,
                             const TrainConfig& tc, const Ranks& ranks,
                             torch::optim::Adam& optimizer, Transformer& model, Transformer& full,
                             BatchSampler& sampler);
 
-// Before a save: the stream position and RNG into `state`. Expert parallelism (collectives:
-// every rank calls): also every rank's RNG and the whole Adam state, gathered into `whole`
-// (an Adam over `full`). Returns the optimizer whose state to save, or nullptr on the ranks that
+// Before a save: the stream position and RNGs (the CPU's, and the GPU's when the model is on
+// one) into `state`. Expert parallelism (collectives: every rank calls): also every rank's RNG and
+// the whole Adam state, gathered into `whole` (an Adam over `full`). Returns the optimizer whose state to save, or nullptr on the ranks that
 // write nothing (all but rank 0).
 torch::optim::Adam* capture_training_state(TrainerState& state, const BatchSampler& sampler,
                                            const Ranks& ranks, torch::optim::Adam& optimizer,

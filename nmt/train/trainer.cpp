@@ -266,8 +266,6 @@ void train(const Config& cfg, const TrainOptions& opt) {
   ck.reset();
   if (resumed) {
     restore_training_state(last, state, tc, ranks, optimizer, model, models.full, sampler);
-    move_optimizer_state(optimizer, device);
-    set_device_rng_state(device, state.device_rng_state);
     std::fprintf(progress, "[train] resumed from %s at update %lld\n", last.c_str(),
                  static_cast<long long>(state.updates));
   }
@@ -371,7 +369,6 @@ void train(const Config& cfg, const TrainOptions& opt) {
       signal = static_cast<int>(ranks.comm->all_reduce_int(signal, moe::ReduceOp::kMax));
     if (signal != 0) {  // save where we are (no validation: that would keep the user waiting)
       std::unique_ptr<torch::optim::Adam> whole_optimizer;
-      state.device_rng_state = get_device_rng_state(device);
       torch::optim::Adam* saved_optimizer = capture_training_state(
           state, sampler, ranks, optimizer, model, models.full, whole_optimizer);
       if (saved_optimizer) files.save(identity, models.whole(), saved_optimizer, state, false);
@@ -409,7 +406,6 @@ void train(const Config& cfg, const TrainOptions& opt) {
       state.bad_validations++;
     }
     std::unique_ptr<torch::optim::Adam> whole_optimizer;
-    state.device_rng_state = get_device_rng_state(device);
     torch::optim::Adam* saved_optimizer = capture_training_state(
         state, sampler, ranks, optimizer, model, models.full, whole_optimizer);
     if (saved_optimizer) files.save(identity, models.whole(), saved_optimizer, state, best);

@@ -43,7 +43,7 @@ if [ -f .devkit/core8.tar.xz ]; then
   mkdir -p work/data && tar -C work/data -xJf .devkit/core8.tar.xz
 fi
 # The comparison models: configs/experiments/core8_*.yaml (d 256, 3+3 layers, equal active FFN
-# FLOPs per token), with GPU-sized batches. SEEDS2: a second dense seed for the noise level.
+# FLOPs per token), with GPU-sized batches; dense_s2 is dense with train.seed 2 (the noise level).
 models=${MODELS:-"dense dense_s2 switch gshard smoe lms_fd"}
 max_tokens=${MAX_TOKENS:-16000}
 train_one() {  # name updates valid_every extra...
