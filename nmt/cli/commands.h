@@ -13,5 +13,6 @@ int run_eval(const std::vector<std::string>& args);
 int run_distill(const std::vector<std::string>& args);
 int run_analyze(const std::vector<std::string>& args);
 int run_checkpoint(const std::vector<std::string>& args);
+int run_compress(const std::vector<std::string>& args);
 
 }  // namespace strata::cli

@@ -121,7 +121,7 @@ int score_model(const po::variables_map& vm) {
   }
   nlohmann::json report;
   for (const auto& split : split_csv(vm["split"].as<std::string>())) {
-    const nmt::SplitScores scores = nmt::score_split(tr, dcfg, split, opt, batch, max_sent, use);
+    const nmt::SplitScores scores = nmt::score_split(tr, dcfg, split, opt, batch, max_sent, use, vm["nll"].as<bool>());
     std::printf("%s", nmt::format_scores(scores, model, opt.beam).c_str());
     report[split] = nmt::scores_json(scores);
   }
@@ -151,6 +151,7 @@ int run_eval(const std::vector<std::string>& args) {
       "beam", ranged<int>("beam", 1, 1024), "beam size (default: the model's)")(
       "json", po::value<std::string>(), "also write the scores as JSON here")(
       "no-shuffled", "leave out the shuffled-source scores (the source-use diagnostic)")(
+      "nll", po::bool_switch(), "also the teacher-forced nll per reference token (JSON: \"nll\")")(
       "lid", po::value<std::string>(),
       "language identifier for the off-target rate (default <out_dir>/lid.model if present)")(
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");

@@ -39,6 +39,8 @@ const std::vector<Command>& commands() {
        strata::cli::run_analyze},
       {"checkpoint", "split a checkpoint into per-rank shards, or merge them (expert parallelism)",
        strata::cli::run_checkpoint},
+      {"compress", "compress a checkpoint's MoE experts (ResMoE, pruning, SVD, merging)",
+       strata::cli::run_compress},
   };
   return cmds;
 }

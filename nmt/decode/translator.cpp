@@ -39,9 +39,9 @@ SearchOptions Translator::default_options() const {
   return search_options(ckpt_.config.decode, tags_);
 }
 
-std::vector<std::vector<Hypothesis>> Translator::translate_ids(
-    const std::vector<std::vector<int>>& src, const std::string& tgt_lang,
-    const SearchOptions& opt, int batch_size, const std::string& src_lang) {
+// The direction's language indices, with one-line errors for languages the model lacks.
+std::pair<int64_t, int64_t> Translator::direction(const std::string& tgt_lang,
+                                                  const std::string& src_lang) const {
   std::string all;
   for (const auto& l : langs()) all += (all.empty() ? "" : " ") + l;
   const int64_t tgt_index = tags_.index(tgt_lang);
@@ -63,6 +63,14 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
       throw Error("--src-lang: the model does not translate from '" + src_lang +
                   "' (its languages: " + all + ")");
   }
+  return {src_index, tgt_index};
+}
+
+std::vector<std::vector<Hypothesis>> Translator::translate_ids(
+    const std::vector<std::vector<int>>& src, const std::string& tgt_lang,
+    const SearchOptions& opt, int batch_size, const std::string& src_lang) {
+  const auto [src_index, tgt_index] = direction(tgt_lang, src_lang);
+  const bool lms = ckpt_.config.model.lms.enabled();
   const int64_t limit = ckpt_.config.model.max_positions - 2;
   std::vector<size_t> order;  // non-empty inputs, longest first
   for (size_t i = 0; i < src.size(); ++i)
@@ -87,6 +95,45 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
     kernels::ComputeTypeGuard compute(compute_type_);
     auto hyps = beam_search(ckpt_.model, batch.src, firsts, data::kEosId, opt, keys);
     for (size_t i = start; i < end; ++i) out[order[i]] = std::move(hyps[i - start]);
+  }
+  return out;
+}
+
+Translator::Nll Translator::score_nll(const std::vector<std::vector<int>>& src,
+                                      const std::vector<std::vector<int>>& tgt,
+                                      const std::string& tgt_lang, int batch_size,
+                                      const std::string& src_lang) {
+  TORCH_CHECK(src.size() == tgt.size(), "score_nll: ", src.size(), " sources, ", tgt.size(), " targets");
+  const auto [src_index, tgt_index] = direction(tgt_lang, src_lang);
+  const int64_t limit = ckpt_.config.model.max_positions;
+  Nll out;
+  std::vector<size_t> order;  // pairs that fit, longest source first (less padding)
+  for (size_t i = 0; i < src.size(); ++i) {
+    if (static_cast<int64_t>(src[i].size()) + 2 > limit || static_cast<int64_t>(tgt[i].size()) + 1 > limit)
+      ++out.skipped;
+    else
+      order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return src[a].size() > src[b].size(); });
+  torch::NoGradGuard no_grad;
+  kernels::ComputeTypeGuard compute(compute_type_);
+  for (size_t start = 0; start < order.size(); start += batch_size) {
+    const size_t end = std::min(order.size(), start + batch_size);
+    std::vector<TaggedSentence> sentences;
+    for (size_t i = start; i < end; ++i) sentences.push_back({&src[order[i]], tgt_index, &tgt[order[i]]});
+    TaggedBatch b = lay_out_batch(tags_, sentences);
+    LmsKeys keys;
+    if (ckpt_.config.model.lms.enabled()) {
+      const int64_t B = static_cast<int64_t>(end - start);
+      keys = ckpt_.model->lms_keys(torch::full({B}, src_index, torch::kLong),
+                                   torch::full({B}, tgt_index, torch::kLong), lms_shared_);
+    }
+    auto lp = torch::log_softmax(ckpt_.model->forward(b.src, b.prev, nullptr, keys).to(torch::kFloat), -1);
+    auto target = b.target.to(lp.device());
+    auto token_nll = -lp.gather(-1, target.unsqueeze(-1)).squeeze(-1);
+    out.sum += token_nll.masked_fill(target == data::kPadId, 0).sum().item<double>();
+    out.tokens += b.target_tokens;
   }
   return out;
 }

@@ -36,6 +36,16 @@ class Translator {
                                                      const std::string& tgt_lang,
                                                      const SearchOptions& opt, int batch_size,
                                                      const std::string& src_lang = "");
+  // Teacher-forced log-loss of references: the nll summed over the target tokens (and </s>) of
+  // every pair (src[i], tgt[i]) into tgt_lang, and the number of those tokens. Pairs whose source
+  // or target does not fit the position table are skipped (counted in `skipped`).
+  struct Nll {
+    double sum = 0;
+    int64_t tokens = 0;
+    int64_t skipped = 0;
+  };
+  Nll score_nll(const std::vector<std::vector<int>>& src, const std::vector<std::vector<int>>& tgt,
+                const std::string& tgt_lang, int batch_size, const std::string& src_lang = "");
   // LMS models: translate with the fused shared slot (what `distill condense` keeps) instead of
   // the language-specific banks.
   void use_lms_shared(bool on) { lms_shared_ = on; }
@@ -58,6 +68,7 @@ class Translator {
   int64_t truncated() const { return truncated_; }
 
  private:
+  std::pair<int64_t, int64_t> direction(const std::string& tgt_lang, const std::string& src_lang) const;
   Checkpoint ckpt_;
   std::unique_ptr<data::Tokenizer> tok_;
   LangTags tags_;  // resolved once, here

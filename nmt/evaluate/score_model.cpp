@@ -80,13 +80,14 @@ std::vector<size_t> shuffled_order(size_t n, uint64_t seed) {
 
 SplitScores score_split(Translator& tr, const data::DataConfig& dcfg, const std::string& split,
                         const SearchOptions& search, int batch, int max_sentences,
-                        const SourceUseOptions& use) {
+                        const SourceUseOptions& use, bool nll) {
   SearchOptions opt = search;
   opt.nbest = 1;
   SplitScores s;
   s.split = split;
   s.has_shuffled = use.shuffled;
   s.has_off_target = use.lid != nullptr;
+  s.has_nll = nll;
   s.lid_name = use.lid_name;
   std::vector<std::string> langs;
   auto rows = data::read_split(dcfg.out_dir + "/" + split + ".tsv", &langs);
@@ -135,6 +136,17 @@ SplitScores score_split(Translator& tr, const data::DataConfig& dcfg, const std:
         d.ref_off_target = off_target_rate(*use.lid, ref, langs[b], nullptr);
         extra += format(", off-target %.1f%% of %zu", 100 * d.off_target, d.identified);
       }
+      if (nll) {
+        std::vector<std::vector<int>> src_ids, ref_ids;
+        for (size_t i = 0; i < src.size(); ++i) {
+          src_ids.push_back(tr.tokenizer().encode(src[i]));
+          ref_ids.push_back(tr.tokenizer().encode(ref[i]));
+        }
+        const Translator::Nll n = tr.score_nll(src_ids, ref_ids, langs[b], batch, langs[a]);
+        d.nll_sum = n.sum;
+        d.nll_tokens = n.tokens;
+        extra += format(", nll %.3f", n.tokens > 0 ? n.sum / n.tokens : 0.0);
+      }
       s.directions[{langs[a], langs[b]}] = d;
       std::fprintf(
           stderr, "[eval] %s %s-%s: BLEU %.2f chrF %.2f (copy-source chrF %.2f%s), %zu sentences\n",
@@ -146,6 +158,7 @@ SplitScores score_split(Translator& tr, const data::DataConfig& dcfg, const std:
 
 std::map<std::string, GroupAverage> group_averages(const SplitScores& s) {
   std::map<std::string, GroupAverage> sums;
+  std::map<std::string, std::pair<double, int64_t>> nll;  // group -> (sum, tokens)
   for (const auto& [k, d] : s.directions) {
     std::string g = k.first == "en" ? "en->xx" : k.second == "en" ? "xx->en" : "non-English";
     for (const std::string& key : {g, std::string("all")}) {
@@ -156,6 +169,8 @@ std::map<std::string, GroupAverage> group_averages(const SplitScores& s) {
       sums[key].shuffled_chrf += d.shuffled_chrf;
       sums[key].off_target += d.off_target;
       sums[key].directions++;
+      nll[key].first += d.nll_sum;
+      nll[key].second += d.nll_tokens;
     }
   }
   for (auto& [g, a] : sums) {
@@ -165,6 +180,7 @@ std::map<std::string, GroupAverage> group_averages(const SplitScores& s) {
     a.shuffled_bleu /= a.directions;
     a.shuffled_chrf /= a.directions;
     a.off_target /= a.directions;
+    a.nll = nll[g].second > 0 ? nll[g].first / nll[g].second : 0;
   }
   return sums;
 }
@@ -193,6 +209,12 @@ std::string format_scores(const SplitScores& s, const std::string& model_name, i
   }
   out += format("chrF above copying the source in %d of %zu directions\n", beats_copy(s),
                 s.directions.size());
+  if (s.has_nll) {
+    out += "teacher-forced nll per reference token:";
+    for (const char* g : kGroups)
+      if (avg.count(g)) out += format(" %s %.3f", g, avg.at(g).nll);
+    out += "\n";
+  }
   if (!s.has_shuffled && !s.has_off_target) return out;
   if (s.has_shuffled)
     out += matrix(
@@ -238,6 +260,10 @@ nlohmann::json scores_json(const SplitScores& s) {
       e["identified"] = d.identified;
       e["ref_off_target"] = d.ref_off_target;
     }
+    if (s.has_nll) {
+      e["nll"] = d.nll_tokens > 0 ? d.nll_sum / d.nll_tokens : 0;
+      e["nll_tokens"] = d.nll_tokens;
+    }
   }
   const auto avg = group_averages(s);
   for (const char* g : kGroups) {
@@ -255,6 +281,7 @@ nlohmann::json scores_json(const SplitScores& s) {
       e["chrf_gap"] = a.chrf - a.shuffled_chrf;
     }
     if (s.has_off_target) e["off_target"] = a.off_target;
+    if (s.has_nll) e["nll"] = a.nll;
   }
   if (s.has_off_target) j["lid"] = s.lid_name;
   j["beats_copy"] = beats_copy(s);

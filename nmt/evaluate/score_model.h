@@ -38,6 +38,9 @@ struct DirectionScore {
   double off_target = 0;
   size_t identified = 0;  // outputs labelled
   double ref_off_target = 0;
+  // With score_split's `nll`: the teacher-forced nll of the references, summed over their tokens.
+  double nll_sum = 0;
+  int64_t nll_tokens = 0;
 };
 
 // The mean scores of a group of directions.
@@ -49,6 +52,7 @@ struct GroupAverage {
   double shuffled_bleu = 0;  // mean shuffled-source BLEU
   double shuffled_chrf = 0;  // mean shuffled-source chrF
   double off_target = 0;     // mean of the directions' off-target rates (0..1)
+  double nll = 0;            // nll per reference token over the group's tokens (with `nll`)
 };
 
 struct SplitScores {
@@ -57,6 +61,7 @@ struct SplitScores {
   std::map<std::pair<std::string, std::string>, DirectionScore> directions;  // (src, tgt)
   bool has_shuffled = false;    // the shuffled_* fields were measured
   bool has_off_target = false;  // the off-target fields were measured
+  bool has_nll = false;         // the nll fields were measured
   std::string lid_name;         // the identifier's file, for the printed note
 };
 
@@ -78,10 +83,11 @@ uint64_t shuffle_seed(const std::string& src, const std::string& tgt);
 // Translates (with `search`, nbest 1, `batch` sentences per batch) up to max_sentences pairs
 // (0 = all) of every direction of the split whose languages the model has, keeping the rows whose
 // English side has at least dcfg.split.eval_min_words words, and scores them (with the
-// diagnostics `use` asks for).
+// diagnostics `use` asks for); with `nll`, also the teacher-forced nll of the same references
+// (Translator::score_nll): how likely the model finds them, without decoding's noise.
 SplitScores score_split(Translator& tr, const data::DataConfig& dcfg, const std::string& split,
                         const SearchOptions& search, int batch, int max_sentences,
-                        const SourceUseOptions& use = {});
+                        const SourceUseOptions& use = {}, bool nll = false);
 
 // Mean scores of the groups "en->xx", "xx->en", "non-English" and "all" that have a direction.
 std::map<std::string, GroupAverage> group_averages(const SplitScores& s);

@@ -88,16 +88,30 @@ std::string first_line(const std::string& msg) {
   return msg.substr(b, msg.find('\n', b) - b);
 }
 
+// True for the tensors of a compressed layer (stored in "compressed", not in "model").
+bool is_compressed(const std::string& name, const CompressedModel* compressed) {
+  if (!compressed) return false;
+  for (const auto& [module, c] : *compressed)
+    if (name.size() > module.size() && name.compare(0, module.size(), module) == 0 &&
+        name[module.size()] == '.')
+      return true;
+  return false;
+}
+
 // CPU tensors whatever the model's device, so that every checkpoint loads on a CPU-only build.
-void write_module(torch::serialize::OutputArchive& ar, torch::nn::Module& m) {
+void write_module(torch::serialize::OutputArchive& ar, torch::nn::Module& m,
+                  const CompressedModel* compressed) {
   auto cpu = [](const torch::Tensor& t) { return t.is_cpu() ? t : t.detach().cpu(); };
-  for (const auto& p : m.named_parameters()) ar.write(p.key(), cpu(p.value()));
-  for (const auto& b : m.named_buffers()) ar.write(b.key(), cpu(b.value()), /*is_buffer=*/true);
+  for (const auto& p : m.named_parameters())
+    if (!is_compressed(p.key(), compressed)) ar.write(p.key(), cpu(p.value()));
+  for (const auto& b : m.named_buffers())
+    if (!is_compressed(b.key(), compressed)) ar.write(b.key(), cpu(b.value()), /*is_buffer=*/true);
 }
 
 // Reads every parameter and buffer, checking names and shapes (InputArchive would silently
 // resize mismatching tensors).
-void read_module(torch::serialize::InputArchive& ar, torch::nn::Module& m, const std::string& path) {
+void read_module(torch::serialize::InputArchive& ar, torch::nn::Module& m, const std::string& path,
+                 const CompressedModel* compressed) {
   torch::NoGradGuard no_grad;
   auto read_one = [&](const std::string& name, torch::Tensor& dst, bool buffer) {
     torch::Tensor t;
@@ -111,8 +125,10 @@ void read_module(torch::serialize::InputArchive& ar, torch::nn::Module& m, const
     }
     dst.copy_(t);
   };
-  for (auto& p : m.named_parameters()) read_one(p.key(), p.value(), false);
-  for (auto& b : m.named_buffers()) read_one(b.key(), b.value(), true);
+  for (auto& p : m.named_parameters())
+    if (!is_compressed(p.key(), compressed)) read_one(p.key(), p.value(), false);
+  for (auto& b : m.named_buffers())
+    if (!is_compressed(b.key(), compressed)) read_one(b.key(), b.value(), true);
 }
 
 std::string read_string(torch::serialize::InputArchive& ar, const char* key, const std::string& path) {
@@ -170,13 +186,23 @@ class Digest {
 
 std::string content_digest(const std::string& config_yaml, const std::string& langs,
                            const std::string& spm_model, torch::nn::Module& model,
-                           const TrainerState* trainer) {
+                           const TrainerState* trainer, const CompressedModel* compressed) {
   Digest d;
   d.str(config_yaml);
   d.str(langs);
   d.str(spm_model);
-  for (const auto& p : model.named_parameters()) d.tensor(p.key(), p.value());
-  for (const auto& b : model.named_buffers()) d.tensor(b.key(), b.value());
+  for (const auto& p : model.named_parameters())
+    if (!is_compressed(p.key(), compressed)) d.tensor(p.key(), p.value());
+  for (const auto& b : model.named_buffers())
+    if (!is_compressed(b.key(), compressed)) d.tensor(b.key(), b.value());
+  // A compressed layer is digested as stored (restoring it is arithmetic that may round
+  // differently on another CPU); absent from the digests of other files.
+  if (compressed)
+    for (const auto& [module, c] : *compressed) {
+      d.str(module);
+      d.str(c.method);
+      for (const auto& [field, t] : c.tensors()) d.tensor(module + "." + field, t);
+    }
   if (trainer) {
     for (int64_t v : {trainer->updates, trainer->pool, trainer->batch, trainer->bad_validations})
       d.bytes(&v, sizeof v);
@@ -195,9 +221,11 @@ std::string content_digest(const std::string& config_yaml, const std::string& la
 void save_checkpoint(const std::string& path, const Config& config,
                      const std::vector<std::string>& langs, const std::string& spm_model,
                      Transformer& model, torch::optim::Optimizer* optimizer,
-                     const TrainerState* trainer, const ShardInfo* shard) {
+                     const TrainerState* trainer, const ShardInfo* shard,
+                     const CompressedModel* compressed) {
+  if (compressed && compressed->empty()) compressed = nullptr;
   torch::serialize::OutputArchive ar;
-  ar.write("strata_format", torch::tensor(kCheckpointFormat));
+  ar.write("strata_format", torch::tensor(compressed ? kCheckpointFormat : int64_t{2}));
   if (shard) {
     ar.write("shard_rank", torch::tensor(static_cast<int64_t>(shard->rank)));
     ar.write("shard_world", torch::tensor(static_cast<int64_t>(shard->world)));
@@ -207,10 +235,21 @@ void save_checkpoint(const std::string& path, const Config& config,
   ar.write("langs", c10::IValue(lang_list));
   ar.write("spm_model", c10::IValue(spm_model));
   ar.write("integrity", c10::IValue(content_digest(config_yaml, lang_list, spm_model, *model,
-                                                   trainer)));
+                                                   trainer, compressed)));
   torch::serialize::OutputArchive m;
-  write_module(m, *model);
+  write_module(m, *model, compressed);
   ar.write("model", m);
+  if (compressed) {
+    // "index": one line "<module> <method>" per layer; the tensors as "<module>.<field>".
+    torch::serialize::OutputArchive c;
+    std::string index;
+    for (const auto& [module, layer] : *compressed) {
+      index += module + " " + layer.method + "\n";
+      for (const auto& [field, t] : layer.tensors()) c.write(module + "." + field, t.contiguous());
+    }
+    c.write("index", c10::IValue(index));
+    ar.write("compressed", c);
+  }
   if (optimizer) {
     torch::serialize::OutputArchive o;
     optimizer->save(o);
@@ -286,6 +325,35 @@ void load_optimizer_state(const std::string& path, torch::optim::Optimizer& opti
 }
 
 namespace {
+// The "compressed" member: every listed layer must name an Experts module of the model; its
+// tensors are validated against that module (restored after the digest is checked).
+void read_compressed(torch::serialize::InputArchive& ar, TransformerImpl& model,
+                     const std::string& path, CompressedModel* out) {
+  const std::string index = read_string(ar, "index", path);
+  auto modules = model.named_modules();
+  std::stringstream lines(index);
+  for (std::string line; std::getline(lines, line);) {
+    std::stringstream ls(line);
+    std::string module, method;
+    if (!(ls >> module >> method)) throw Error(path + ": compressed layers: bad index line '" + line + "'");
+    const std::string where = path + ": compressed layer '" + module + "'";
+    const auto* found = modules.find(module);
+    const auto* experts = found ? (*found)->as<moe::ExpertsImpl>() : nullptr;
+    if (!experts) throw Error(where + ": the model has no MoE experts of that name");
+    if (out->count(module)) throw Error(where + ": listed twice");
+    CompressedExperts layer;
+    layer.method = method;
+    for (const char* field : {"shape", "centers", "group", "b2", "bitmap", "values", "value_scale",
+                              "a", "a_scale", "b", "b_scale"}) {
+      torch::Tensor t;
+      if (ar.try_read(module + "." + field, t) && !layer.set(field, t))
+        throw Error(where + ": bad '" + field + "'");
+    }
+    layer.validate(*experts, where);
+    (*out)[module] = std::move(layer);
+  }
+}
+
 // load_checkpoint (shard null: a shard file is an error) and load_shard.
 Checkpoint load_impl(const std::string& path, ShardInfo* shard) {
   torch::serialize::InputArchive ar;
@@ -324,9 +392,12 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard) {
                   " is not divisible by the shard's world size " + std::to_string(shard->world));
     c.model = build_model(c.config.model, tok->vocab_size(), static_cast<int64_t>(c.langs.size()),
                           place);
+    torch::serialize::InputArchive cm;
+    if (format >= 3 && ar.try_read("compressed", cm)) read_compressed(cm, *c.model, path, &c.compressed);
+    const CompressedModel* compressed = c.compressed.empty() ? nullptr : &c.compressed;
     torch::serialize::InputArchive m;
     if (!ar.try_read("model", m)) throw Error(path + ": checkpoint has no model weights");
-    read_module(m, *c.model, path);
+    read_module(m, *c.model, path, compressed);
     torch::serialize::InputArchive t;
     if (ar.try_read("trainer", t)) {
       TrainerState s;
@@ -348,10 +419,13 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard) {
     if (format >= 2) {
       const std::string stored = read_string(ar, "integrity", path);
       const std::string actual = content_digest(config_yaml, lang_list, c.spm_model, *c.model,
-                                                c.trainer ? &*c.trainer : nullptr);
+                                                c.trainer ? &*c.trainer : nullptr, compressed);
       if (stored != actual)
         throw Error(path + ": corrupt checkpoint (its contents do not match the stored checksum)");
     }
+    // Only verified contents are restored (validated above, before any arithmetic).
+    for (const auto& [module, layer] : c.compressed)
+      layer.restore_into(*c.model->named_modules()[module]->as<moe::ExpertsImpl>());
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& e) {

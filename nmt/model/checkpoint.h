@@ -12,13 +12,16 @@
 
 #include "data/spm.h"
 #include "nmt/config.h"
+#include "nmt/model/compressed_experts.h"
 #include "nmt/model/transformer.h"
 
 namespace strata::nmt {
 
 // 2: adds "integrity", a SHA-256 over the config, languages, SentencePiece model, model tensors
 // and trainer state, verified on load. Format 1 files still load (their zip CRCs are checked).
-constexpr int64_t kCheckpointFormat = 2;
+// 3: adds "compressed" (MoE layers stored compressed, `strata compress`); written only by files
+// that hold compressed layers, so every other file stays readable by format-2 readers.
+constexpr int64_t kCheckpointFormat = 3;
 
 // Trainer state stored with a training checkpoint.
 struct TrainerState {
@@ -41,6 +44,8 @@ struct Checkpoint {
   std::string spm_model;  // serialized SentencePiece model
   Transformer model{nullptr};
   std::optional<TrainerState> trainer;
+  // Layers stored compressed in the file (already restored into `model` on load).
+  CompressedModel compressed;
 };
 
 // The one place mapping the LMS config to layer options (num_langs: the model's languages).
@@ -60,10 +65,13 @@ struct ShardInfo {
 
 // Saves atomically; `optimizer` and `trainer` may be null (inference checkpoint). With `shard`,
 // `model` is rank shard->rank's part of an expert-parallel model and the file is marked as a shard.
+// With `compressed`, those Experts modules are stored in their compressed form instead of `model`'s
+// tensors (loading restores them).
 void save_checkpoint(const std::string& path, const Config& config,
                      const std::vector<std::string>& langs, const std::string& spm_model,
                      Transformer& model, torch::optim::Optimizer* optimizer,
-                     const TrainerState* trainer, const ShardInfo* shard = nullptr);
+                     const TrainerState* trainer, const ShardInfo* shard = nullptr,
+                     const CompressedModel* compressed = nullptr);
 
 // Loads and validates. A shard file is an error naming `strata checkpoint merge`.
 Checkpoint load_checkpoint(const std::string& path);

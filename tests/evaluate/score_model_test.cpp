@@ -235,3 +235,60 @@ TEST(ScoreModelTest, AveragesByGroupAndCopyBaseline) {
   EXPECT_NE(t2.find("by lid.model"), std::string::npos) << t2;
   EXPECT_DOUBLE_EQ(scores_json(s)["averages"]["en->xx"]["chrf_gap"].get<double>(), 25);
 }
+
+// The teacher-forced nll of score_split(nll=true) equals a second path: each reference fed token by
+// token through the incremental decoder (start/step), one sentence at a time; the averages are
+// token-weighted, and `--nll` puts them in the JSON.
+TEST(ScoreModelTest, NllIsTheIncrementalDecodersLogLossOfTheReferences) {
+  set_threads(1);
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  const auto ck = test::save_tiny_checkpoint(d, data_yaml, "m", test::kSwitchEveryLayer);
+  Translator tr(load_checkpoint(ck.path));
+  const data::DataConfig dcfg = data::load_data_config(data_yaml, {});
+  SearchOptions so = tr.default_options();
+  so.beam = 1;
+  const SplitScores s = score_split(tr, dcfg, "test", so, 8, 3, {false, nullptr, ""}, true);
+  ASSERT_TRUE(s.has_nll);
+  std::vector<std::string> langs;
+  const auto rows = data::read_split(d / "data/test.tsv", &langs);
+  const data::Tokenizer& tok = tr.tokenizer();
+  Transformer& m = tr.model();
+  torch::NoGradGuard no_grad;
+  double all_sum = 0;
+  int64_t all_tokens = 0;
+  for (size_t a = 0; a < 3; ++a)
+    for (size_t b = 0; b < 3; ++b) {
+      if (a == b) continue;
+      double sum = 0;
+      int64_t tokens = 0, n = 0;
+      for (const auto& r : rows) {
+        if (data::count_words(r.text[0]) < dcfg.split.eval_min_words) continue;
+        if (n++ == 3) break;
+        std::vector<int> src = tok.encode(r.text[a]), tgt = tok.encode(r.text[b]);
+        TaggedBatch one = lay_out_batch(tr.tags(), {{&src, tr.tags().index(langs[b]), &tgt}});
+        DecoderState st = m->start(m->encode(one.src));
+        for (int64_t t = 0; t < one.target.size(1); ++t) {
+          auto lp = m->step(one.prev.select(1, t), st);  // [1, V]
+          sum -= lp[0][one.target[0][t].item<int64_t>()].item<double>();
+          ++tokens;
+        }
+      }
+      const DirectionScore& got = s.directions.at({langs[a], langs[b]});
+      EXPECT_EQ(got.nll_tokens, tokens);
+      EXPECT_NEAR(got.nll_sum, sum, 1e-3 * tokens) << langs[a] << "-" << langs[b];
+      all_sum += sum;
+      all_tokens += tokens;
+    }
+  EXPECT_NEAR(group_averages(s).at("all").nll, all_sum / all_tokens, 1e-4);
+  EXPECT_GT(all_sum / all_tokens, 1.0);  // an untrained model: far from certain
+
+  const auto r = test::run_command(std::string(STRATA_BIN) + " eval --model " + ck.path +
+                                       " --split test --beam 1 --max-sentences 3 --threads 1 --nll"
+                                       " --no-shuffled --json " + (d / "n.json"),
+                                   d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("teacher-forced nll per reference token: en->xx"), std::string::npos) << r.out;
+  const auto j = nlohmann::json::parse(test::read_file(d / "n.json"));
+  EXPECT_NEAR(j["test"]["averages"]["all"]["nll"].get<double>(), all_sum / all_tokens, 1e-4);
+}

@@ -1,0 +1,117 @@
+// strata compress end to end: every method writes a checkpoint that translates (in float32 and
+// int8), nothing removed translates exactly like the original, the table reports the sizes, and
+// bad options or models are one-line errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tests/cli_test_util.h"
+#include "tests/tiny_checkpoint.h"
+
+using namespace strata;
+using test::expect_one_line_error;
+using test::kStrata;
+
+namespace {
+
+TEST(CompressCliTest, EveryMethodWritesACheckpointThatTranslates) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto moe = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  test::write_file(d / "in.txt", "open the file\nsave\nprint the copy\n");
+  auto translate = [&](const std::string& model, const std::string& type) {
+    auto r = test::run_command(kStrata + " translate -m " + model + " --tgt-lang de --compute-type " +
+                                   type + " < " + (d / "in.txt"),
+                               d.str());
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+  };
+  const std::string original = translate(moe.path, "float32");
+  ASSERT_EQ(std::count(original.begin(), original.end(), '\n'), 3);
+
+  // Nothing removed: the same translations.
+  auto r = test::run_command(kStrata + " compress -m " + moe.path + " -o " + (d / "same.pt") +
+                                 " --method resmoe --sparsity 0",
+                             d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(translate(d / "same.pt", "float32"), original);
+
+  for (const std::string method : {"resmoe", "resmoe --residual svd", "prune", "svd", "merge"}) {
+    const std::string out = d / "small.pt";
+    r = test::run_command(kStrata + " compress -m " + moe.path + " -o " + out + " --method " +
+                              method + " --compression 0.5" + (method == "prune" ? " --int8" : "") +
+                              " --json " + (d / "report.json"),
+                          d.str());
+    ASSERT_EQ(r.status, 0) << method << ": " << r.err;
+    // The JSON report: its totals are the layers' sums, half the experts' parameters stay, and
+    // the file sizes are the files'.
+    const auto j = nlohmann::json::parse(test::read_file(d / "report.json"));
+    ASSERT_EQ(j["layers"].size(), 4u) << method;
+    int64_t stored = 0;
+    for (const auto& l : j["layers"]) stored += l["stored_parameters"].get<int64_t>();
+    EXPECT_EQ(j["stored_parameters"].get<int64_t>(), stored);
+    EXPECT_NEAR(static_cast<double>(stored) / j["parameters"].get<double>(), 0.5, 0.02) << method << r.out;
+    EXPECT_EQ(j["output_file_bytes"].get<uintmax_t>(), std::filesystem::file_size(out));
+    EXPECT_EQ(j["file_bytes"].get<uintmax_t>(), std::filesystem::file_size(moe.path));
+    // One row per MoE layer (4: every layer of 2+2), the totals and the file sizes.
+    EXPECT_NE(r.out.find("| 3 | decoder_layers.1.moe.experts |"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("experts: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" MB -> "), std::string::npos) << r.out;
+    EXPECT_LT(std::filesystem::file_size(out), std::filesystem::file_size(moe.path)) << method;
+    for (const char* type : {"float32", "int8"}) {
+      const std::string t = translate(out, type);
+      EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 3) << method << " " << type;
+    }
+  }
+}
+
+// GShard (top-2), SMoE and σ-MoE (many small experts, top-4) checkpoints compress, and the output
+// loads in eval and analyze like any checkpoint, in float32 and int8.
+TEST(CompressCliTest, EveryMoeKindCompressesAndLoadsInEvalAndAnalyze) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  for (const auto& [name, moe] : std::vector<std::pair<std::string, std::string>>{
+           {"gshard", "moe: {type: gshard, num_experts: 4, every_k_layers: 1}"},
+           {"smoe", "moe: {type: smoe, num_experts: 4, strata: [2, 2], every_k_layers: 2}"},
+           {"sigma", "moe: {type: switch, num_experts: 16, expert_ffn: 8, top_k: 4, "
+                     "every_k_layers: 1, router: sigma}"}}) {
+    auto ck = test::save_tiny_checkpoint(d, data_yaml, name, moe);
+    const std::string out = d / (name + "_small.pt");
+    auto r = test::run_command(kStrata + " compress -m " + ck.path + " -o " + out + " --compression 0.5", d.str());
+    ASSERT_EQ(r.status, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find("(50."), std::string::npos) << r.out;  // "stored ... (50.x%)"
+    for (const char* type : {"float32", "int8"}) {
+      r = test::run_command(kStrata + " eval -m " + out + " --split test --max-sentences 2 --beam 1 --no-shuffled" +
+                                " --compute-type " + type, d.str());
+      EXPECT_EQ(r.status, 0) << name << " " << type << ": " << r.err;
+      EXPECT_NE(r.out.find("chrF"), std::string::npos) << r.out;
+    }
+    r = test::run_command(kStrata + " analyze routing -m " + out + " --split valid --out " + (d / (name + "_an")),
+                          d.str());
+    EXPECT_EQ(r.status, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find("| NMI |"), std::string::npos) << r.out;
+  }
+}
+
+TEST(CompressCliTest, BadOptionsAndModelsAreOneLineErrors) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto moe = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  auto dense = test::save_tiny_checkpoint(d, data_yaml, "dense");
+  const std::string out = " -o " + (d / "out.pt");
+  auto run = [&](const std::string& args) { return test::run_command(kStrata + " compress " + args, d.str()); };
+  expect_one_line_error(run("-m " + dense.path + out + " --compression 0.5"), "no MoE layers");
+  expect_one_line_error(run("-m " + moe.path + out + " --sparsity 0.5 --rank 2"), "one of");
+  expect_one_line_error(run("-m " + moe.path + out + " --method svd --sparsity 0.5"), "--rank");
+  expect_one_line_error(run("-m " + moe.path + out + " --method prune"), "--sparsity");
+  expect_one_line_error(run("-m " + moe.path + out + " --method fold --compression 0.5"), "--method");
+  expect_one_line_error(run("-m " + moe.path + out + " --compression 0.5 --layers 0,9"), "no MoE layer '9'");
+  expect_one_line_error(run("-m " + moe.path + out + " --sparsity 1.5"), "--sparsity");
+  expect_one_line_error(run("-m " + moe.path + out + " --compression 0.9"), "barycenter");
+  expect_one_line_error(run("-m " + (d / "missing.pt") + out + " --compression 0.5"), "missing.pt");
+  expect_one_line_error(run("-m " + moe.path + " -o " + moe.path + " --compression 0.5"), "--output");
+  EXPECT_FALSE(std::filesystem::exists(d / "out.pt"));
+}
+
+}  // namespace
