@@ -73,9 +73,9 @@ def cells(s):
     return (s["valid"]["averages"]["all"]["nll"], s["test"]["averages"]["all"]["chrf"],
             s["ood_test"]["averages"]["all"]["chrf"], s["test"]["averages"]["all"]["bleu"],
             s["test"]["beats_copy"])
-variants = [("resmoe", "ResMoE, pruned residuals"), ("resmoe__residual_svd", "ResMoE, rank-r residuals"),
+variants = [("resmoe", "ResMoE, pruned residuals"), ("resmoe_residual_svd", "ResMoE, rank-r residuals"),
             ("prune", "magnitude pruning"), ("svd", "truncated SVD"), ("merge", "merging (aligned)"),
-            ("resmoe__int8", "ResMoE, pruned residuals, int8 values")]
+            ("resmoe_int8", "ResMoE, pruned residuals, int8 values")]
 o = cells(orig)
 first = None
 for f in sorted(os.listdir(d)):
@@ -124,8 +124,9 @@ try:
     for label, pts in series.items():
         pts.sort()
         xs = [0] + [100 * p[0] for p in pts]
-        ax[0].plot(xs, [o[0]] + [p[1] for p in pts], marker="o", label=label)
-        ax[1].plot(xs, [o[1]] + [p[2] for p in pts], marker="o", label=label)
+        style = "--" if "int8" in label else "-"  # int8 lies on its f32 twin: dashed
+        ax[0].plot(xs, [o[0]] + [p[1] for p in pts], style, marker="o", label=label)
+        ax[1].plot(xs, [o[1]] + [p[2] for p in pts], style, marker="o", label=label)
     ax[0].set_xlabel("experts' parameters removed (%)"); ax[0].set_ylabel("valid nll (lower is better)")
     ax[1].set_xlabel("experts' parameters removed (%)"); ax[1].set_ylabel("test chrF")
     ax[1].legend(fontsize=7)

@@ -1,6 +1,6 @@
-// strata compress end to end: every method writes a checkpoint that translates (in float32 and
-// int8), nothing removed translates exactly like the original, the table reports the sizes, and
-// bad options or models are one-line errors.
+// strata compress end to end: every method writes a checkpoint that translates (in float32,
+// bfloat16 and int8), nothing removed translates exactly like the original, the table and the JSON
+// report the sizes, every MoE kind compresses, and bad options or models are one-line errors.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -59,7 +59,7 @@ TEST(CompressCliTest, EveryMethodWritesACheckpointThatTranslates) {
     EXPECT_NE(r.out.find("experts: "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(" MB -> "), std::string::npos) << r.out;
     EXPECT_LT(std::filesystem::file_size(out), std::filesystem::file_size(moe.path)) << method;
-    for (const char* type : {"float32", "int8"}) {
+    for (const char* type : {"float32", "bfloat16", "int8"}) {
       const std::string t = translate(out, type);
       EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 3) << method << " " << type;
     }
