@@ -98,9 +98,9 @@ int run_compress(const std::vector<std::string>& args) {
 
   const auto all = nmt::compress::experts_modules(*ckpt.model);
   std::printf("| # | MoE layer | experts | %s | barycenter iterations | objective start -> end | "
-              "relative error | expert parameters | stored | stored MB |\n",
+              "residual share | relative error | expert parameters | stored | stored MB |\n",
               merge ? "groups" : sparse ? "sparsity" : "rank");
-  std::printf("|---:|---|---:|---|---:|---|---:|---:|---:|---:|\n");
+  std::printf("|---:|---|---:|---|---:|---|---:|---:|---:|---:|---:|\n");
   int64_t params = 0, stored = 0, bytes = 0, stored_bytes = 0;
   nlohmann::json report = {{"model", in}, {"output", out}, {"method", method}, {"int8", o.int8}};
   if (o.method == nmt::compress::Method::kResMoe) report["residual"] = residual;
@@ -112,22 +112,25 @@ int run_compress(const std::vector<std::string>& args) {
                                 {"objective_first", r.objective_first},
                                 {"objective", r.objective},
                                 {"relative_error", r.relative_error},
+                                {"residual_share", r.residual_share},
                                 {"parameters", r.parameters},
                                 {"stored_parameters", r.stored_parameters},
                                 {"bytes", r.bytes},
                                 {"stored_bytes", r.stored_bytes}});
     size_t i = 0;
     while (all[i].first != r.module) ++i;
-    std::string iterations = "-", objective = "-";
+    std::string iterations = "-", objective = "-", share = "-";
     if (r.iterations) {
       char b[96];
+      std::snprintf(b, sizeof b, "%.4f", r.residual_share);
+      share = b;
       std::snprintf(b, sizeof b, "%.4g -> %.4g", r.objective_first, r.objective);
       objective = b;
       iterations = std::to_string(r.iterations) + (r.converged ? "" : " (not converged)");
     }
-    std::printf("| %zu | %s | %lld | %s | %s | %s | %.4f | %lld | %lld (%.1f%%) | %.2f -> %.2f |\n", i,
+    std::printf("| %zu | %s | %lld | %s | %s | %s | %s | %.4f | %lld | %lld (%.1f%%) | %.2f -> %.2f |\n", i,
                 r.module.c_str(), static_cast<long long>(all[i].second->w1.size(0)),
-                r.setting.c_str(), iterations.c_str(), objective.c_str(), r.relative_error,
+                r.setting.c_str(), iterations.c_str(), objective.c_str(), share.c_str(), r.relative_error,
                 static_cast<long long>(r.parameters), static_cast<long long>(r.stored_parameters),
                 100.0 * static_cast<double>(r.stored_parameters) / static_cast<double>(r.parameters),
                 static_cast<double>(r.bytes) / 1e6, static_cast<double>(r.stored_bytes) / 1e6);

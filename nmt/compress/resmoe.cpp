@@ -273,6 +273,12 @@ CompressedExperts compress_experts(const moe::ExpertsImpl& experts, const Compre
     norm += X[e].pow(2).sum().item<double>();
   }
   rep.relative_error = norm > 0 ? std::sqrt(err / norm) : 0;
+  if (centered) {
+    double left = 0;
+    for (int64_t e = 0; e < E; ++e)
+      left += (aligned[e] - c.centers[c.group[e].item<int64_t>()]).pow(2).sum().item<double>();
+    rep.residual_share = norm > 0 ? left / norm : 0;
+  }
   rep.parameters = P;
   rep.bytes = P * static_cast<int64_t>(sizeof(float));
   rep.stored_parameters = c.stored_parameters();

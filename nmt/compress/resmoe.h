@@ -66,6 +66,10 @@ struct LayerReport {
   bool converged = true;
   double objective_first = 0, objective = 0;      // barycenter objective: start, end
   double relative_error = 0;  // |X̂ − P X|_F / |X|_F over the layer's experts
+  // |P X − C|²_F / |X|²_F over the layer's experts: what the barycenter (merge: the group's
+  // center) leaves for the residuals to carry; 1 without a center. Near 0 when the experts share
+  // most of their weights up to a permutation (ResMoE's premise), near 1 − 1/E when unrelated.
+  double residual_share = 1;
 };
 
 // Compresses one Experts module (all of its experts). Throws strata::Error for a setting that

@@ -142,6 +142,33 @@ TEST(CompressTest, NothingRemovedRestoresEveryExpertExactly) {
   }
 }
 
+TEST(CompressTest, ResidualShareMatchesAHandCountAndIsOneWithoutACenter) {
+  // Two experts of one neuron each (no permutation to choose): the barycenter is their mean, each
+  // residual ±(X1 − X2)/2, so the share is |X1 − X2|²/2 / (|X1|² + |X2|²).
+  auto ex = random_experts(2, 3, 1, 11);
+  const auto x1 = expert_features(*ex, 0), x2 = expert_features(*ex, 1);
+  const double want = (x1 - x2).pow(2).sum().item<double>() / 2 /
+                      (x1.pow(2).sum() + x2.pow(2).sum()).item<double>();
+  CompressOptions o;
+  o.sparsity = 0.5;
+  LayerReport rep;
+  compress_experts(*ex, o, &rep);
+  EXPECT_NEAR(rep.residual_share, want, 1e-6);
+  o.method = Method::kMerge;
+  o.sparsity = -1;
+  o.groups = 1;
+  compress_experts(*ex, o, &rep);
+  EXPECT_NEAR(rep.residual_share, want, 1e-6);
+  o.groups = 2;  // every expert its own group: nothing left over
+  compress_experts(*ex, o, &rep);
+  EXPECT_NEAR(rep.residual_share, 0.0, 1e-12);
+  o = CompressOptions();
+  o.method = Method::kPrune;
+  o.sparsity = 0.5;
+  compress_experts(*ex, o, &rep);
+  EXPECT_EQ(rep.residual_share, 1.0);
+}
+
 TEST(CompressTest, StoredSizesMatchAHandCount) {
   // E 4, d 3, ffn 5: D = 7, 35 entries per expert; sparsity 0.6 keeps round(0.4 · 35) = 14.
   auto ex = random_experts(4, 3, 5, 8);
@@ -185,6 +212,9 @@ TEST(CompressTest, EveryMethodStoresAboutTheTargetShareAndResMoeBeatsPruningOnSh
     }
   }
   const int64_t P = expert_parameters(*ex);
+  double norm = 0;
+  for (int64_t e = 0; e < E; ++e) norm += expert_features(*ex, e).pow(2).sum().item<double>();
+  const double noise_share = 1e-4 * (1 - 1.0 / E) * static_cast<double>(E * n * (2 * d + 1)) / norm;
   std::map<std::string, double> error;
   for (double c : {0.25, 0.5, 0.75}) {
     for (auto [method, residual] : {std::pair{Method::kResMoe, Residual::kPrune},
@@ -206,6 +236,9 @@ TEST(CompressTest, EveryMethodStoresAboutTheTargetShareAndResMoeBeatsPruningOnSh
       EXPECT_NEAR(kept, 1 - c, 0.5 * unit / static_cast<double>(P) + 1e-9)
           << ce.method << " " << ce.residual() << " " << c;
       error[ce.method + "/" + ce.residual() + "@" + std::to_string(c)] = rep.relative_error;
+      // After alignment the experts differ by their N(0, 0.01²) noise only: the residuals carry
+      // about (1 − 1/E)·0.01² per entry (the mean absorbs 1/E of it) and the barycenter the rest.
+      if (method == Method::kResMoe) EXPECT_NEAR(rep.residual_share / noise_share, 1.0, 0.2) << c;
     }
     const std::string at = "@" + std::to_string(c);
     EXPECT_LT(error["resmoe/sparse" + at], 0.5 * error["prune/sparse" + at]) << c;
