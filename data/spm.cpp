@@ -172,6 +172,7 @@ int Tokenizer::piece_id(const std::string& piece) const {
   int id = sp_->PieceToId(piece);
   return (id == sp_->unk_id() && piece != sp_->IdToPiece(sp_->unk_id())) ? -1 : id;
 }
+std::string Tokenizer::piece(int id) const { return sp_->IdToPiece(id); }
 int Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }
 
 }  // namespace strata::data

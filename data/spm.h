@@ -42,6 +42,7 @@ class Tokenizer {
   std::vector<int> encode(const std::string& text) const;
   std::string decode(const std::vector<int>& ids) const;
   int piece_id(const std::string& piece) const;  // -1 when unknown
+  std::string piece(int id) const;               // the piece of id (0 <= id < vocab_size())
   int vocab_size() const;
 
  private:

@@ -43,7 +43,8 @@ pkgs=(
   libdnnl-dev                                        # oneDNN: int8 and bf16 products (kernels/)
   ocl-icd-opencl-dev                                 # OpenCL headers: Debian's dnnl CMake config requires them
   python3                                            # zip fixtures in the archive tests
-  python3-scipy                                      # second implementations in tests (assignment)
+  libmetis-dev                                       # METIS graph partitions (strata analyze modularity)
+  python3-scipy python3-sklearn                      # second implementations in tests (assignment, AP, tests)
 )
 if [ "$bench" = 1 ]; then pkgs+=(python3-torch); fi
 if [ "$fuzz" = 1 ]; then pkgs+=(clang-15 libfuzzer-15-dev llvm); fi  # llvm: llvm-symbolizer

@@ -118,6 +118,30 @@ void count_routing(Transformer& model, const ParallelData& data,
   }
 }
 
+AnalysisSplit load_analysis_split(const Checkpoint& ck, const data::Tokenizer& tok,
+                                  const std::string& data_config, const std::string& split,
+                                  int max_sentences) {
+  const std::string cfg = data_config.empty() ? ck.config.train.data : data_config;
+  data::DataConfig dcfg = data::load_data_config(cfg, {});
+  AnalysisSplit s;
+  s.path = dcfg.out_dir + "/" + split + ".tsv";
+  if (!fs::exists(s.path)) throw Error(s.path + ": no such split (--split " + split + ")");
+  auto rows = data::read_split(s.path, &s.langs);
+  s.tags = std::make_unique<LangTags>(tok, s.langs, ck.config.model.decoder_lang_tag);
+  for (size_t l = 0; l < s.langs.size(); ++l)  // the model translates it and has its tag
+    s.known.push_back(std::find(ck.langs.begin(), ck.langs.end(), s.langs[l]) != ck.langs.end() &&
+                      s.tags->has_tag(l));
+  s.data = std::make_unique<ParallelData>(rows, s.langs, tok, ck.config.model.max_positions - 2);
+  rows.clear();
+  for (const auto& d : s.data->directions()) {
+    if (!s.known[d.src] || !s.known[d.tgt]) continue;
+    for (size_t i = 0; i < d.rows.size() && (max_sentences <= 0 || static_cast<int>(i) < max_sentences); ++i)
+      s.examples.push_back({d.rows[i], d.src, d.tgt});
+  }
+  if (s.examples.empty()) throw Error(s.path + ": no sentence pair in the model's languages to analyze");
+  return s;
+}
+
 RoutingReport analyze_routing(const std::string& model_path, const RoutingOptions& options) {
   Checkpoint ck = load_checkpoint(model_path);
   const auto& mc = ck.config.model.moe;
@@ -126,41 +150,20 @@ RoutingReport analyze_routing(const std::string& model_path, const RoutingOption
   kernels::pack_weights(*ck.model, options.compute_type);
   kernels::ComputeTypeGuard compute(options.compute_type);
   auto tok = checkpoint_tokenizer(ck);
-  const std::string data_cfg =
-      options.data_config.empty() ? ck.config.train.data : options.data_config;
-  data::DataConfig dcfg = data::load_data_config(data_cfg, {});
-  const std::string split_path = dcfg.out_dir + "/" + options.split + ".tsv";
-  if (!fs::exists(split_path))
-    throw Error(split_path + ": no such split (--split " + options.split + ")");
+  AnalysisSplit split = load_analysis_split(ck, *tok, options.data_config, options.split, options.max_sentences);
   RoutingReport rep;
   rep.model = model_path;
   rep.split = options.split;
   rep.num_experts = mc.num_experts;
   rep.router = mc.router;
   rep.shared_router = mc.shared_router;
-  auto rows = data::read_split(split_path, &rep.langs);
-  const LangTags tags(*tok, rep.langs, ck.config.model.decoder_lang_tag);
-  for (size_t l = 0; l < rep.langs.size(); ++l)  // the model translates it and has its tag
-    rep.known.push_back(
-        std::find(ck.langs.begin(), ck.langs.end(), rep.langs[l]) != ck.langs.end() &&
-        tags.has_tag(l));
-  ParallelData pdata(rows, rep.langs, *tok, ck.config.model.max_positions - 2);
-  rows.clear();
-  std::vector<Example> all;
-  for (const auto& d : pdata.directions()) {
-    if (!rep.known[d.src] || !rep.known[d.tgt]) continue;
-    for (size_t i = 0; i < d.rows.size() &&
-                       (options.max_sentences <= 0 || static_cast<int>(i) < options.max_sentences);
-         ++i)
-      all.push_back({d.rows[i], d.src, d.tgt});
-  }
-  if (all.empty())
-    throw Error(split_path + ": no sentence pair in the model's languages to analyze");
-  rep.sentences = all.size();
+  rep.langs = split.langs;
+  rep.known = split.known;
+  rep.sentences = split.examples.size();
   rep.layers = moe_layers(ck.model, static_cast<int64_t>(rep.langs.size()));
   std::fprintf(stderr, "[analyze] %s: %zu sentence pairs, %zu MoE layers\n", rep.split.c_str(),
-               all.size(), rep.layers.size());
-  count_routing(ck.model, pdata, all, tags, rep.layers);
+               rep.sentences, rep.layers.size());
+  count_routing(ck.model, *split.data, split.examples, *split.tags, rep.layers);
   return rep;
 }
 

@@ -12,9 +12,11 @@
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "nmt/model/checkpoint.h"
 #include "nmt/model/transformer.h"
 #include "nmt/train/batcher.h"
 
@@ -50,6 +52,23 @@ struct RoutingReport {
   std::vector<bool> known;           // [language] the model has it and its tag
   std::vector<LayerRouting> layers;  // the MoE layers, encoder's then decoder's, bottom up
 };
+
+// A benchmark split as the analyses read it: the sentence pairs of every direction whose two
+// languages the model has (and has tags for), up to max_sentences per direction (0 = all).
+struct AnalysisSplit {
+  std::string path;                    // <out_dir>/<split>.tsv
+  std::vector<std::string> langs;      // the split's languages
+  std::vector<bool> known;             // [language] the model has it and its tag
+  std::unique_ptr<LangTags> tags;      // lays out batches over langs
+  std::unique_ptr<ParallelData> data;  // the split's rows, tokenised
+  std::vector<Example> examples;       // direction by direction
+};
+
+// Throws strata::Error for a missing split or one without a usable pair. data_config: the data
+// config (YAML); empty = the one the model was trained on.
+AnalysisSplit load_analysis_split(const Checkpoint& ck, const data::Tokenizer& tok,
+                                  const std::string& data_config, const std::string& split,
+                                  int max_sentences);
 
 // Loads the checkpoint, runs up to max_sentences pairs of every direction of the split whose
 // languages the model has, and counts first choices. Throws strata::Error for a dense model, a

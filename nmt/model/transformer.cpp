@@ -187,10 +187,18 @@ torch::Tensor drop(const torch::Tensor& x, double p, bool training) {
 }
 }  // namespace
 
+namespace {
+thread_local FfnProbe* ffn_probe = nullptr;
+}  // namespace
+
+FfnProbeGuard::FfnProbeGuard(FfnProbe* probe) : previous_(ffn_probe) { ffn_probe = probe; }
+FfnProbeGuard::~FfnProbeGuard() { ffn_probe = previous_; }
+
 torch::Tensor ffn_block(FeedForward& ffn, const std::shared_ptr<moe::SparseFfnBase>& sparse,
                         torch::nn::LayerNorm& norm, const torch::Tensor& y,
                         const torch::Tensor& pad, double dropout, bool training, MoeAux* aux,
                         const LmsKeys& lms) {
+  if (ffn_probe) ffn_probe->ffn_input(norm(y), lms);
   if (!sparse) return y + drop(ffn(norm(y), lms), dropout, training);
   MoeAux local;  // the sparse layer reads the stack's inputs from it and reports into it
   return sparse->block(y, norm, pad, dropout, aux ? aux : &local);

@@ -138,6 +138,25 @@ struct TransformerLayerOptions {
   TORCH_ARG(SparseFfnFactory, make_sparse) = nullptr;
 };
 
+// An observer of the FFN sub-layers (nmt/analysis/modularity): while one is set on this thread,
+// every ffn_block passes it its FFN's input after the norm, x [B, T, d], and the LMS keys, in
+// call order (a teacher-forced forward: encoder layers bottom up, then decoder layers).
+struct FfnProbe {
+  virtual ~FfnProbe() = default;
+  virtual void ffn_input(const torch::Tensor& x, const LmsKeys& lms) = 0;
+};
+// Sets `probe` on this thread for the guard's lifetime (the previous one is restored after).
+class FfnProbeGuard {
+ public:
+  explicit FfnProbeGuard(FfnProbe* probe);
+  ~FfnProbeGuard();
+  FfnProbeGuard(const FfnProbeGuard&) = delete;
+  FfnProbeGuard& operator=(const FfnProbeGuard&) = delete;
+
+ private:
+  FfnProbe* previous_;
+};
+
 // The FFN sub-layer with its residual: y + dropout(FFN(LN(y))) for dense layers; the sparse
 // sub-layer's own block otherwise (moe/sparse_ffn.h).
 torch::Tensor ffn_block(FeedForward& ffn, const std::shared_ptr<moe::SparseFfnBase>& sparse,

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "data/langs.h"
 #include "data/prepare.h"
@@ -134,4 +135,35 @@ TEST(AnalyzeCliTest, RoutingTablesHeatMapAgreementLogAndBadInput) {
   expect_one_line_error(r, "unknown analysis 'experts'");
   r = test::run_command(kStrata + " analyze routing -m " + (d / "ac/best.pt") + " --split nope", d.str());
   expect_one_line_error(r, "no such split");
+}
+
+TEST(AnalyzeCliTest, ModularityTablesJsonHeatMapAndBadInput) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  Config dense = load_config(tiny_train_config(d, data_yaml, "dense", 1, 1), {});
+  data::Tokenizer tok(d / "data/spm.model");
+  torch::manual_seed(3);
+  Transformer m = build_model(dense.model, tok.vocab_size());
+  save_checkpoint(d / "dense.pt", dense, {"en", "de", "fr"}, tok.serialized(), m, nullptr, nullptr);
+  const int64_t ffn = dense.model.ffn;
+  auto r = test::run_command(kStrata + " analyze modularity -m " + (d / "dense.pt") +
+                                 " --split valid --experts 4 --out " + (d / "mod"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const std::string& row : std::vector<std::string>{"| enc0 | " + std::to_string(ffn) + " |", "| dec0 | kmeans | 4 |",
+                                "| dec0 | coactivation | 4 |", "| enc0 | random | 4 |", "src=de", "tgt=fr"})
+    EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
+  const auto j = nlohmann::json::parse(test::read_file(d / "mod/modularity.json"));
+  EXPECT_EQ(j["layers"].size(), static_cast<size_t>(dense.model.encoder_layers + dense.model.decoder_layers));
+  EXPECT_EQ(j["layers"][0]["partitions"][0]["kind"], "kmeans");
+  EXPECT_TRUE(j["layers"][0]["predictivity"].contains("src=en"));
+  DecodedPng img;
+  ASSERT_TRUE(decode_png(test::read_file(d / "mod/modularity.png"), &img));
+  EXPECT_EQ(img.width % 12, 0u);
+  // Bad input: experts that do not divide the layer, a missing split, a bad share.
+  r = test::run_command(kStrata + " analyze modularity -m " + (d / "dense.pt") + " --experts 7", d.str());
+  expect_one_line_error(r, "--experts 7 does not divide");
+  r = test::run_command(kStrata + " analyze modularity -m " + (d / "dense.pt") + " --split nope", d.str());
+  expect_one_line_error(r, "no such split");
+  r = test::run_command(kStrata + " analyze modularity -m " + (d / "dense.pt") + " --top 2", d.str());
+  expect_one_line_error(r, "top");
 }

@@ -1,0 +1,458 @@
+// The modularity analysis: activations through an FfnProbe, predictivity per neuron and
+// sub-function, partitions and functional tests, tables, JSON and the heat map. Stages of
+// analyze_modularity: load → sample the examples of each sub-function → one teacher-forced pass
+// keeping pooled and sampled-token activations → per layer AP, top neurons, partitions, tests.
+#include "nmt/analysis/modularity.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+#include <string_view>
+
+#include "data/spm.h"
+#include "moe/dispatch.h"
+#include "nmt/analysis/heatmap.h"
+#include "nmt/analysis/routing.h"
+#include "nmt/model/checkpoint.h"
+#include "nmt/train/lms_languages.h"
+#include "nmt/util/error.h"
+#include "nmt/util/format.h"
+
+namespace strata::nmt {
+
+bool markup_piece(const std::string& piece) {
+  for (unsigned char c : piece)
+    if ((c >= '0' && c <= '9') || std::string_view("%{}<>&$\\[]").find(static_cast<char>(c)) != std::string_view::npos)
+      return true;
+  return false;
+}
+
+namespace {
+
+// Records each FFN sub-layer's input of one forward pass.
+struct InputRecorder : FfnProbe {
+  std::vector<torch::Tensor> inputs;
+  std::vector<LmsKeys> keys;
+  void ffn_input(const torch::Tensor& x, const LmsKeys& lms) override {
+    inputs.push_back(x.detach());
+    keys.push_back(lms);
+  }
+};
+
+// A layer's FFN as the analysis sees it: dense (fc1) or the experts of a sparse layer.
+struct FfnSite {
+  std::string name;
+  bool encoder = true;
+  FeedForwardImpl* dense = nullptr;
+  moe::ExpertsImpl* experts = nullptr;
+  int64_t neurons() const {
+    return dense ? dense->options.ffn() : experts->w1.size(0) * experts->w1.size(2);
+  }
+  // x [B, T, d] -> post-ReLU activations [B, T, neurons] (experts: expert-major blocks).
+  torch::Tensor activations(const torch::Tensor& x, const LmsKeys& lms) const {
+    if (dense) return torch::relu(dense->fc1(x, lms));
+    const int64_t E = experts->w1.size(0), d = experts->w1.size(1), n = experts->w1.size(2);
+    auto w = experts->w1.detach().permute({1, 0, 2}).reshape({d, E * n});
+    return torch::relu(x.matmul(w) + experts->b1.detach().reshape({E * n}));
+  }
+  // The input weights, one row per neuron [neurons, d] (k-means on dense layers).
+  torch::Tensor first_weights() const {
+    if (dense) return dense->fc1->weight.detach();
+    return experts->w1.detach().permute({0, 2, 1}).reshape({-1, experts->w1.size(1)});
+  }
+};
+
+std::vector<FfnSite> ffn_sites(TransformerImpl& model) {
+  std::vector<FfnSite> sites;
+  auto add = [&](FeedForward ffn,
+                 const std::shared_ptr<moe::SparseFfnBase>& sparse, bool enc, size_t i) {
+    FfnSite s;
+    s.name = (enc ? "enc" : "dec") + std::to_string(i);
+    s.encoder = enc;
+    if (sparse) {
+      for (const auto& m : sparse->modules(/*include_self=*/false))
+        if (auto* e = m->as<moe::ExpertsImpl>()) s.experts = e;
+      if (!s.experts) throw Error("analyze modularity: the sparse layer " + s.name + " has no experts");
+    } else {
+      s.dense = ffn.get();
+    }
+    sites.push_back(s);
+  };
+  for (size_t i = 0; i < model.encoder_layers->size(); ++i) {
+    auto l = model.encoder_layers[i]->as<EncoderLayerImpl>();
+    add(l->ffn, l->sparse, true, i);
+  }
+  for (size_t i = 0; i < model.decoder_layers->size(); ++i) {
+    auto l = model.decoder_layers[i]->as<DecoderLayerImpl>();
+    add(l->ffn, l->sparse, false, i);
+  }
+  return sites;
+}
+
+// Up to `cap` of `ids`, drawn without replacement (all when there are fewer), in their order.
+std::vector<int64_t> sample(std::vector<int64_t> ids, int cap, std::mt19937_64& rng) {
+  if (cap > 0 && static_cast<int64_t>(ids.size()) > cap) {
+    std::shuffle(ids.begin(), ids.end(), rng);
+    ids.resize(cap);
+    std::sort(ids.begin(), ids.end());
+  }
+  return ids;
+}
+
+// The examples of one sub-function: rows of the pooled (sentence) or token matrix, and labels.
+struct Probe {
+  std::vector<int64_t> rows;
+  std::vector<uint8_t> label;
+};
+
+Probe make_probe(const std::vector<int64_t>& pos, const std::vector<int64_t>& neg) {
+  Probe p;
+  p.rows = pos;
+  p.rows.insert(p.rows.end(), neg.begin(), neg.end());
+  p.label.assign(pos.size(), 1);
+  p.label.resize(p.rows.size(), 0);
+  return p;
+}
+
+// AP of every neuron for one probe: acts [rows, neurons].
+std::vector<float> neuron_predictivity(const torch::Tensor& acts, const Probe& p) {
+  auto m = acts.index_select(0, torch::tensor(p.rows, torch::kLong)).t().contiguous();  // [neurons, rows]
+  const int64_t N = m.size(0), R = m.size(1);
+  std::vector<float> ap(N);
+  const float* data = m.data_ptr<float>();
+  at::parallel_for(0, N, 16, [&](int64_t b, int64_t e) {
+    for (int64_t j = b; j < e; ++j)
+      ap[j] = static_cast<float>(predictivity(std::vector<float>(data + j * R, data + (j + 1) * R), p.label));
+  });
+  return ap;
+}
+
+std::vector<int64_t> top_neurons(const std::vector<float>& ap, double share) {
+  const int64_t N = static_cast<int64_t>(ap.size());
+  const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(share * static_cast<double>(N)));
+  std::vector<int64_t> order(N);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return ap[a] > ap[b]; });
+  order.resize(std::min(k, N));
+  return order;
+}
+
+std::vector<int64_t> counts_of(const std::vector<int64_t>& neurons, const std::vector<int>& of, int64_t E) {
+  std::vector<int64_t> c(E, 0);
+  for (int64_t j : neurons) ++c[of[j]];
+  return c;
+}
+
+double quantile(std::vector<float> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(std::llround(q * static_cast<double>(v.size() - 1)))];
+}
+
+double mean_top(const std::vector<float>& ap, const std::vector<int64_t>& top) {
+  double s = 0;
+  for (int64_t j : top) s += ap[j];
+  return top.empty() ? 0 : s / static_cast<double>(top.size());
+}
+
+const std::vector<SubFunction>& functions_of(const ModularityReport& r, const LayerModularity& l) {
+  return l.encoder ? r.encoder_functions : r.decoder_functions;
+}
+
+}  // namespace
+
+void test_layer(LayerModularity& layer, const std::vector<SubFunction>& functions,
+                const torch::Tensor& first_weights, const torch::Tensor& coactive,
+                int64_t expert_size, const ModularityOptions& o) {
+  const int64_t N = layer.neurons;
+  layer.top.clear();
+  for (const auto& ap : layer.ap) layer.top.push_back(top_neurons(ap, o.top));
+  std::vector<std::pair<std::string, std::vector<int>>> parts;
+  if (expert_size > 0) {
+    std::vector<int> own(N);
+    for (int64_t j = 0; j < N; ++j) own[j] = static_cast<int>(j / expert_size);
+    parts.emplace_back("experts", own);
+    parts.emplace_back("random", random_partition(N, static_cast<int>(N / expert_size), o.seed));
+  } else {
+    if (o.experts < 1 || N % o.experts != 0)
+      throw Error("analyze modularity: --experts " + std::to_string(o.experts) + " does not divide the " +
+                  std::to_string(N) + " neurons of " + layer.name);
+    auto w = first_weights.to(torch::kFloat);
+    w = w / w.norm(2, 1, true).clamp_min(1e-12);
+    parts.emplace_back("kmeans", balanced_kmeans(w, o.experts, o.seed));
+    parts.emplace_back("coactivation", coactivation_partition(coactive, o.experts, o.seed));
+    parts.emplace_back("random", random_partition(N, o.experts, o.seed));
+  }
+  layer.partitions.clear();
+  for (auto& [kind, of] : parts) {
+    PartitionTests t;
+    t.kind = kind;
+    t.num_experts = 1 + *std::max_element(of.begin(), of.end());
+    std::vector<int64_t> languages(t.num_experts, 0);
+    for (size_t f = 0; f < functions.size(); ++f) {
+      auto c = counts_of(layer.top[f], of, t.num_experts);
+      t.sub.push_back(functional_experts(c, N, N / t.num_experts, o.alpha));
+      if (functions[f].lang >= 0)
+        for (int64_t e = 0; e < t.num_experts; ++e) languages[e] += c[e];
+      else
+        t.markup = functional_experts_binomial(c, o.alpha);
+    }
+    t.languages = functional_experts_binomial(languages, o.alpha);
+    t.expert_of = std::move(of);
+    layer.partitions.push_back(std::move(t));
+  }
+}
+
+ModularityReport analyze_modularity(const std::string& model_path, const ModularityOptions& o) {
+  // Load.
+  Checkpoint ck = load_checkpoint(model_path);
+  auto tok = checkpoint_tokenizer(ck);
+  AnalysisSplit split = load_analysis_split(ck, *tok, o.data_config, o.split, o.max_sentences);
+  TransformerImpl& model = *ck.model;
+  model.eval();
+  auto sites = ffn_sites(model);
+  ModularityReport rep;
+  rep.model = model_path;
+  rep.split = o.split;
+  rep.langs = split.langs;
+  rep.sentences = split.examples.size();
+  rep.top = o.top;
+  rep.alpha = o.alpha;
+  const auto& ex = split.examples;
+  const int64_t S = static_cast<int64_t>(ex.size());
+
+  // Batches, and every non-pad position of each stack with its markup label.
+  std::vector<Batch> batches;
+  for (size_t s = 0; s < ex.size(); s += 32)
+    batches.push_back(make_batch(*split.data, {ex.begin() + s, ex.begin() + std::min(ex.size(), s + 32)}, *split.tags));
+  std::vector<std::string> pieces(tok->vocab_size());
+  for (int i = 0; i < tok->vocab_size(); ++i) pieces[i] = tok->piece(i);
+  struct Position { int64_t batch, row, t; };
+  std::vector<Position> positions[2];  // [decoder?]
+  std::vector<int64_t> marked[2], plain[2];
+  for (int64_t bi = 0; bi < static_cast<int64_t>(batches.size()); ++bi)
+    for (int dec = 0; dec < 2; ++dec) {
+      auto ids = (dec ? batches[bi].prev : batches[bi].src).contiguous();
+      const int64_t* p = ids.data_ptr<int64_t>();
+      for (int64_t r = 0; r < ids.size(0); ++r)
+        for (int64_t t = 0; t < ids.size(1); ++t) {
+          const int64_t id = p[r * ids.size(1) + t];
+          if (id == data::kPadId) continue;
+          (markup_piece(pieces.at(id)) ? marked : plain)[dec].push_back(static_cast<int64_t>(positions[dec].size()));
+          positions[dec].push_back({bi, r, t});
+        }
+    }
+  rep.tokens = static_cast<int64_t>(positions[0].size() + positions[1].size());
+
+  // Sample the examples of each sub-function.
+  std::mt19937_64 rng(o.seed);
+  std::vector<Probe> probes[2];
+  std::vector<int64_t> token_rows[2];  // [stack] sampled positions (indices into positions)
+  for (int dec = 0; dec < 2; ++dec) {
+    auto& fns = dec ? rep.decoder_functions : rep.encoder_functions;
+    for (size_t l = 0; l < rep.langs.size(); ++l) {
+      std::vector<int64_t> pos, neg;
+      for (int64_t i = 0; i < S; ++i) ((dec ? ex[i].tgt : ex[i].src) == static_cast<int>(l) ? pos : neg).push_back(i);
+      if (pos.empty() || neg.empty()) continue;
+      pos = sample(pos, o.examples, rng);
+      neg = sample(neg, o.examples, rng);
+      fns.push_back({(dec ? "tgt=" : "src=") + rep.langs[l], static_cast<int>(l),
+                     static_cast<int64_t>(pos.size()), static_cast<int64_t>(neg.size())});
+      probes[dec].push_back(make_probe(pos, neg));
+    }
+    auto pos = sample(marked[dec], o.examples, rng), neg = sample(plain[dec], o.examples, rng);
+    token_rows[dec] = pos;
+    token_rows[dec].insert(token_rows[dec].end(), neg.begin(), neg.end());
+    std::sort(token_rows[dec].begin(), token_rows[dec].end());
+    if (!pos.empty() && !neg.empty()) {
+      // Rows of the token matrix: positions in token_rows order.
+      std::vector<int64_t> p_rows, n_rows;
+      for (size_t i = 0; i < token_rows[dec].size(); ++i)
+        (std::binary_search(pos.begin(), pos.end(), token_rows[dec][i]) ? p_rows : n_rows).push_back(static_cast<int64_t>(i));
+      fns.push_back({"markup", -1, static_cast<int64_t>(p_rows.size()), static_cast<int64_t>(n_rows.size())});
+      probes[dec].push_back(make_probe(p_rows, n_rows));
+    }
+  }
+
+  // One teacher-forced pass: pooled activations per sentence, sampled tokens' activations.
+  std::vector<torch::Tensor> pooled, tokens;  // per site: [S, neurons], [sampled, neurons]
+  for (const auto& s : sites) {
+    pooled.push_back(torch::zeros({S, s.neurons()}));
+    tokens.push_back(torch::zeros({static_cast<int64_t>(token_rows[s.encoder ? 0 : 1].size()), s.neurons()}));
+  }
+  LmsLanguages lms(ck.langs, split.langs, split.path);
+  std::fprintf(stderr, "[analyze] %s: %lld sentence pairs, %zu FFN layers, %lld + %lld sampled tokens\n",
+               o.split.c_str(), static_cast<long long>(S), sites.size(),
+               static_cast<long long>(token_rows[0].size()), static_cast<long long>(token_rows[1].size()));
+  torch::NoGradGuard ng;
+  size_t next_token[2] = {0, 0};
+  int64_t first = 0;
+  for (int64_t bi = 0; bi < static_cast<int64_t>(batches.size()); ++bi) {
+    const Batch& b = batches[bi];
+    InputRecorder rec;
+    {
+      FfnProbeGuard guard(&rec);
+      model.forward(b.src, b.prev, nullptr, lms.keys(ck.model, b.examples, true, false));
+    }
+    if (rec.inputs.size() != sites.size())
+      throw Error("analyze modularity: expected " + std::to_string(sites.size()) + " FFN layers, ran " +
+                  std::to_string(rec.inputs.size()));
+    const int64_t B = b.src.size(0);
+    for (size_t li = 0; li < sites.size(); ++li) {
+      const int dec = sites[li].encoder ? 0 : 1;
+      auto h = sites[li].activations(rec.inputs[li], rec.keys[li]);              // [B, T, n]
+      auto keep = ((dec ? b.prev : b.src) != data::kPadId).unsqueeze(2).to(h.dtype());
+      pooled[li].slice(0, first, first + B).copy_(std::get<0>((h * keep).max(1)));
+      size_t k = next_token[dec];
+      auto& rows = token_rows[dec];
+      for (; k < rows.size() && positions[dec][rows[k]].batch == bi; ++k) {
+        const auto& p = positions[dec][rows[k]];
+        tokens[li][static_cast<int64_t>(k)].copy_(h[p.row][p.t]);
+      }
+    }
+    for (int dec = 0; dec < 2; ++dec)
+      while (next_token[dec] < token_rows[dec].size() && positions[dec][token_rows[dec][next_token[dec]]].batch == bi)
+        ++next_token[dec];
+    first += B;
+  }
+
+  // Per layer: AP, top neurons, partitions and tests.
+  for (size_t li = 0; li < sites.size(); ++li) {
+    const auto& site = sites[li];
+    const int dec = site.encoder ? 0 : 1;
+    const auto& fns = dec ? rep.decoder_functions : rep.encoder_functions;
+    LayerModularity lm;
+    lm.name = site.name;
+    lm.encoder = site.encoder;
+    lm.moe = site.experts != nullptr;
+    lm.neurons = site.neurons();
+    for (size_t f = 0; f < fns.size(); ++f)
+      lm.ap.push_back(neuron_predictivity(fns[f].lang >= 0 ? pooled[li] : tokens[li], probes[dec][f]));
+    torch::Tensor coactive;
+    if (!lm.moe) {
+      auto on = (tokens[li] > 0).to(torch::kFloat);
+      coactive = on.t().matmul(on);
+    }
+    test_layer(lm, fns, site.first_weights(), coactive, lm.moe ? site.experts->w1.size(2) : 0, o);
+    std::fprintf(stderr, "[analyze] %s: %lld neurons, %zu sub-functions, %zu partitions\n", lm.name.c_str(),
+                 static_cast<long long>(lm.neurons), fns.size(), lm.partitions.size());
+    rep.layers.push_back(std::move(lm));
+  }
+  return rep;
+}
+
+std::string modularity_tables(const ModularityReport& r) {
+  std::string s = format("== modularity of %s on %s (%zu sentence pairs; top %.3g of each layer's neurons "
+                         "per sub-function; tests at p <= %g)\n",
+                         r.model.c_str(), r.split.c_str(), r.sentences, r.top, r.alpha);
+  for (int dec = 0; dec < 2; ++dec) {
+    const auto& fns = dec ? r.decoder_functions : r.encoder_functions;
+    s += format("\n%s layers: neuron predictivity, best AP / mean AP of the selected neurons\n| layer | neurons |",
+                dec ? "decoder" : "encoder");
+    for (const auto& f : fns) s += " " + f.name + " |";
+    s += "\n|---|---:|";
+    for (size_t f = 0; f < fns.size(); ++f) s += "---:|";
+    s += "\n";
+    for (const auto& l : r.layers) {
+      if (l.encoder == static_cast<bool>(dec)) continue;
+      s += format("| %s | %lld |", l.name.c_str(), static_cast<long long>(l.neurons));
+      for (size_t f = 0; f < fns.size(); ++f)
+        s += format(" %.3f / %.3f |", *std::max_element(l.ap[f].begin(), l.ap[f].end()), mean_top(l.ap[f], l.top[f]));
+      s += "\n";
+    }
+  }
+  s += "\nfunctional experts: share of the layer's experts (modularisation extent); languages and markup: "
+       "binomial test of the functions, per language: mean over the language sub-functions (hypergeometric)\n"
+       "| layer | partition | experts | languages | markup | per language |\n|---|---|---:|---|---|---:|\n";
+  for (const auto& l : r.layers) {
+    const auto& fns = functions_of(r, l);
+    for (const auto& p : l.partitions) {
+      double share = 0;
+      int n = 0;
+      for (size_t f = 0; f < fns.size(); ++f)
+        if (fns[f].lang >= 0) share += p.sub[f].share, ++n;
+      s += format("| %s | %s | %lld | %.2f (%.2f) | %.2f (%.2f) | %.2f |\n", l.name.c_str(), p.kind.c_str(),
+                  static_cast<long long>(p.num_experts), p.languages.share, p.languages.extent, p.markup.share,
+                  p.markup.extent, n ? share / n : 0.0);
+    }
+  }
+  s += "\nexperts functional for each sub-function (first partition of each layer: MoE its own experts, "
+       "dense k-means)\n";
+  for (const auto& l : r.layers) {
+    const auto& fns = functions_of(r, l);
+    const auto& p = l.partitions.front();
+    s += format("%s (%s):", l.name.c_str(), p.kind.c_str());
+    for (size_t f = 0; f < fns.size(); ++f) {
+      std::string ids;
+      for (int64_t e = 0; e < p.num_experts; ++e)
+        if (p.sub[f].functional[e]) ids += (ids.empty() ? "" : ",") + std::to_string(e);
+      s += format(" %s[%s]", fns[f].name.c_str(), ids.empty() ? "-" : ids.c_str());
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+void write_modularity_heatmap(const ModularityReport& r, const std::string& png, int cell_px) {
+  size_t rows = 0;
+  int64_t cols = 0;
+  for (const auto& l : r.layers) {
+    rows = std::max(rows, l.ap.size());
+    cols = std::max(cols, l.partitions.front().num_experts);
+  }
+  std::vector<std::vector<std::vector<double>>> panels;
+  for (const auto& l : r.layers) {
+    const auto& p = l.partitions.front();
+    std::vector<std::vector<double>> g(rows, std::vector<double>(cols, 0));
+    for (size_t f = 0; f < p.sub.size(); ++f) {
+      const auto& t = p.sub[f];
+      for (int64_t e = 0; e < p.num_experts; ++e)
+        if (t.functional[e] && t.selected > 0)
+          g[f][e] = static_cast<double>(t.counts[e]) / (static_cast<double>(t.selected) / static_cast<double>(p.num_experts));
+    }
+    panels.push_back(std::move(g));
+  }
+  write_png(png, render_heatmap(panels, cell_px));
+}
+
+nlohmann::json modularity_json(const ModularityReport& r, const std::string& png) {
+  auto functions = [](const std::vector<SubFunction>& fns) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& f : fns) j.push_back({{"name", f.name}, {"positives", f.positives}, {"negatives", f.negatives}});
+    return j;
+  };
+  nlohmann::json j = {{"model", r.model},       {"split", r.split}, {"sentences", r.sentences},
+                      {"tokens", r.tokens},     {"langs", r.langs}, {"top", r.top},
+                      {"alpha", r.alpha},       {"heatmap", png},
+                      {"encoder_functions", functions(r.encoder_functions)},
+                      {"decoder_functions", functions(r.decoder_functions)}};
+  auto test = [](const FunctionalTest& t) {
+    std::vector<int64_t> functional;
+    for (size_t e = 0; e < t.functional.size(); ++e)
+      if (t.functional[e]) functional.push_back(static_cast<int64_t>(e));
+    return nlohmann::json{{"selected", t.selected}, {"threshold", t.threshold}, {"counts", t.counts},
+                          {"functional", functional}, {"share", t.share},      {"extent", t.extent}};
+  };
+  for (const auto& l : r.layers) {
+    const auto& fns = functions_of(r, l);
+    nlohmann::json lj = {{"name", l.name}, {"encoder", l.encoder}, {"moe", l.moe}, {"neurons", l.neurons}};
+    for (size_t f = 0; f < fns.size(); ++f)
+      lj["predictivity"][fns[f].name] = {{"max", quantile(l.ap[f], 1)},        {"q99", quantile(l.ap[f], 0.99)},
+                                         {"q90", quantile(l.ap[f], 0.9)},      {"median", quantile(l.ap[f], 0.5)},
+                                         {"mean_top", mean_top(l.ap[f], l.top[f])}, {"top", l.top[f]}};
+    for (const auto& p : l.partitions) {
+      nlohmann::json pj = {{"kind", p.kind}, {"experts", p.num_experts},
+                           {"languages", test(p.languages)}, {"markup", test(p.markup)}};
+      for (size_t f = 0; f < fns.size(); ++f) pj["sub_functions"][fns[f].name] = test(p.sub[f]);
+      lj["partitions"].push_back(pj);
+    }
+    j["layers"].push_back(lj);
+  }
+  return j;
+}
+
+}  // namespace strata::nmt

@@ -1,0 +1,201 @@
+// Tests of nmt/analysis/modularity: the markup pieces, the functional tests of a layer with planted
+// functional neurons (MoE experts and MoEfied dense layers), and the whole analysis against a
+// naive per-sentence computation of the pooled activations (no batching, no padding).
+#include "nmt/analysis/modularity.h"
+
+#include <gtest/gtest.h>
+
+#include "data/langs.h"
+#include "data/prepare.h"
+#include "nmt/train/batcher.h"
+#include "nmt/util/error.h"
+#include "tests/tiny_checkpoint.h"
+
+using namespace strata;
+using namespace strata::nmt;
+
+TEST(ModularityTest, MarkupPieces) {
+  for (const char* p : {"%s", "▁{0}", "12", "&amp;", "<b>", "▁$HOME", "]"}) EXPECT_TRUE(markup_piece(p)) << p;
+  for (const char* p : {"▁file", "▁Datei", "s", "▁", "é"}) EXPECT_FALSE(markup_piece(p)) << p;
+}
+
+TEST(ModularityTest, PlantedFunctionalNeuronsMakeTheirExpertFunctional) {
+  // 64 neurons in 4 experts of 16; sub-function 0's best neurons all sit in expert 1,
+  // sub-function 1's are spread evenly (4 per expert).
+  LayerModularity l;
+  l.name = "enc0";
+  l.moe = true;
+  l.neurons = 64;
+  l.ap.assign(2, std::vector<float>(64, 0.5f));
+  for (int j = 16; j < 32; ++j) l.ap[0][j] = 0.9f;
+  for (int j = 0; j < 64; j += 4) l.ap[1][j] = 0.9f;
+  std::vector<SubFunction> fns = {{"src=de", 1}, {"markup", -1}};
+  ModularityOptions o;
+  o.top = 0.25;  // 16 neurons per sub-function
+  test_layer(l, fns, torch::Tensor(), torch::Tensor(), 16, o);
+  ASSERT_EQ(l.partitions.size(), 2u);
+  const auto& own = l.partitions[0];
+  EXPECT_EQ(own.kind, "experts");
+  EXPECT_EQ(own.sub[0].counts, (std::vector<int64_t>{0, 16, 0, 0}));
+  EXPECT_EQ(own.sub[0].functional, (std::vector<bool>{false, true, false, false}));
+  EXPECT_DOUBLE_EQ(own.sub[0].extent, 16 / (16.0 / 4));
+  EXPECT_EQ(own.sub[1].counts, (std::vector<int64_t>{4, 4, 4, 4}));
+  EXPECT_EQ(own.sub[1].share, 0.0);
+  EXPECT_EQ(own.languages.functional, (std::vector<bool>{false, true, false, false}));
+  EXPECT_EQ(own.markup.share, 0.0);
+  // The random partition of the same sizes spreads the planted block.
+  const auto& random = l.partitions[1];
+  EXPECT_EQ(random.kind, "random");
+  EXPECT_LT(*std::max_element(random.sub[0].counts.begin(), random.sub[0].counts.end()), 16);
+}
+
+TEST(ModularityTest, MoEfiedDenseLayerFindsTheClusterOfPlantedNeurons) {
+  // 32 dense neurons whose input weights form 4 clusters (neuron j in cluster j % 4), and whose
+  // co-activations form the same blocks; sub-function 0's best neurons are cluster 2.
+  torch::manual_seed(4);
+  const int64_t N = 32;
+  auto centres = torch::randn({4, 6}) * 4;
+  std::vector<int64_t> cluster;
+  for (int64_t j = 0; j < N; ++j) cluster.push_back(j % 4);
+  auto w = centres.index_select(0, torch::tensor(cluster)) + 0.1 * torch::randn({N, 6});
+  auto co = torch::zeros({N, N});
+  for (int64_t a = 0; a < N; ++a)
+    for (int64_t b = 0; b < N; ++b) co[a][b] = cluster[a] == cluster[b] ? 40 : 1;
+  LayerModularity l;
+  l.name = "dec1";
+  l.encoder = false;
+  l.neurons = N;
+  l.ap.assign(1, std::vector<float>(N, 0.5f));
+  for (int64_t j = 2; j < N; j += 4) l.ap[0][j] = 0.95f;
+  ModularityOptions o;
+  o.experts = 4;
+  o.top = 0.25;  // 8 neurons: exactly cluster 2
+  test_layer(l, {{"tgt=fr", 2}}, w, co, 0, o);
+  ASSERT_EQ(l.partitions.size(), 3u);
+  for (size_t p = 0; p < 2; ++p) {  // kmeans, coactivation
+    const auto& t = l.partitions[p];
+    const int e = t.expert_of[2];
+    EXPECT_EQ(t.sub[0].counts[e], 8) << t.kind;
+    EXPECT_TRUE(t.sub[0].functional[e]) << t.kind;
+    EXPECT_DOUBLE_EQ(t.sub[0].share, 0.25) << t.kind;
+  }
+  EXPECT_EQ(l.partitions[0].kind, "kmeans");
+  EXPECT_EQ(l.partitions[1].kind, "coactivation");
+  o.experts = 5;
+  EXPECT_THROW(test_layer(l, {{"tgt=fr", 2}}, w, co, 0, o), Error);
+}
+
+namespace {
+
+// AP of every neuron of FFN layer `li` for "source (encoder) / target (decoder) language is
+// `lang`", computed naively: one sentence per forward pass (no padding), the layer's input
+// captured by a probe, ReLU(fc1 or every expert's W1) maxed over all positions.
+std::vector<float> naive_language_ap(const test::TinyCheckpoint& ck, const test::TempDir& d, size_t li,
+                                     bool encoder, int lang, std::vector<uint8_t>* labels) {
+  struct Capture : FfnProbe {
+    std::vector<torch::Tensor> x;
+    void ffn_input(const torch::Tensor& t, const LmsKeys&) override { x.push_back(t); }
+  };
+  Checkpoint m = load_checkpoint(ck.path);
+  m.model->eval();
+  torch::NoGradGuard ng;
+  data::Tokenizer tok(d / "data/spm.model");
+  std::vector<std::string> langs;
+  auto rows = data::read_split(d / "data/valid.tsv", &langs);
+  std::vector<int> tags;
+  for (const auto& l : langs) tags.push_back(tok.piece_id(data::lang_tag(l)));
+  ParallelData pd(rows, langs, tok, 62);
+  std::vector<std::vector<float>> pooled;  // [sentence][neuron]
+  labels->clear();
+  for (const auto& dir : pd.directions())
+    for (uint32_t r : dir.rows) {
+      Batch b = make_batch(pd, {{r, dir.src, dir.tgt}}, tags, m.config.model.decoder_lang_tag);
+      Capture c;
+      {
+        FfnProbeGuard g(&c);
+        m.model->forward(b.src, b.prev);
+      }
+      torch::Tensor h;
+      const size_t layer = li;
+      auto* enc = encoder ? m.model->encoder_layers[layer]->as<EncoderLayerImpl>() : nullptr;
+      auto* dec = encoder ? nullptr : m.model->decoder_layers[layer - m.model->encoder_layers->size()]->as<DecoderLayerImpl>();
+      auto& ffn = encoder ? enc->ffn : dec->ffn;
+      auto& sparse = encoder ? enc->sparse : dec->sparse;
+      const auto& x = c.x[li];  // [1, T, d]
+      if (!sparse) {
+        h = torch::relu(ffn->fc1(x));
+      } else {
+        std::vector<torch::Tensor> parts;
+        for (const auto& mod : sparse->modules(false))
+          if (auto* e = mod->as<moe::ExpertsImpl>())
+            for (int64_t k = 0; k < e->w1.size(0); ++k) parts.push_back(torch::relu(x.matmul(e->w1[k]) + e->b1[k]));
+        h = torch::cat(parts, 2);
+      }
+      auto mx = std::get<0>(h[0].max(0)).contiguous();
+      pooled.emplace_back(mx.data_ptr<float>(), mx.data_ptr<float>() + mx.numel());
+      labels->push_back((encoder ? dir.src : dir.tgt) == lang);
+    }
+  std::vector<float> ap;
+  for (size_t j = 0; j < pooled[0].size(); ++j) {
+    std::vector<float> s;
+    for (const auto& p : pooled) s.push_back(p[j]);
+    ap.push_back(static_cast<float>(predictivity(s, *labels)));
+  }
+  return ap;
+}
+
+}  // namespace
+
+TEST(ModularityTest, PredictivityMatchesANaivePerSentenceComputation) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  for (const std::string extra : {std::string(), test::kSwitchEveryLayer}) {
+    const auto ck = test::save_tiny_checkpoint(d, data_yaml, extra.empty() ? "dense" : "moe", extra);
+    ModularityOptions o;
+    o.max_sentences = 0;
+    o.experts = 4;
+    const ModularityReport rep = analyze_modularity(ck.path, o);
+    ASSERT_EQ(rep.layers.size(), 4u);
+    EXPECT_EQ(rep.sentences, 6u * 4);
+    EXPECT_EQ(rep.layers[0].name, "enc0");
+    EXPECT_EQ(rep.layers[3].name, "dec1");
+    EXPECT_EQ(rep.layers[0].moe, !extra.empty());
+    EXPECT_EQ(rep.layers[0].neurons, extra.empty() ? 64 : 4 * 64);
+    EXPECT_EQ(rep.layers[0].partitions.size(), extra.empty() ? 3u : 2u);
+    // Source language "de" in enc1, target language "fr" in dec0.
+    for (auto [li, name] : {std::pair<size_t, std::string>{1, "src=de"}, {2, "tgt=fr"}}) {
+      const auto& fns = li < 2 ? rep.encoder_functions : rep.decoder_functions;
+      size_t f = 0;
+      while (f < fns.size() && fns[f].name != name) ++f;
+      ASSERT_LT(f, fns.size()) << name;
+      std::vector<uint8_t> labels;
+      const auto naive = naive_language_ap(ck, d, li, li < 2, fns[f].lang, &labels);
+      ASSERT_EQ(naive.size(), rep.layers[li].ap[f].size());
+      EXPECT_EQ(fns[f].positives, std::count(labels.begin(), labels.end(), 1));
+      for (size_t j = 0; j < naive.size(); ++j)
+        EXPECT_NEAR(rep.layers[li].ap[f][j], naive[j], 1e-6) << name << " neuron " << j;
+    }
+    // The tables and the JSON name every layer and partition.
+    const std::string tables = modularity_tables(rep);
+    EXPECT_NE(tables.find("| dec1 | "), std::string::npos);
+    EXPECT_NE(tables.find(extra.empty() ? "| coactivation |" : "| experts |"), std::string::npos);
+    const auto j = modularity_json(rep, "m.png");
+    EXPECT_EQ(j["layers"].size(), 4u);
+    EXPECT_EQ(j["layers"][0]["partitions"].size(), rep.layers[0].partitions.size());
+  }
+}
+
+TEST(ModularityTest, ExpertsThatDoNotDivideTheLayerAreAnError) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  const auto ck = test::save_tiny_checkpoint(d, data_yaml, "dense");
+  ModularityOptions o;
+  o.experts = 5;  // ffn 64
+  try {
+    analyze_modularity(ck.path, o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--experts 5 does not divide the 64 neurons of enc0"), std::string::npos)
+        << e.what();
+  }
+}
