@@ -2,8 +2,9 @@
 # Issue 21 experiment: `strata analyze modularity` on a dense model and a Switch model of the same
 # shape and budget (d128, 3+3 layers, ffn 512; 6,000 updates each): neuron predictivity for the
 # source / target language and markup tokens, functional experts (Switch: its experts; dense:
-# MoEfied into 16 experts by k-means, co-activation (METIS) and at random). Tables in
-# docs/RESULTS.md, heat maps in docs/modularity_{dense,switch}.png.
+# MoEfied into 16 experts by k-means, co-activation (METIS) and at random), and the dense run's
+# stabilisation over its checkpoints (every 1,000 updates). Tables in docs/RESULTS.md, heat maps in
+# docs/modularity_{dense,switch}.png, stabilisation curves in docs/modularity_stability.png.
 #   scripts/experiment_modularity.sh           (trains what is missing: ~45–75 min each on 2 cores)
 #   scripts/experiment_modularity.sh --quick   (5 updates, 3 sentences per direction, into /tmp)
 # Re-running skips finished trainings and analyses; an interrupted training resumes exactly.
@@ -43,12 +44,17 @@ train "$dense" configs/quickstart.yaml --set train.max_updates=6000 --set train.
   --set train.keep_last=6 --set train.max_minutes=180
 train "$switch" configs/experiments/core8_compress_switch.yaml
 
-analyze() {  # analyze MODEL_DIR NAME
-  local out=$1/modularity
+analyze() {  # analyze MODEL_DIR NAME: the earlier numbered checkpoints go to the stabilisation
+  local out=$1/modularity earlier=()
+  for c in "$1"/checkpoint_*.pt; do
+    [ -e "$c" ] && ! cmp -s "$c" "$1/best.pt" && earlier+=("$c")
+  done
+  local checkpoints=()
+  if [ ${#earlier[@]} -gt 0 ]; then checkpoints=(--checkpoints "$(IFS=,; echo "${earlier[*]}")"); fi
   if [ ! -s "$out/modularity.json" ] || [ ${#extra[@]} -gt 0 ]; then
     printf '\n== analyze modularity %s\n' "$1"
     "$strata" analyze modularity -m "$1/best.pt" --split valid --max-sentences $sentences --out "$out" \
-      > "$out.txt.tmp" && mv "$out.txt.tmp" "$out.txt"
+      "${checkpoints[@]}" > "$out.txt.tmp" && mv "$out.txt.tmp" "$out.txt"
   fi
   cp "$out/modularity.png" "$docs/modularity_$2.png"
 }
@@ -56,9 +62,9 @@ mkdir -p "$dense/modularity" "$switch/modularity"
 analyze "$dense" dense
 analyze "$switch" switch
 
-/usr/bin/python3 - "$dense" "$switch" "$results" "$cmd" "$sentences" <<'PY'
+/usr/bin/python3 - "$dense" "$switch" "$results" "$cmd" "$sentences" "$docs" <<'PY'
 import json, sys
-dense, switch, results, cmd, sentences = sys.argv[1:6]
+dense, switch, results, cmd, sentences, docs = sys.argv[1:7]
 models = [("dense", json.load(open(f"{dense}/modularity/modularity.json"))),
           ("Switch", json.load(open(f"{switch}/modularity/modularity.json")))]
 def mean(xs):
@@ -110,6 +116,35 @@ section = (
     "Switch ![switch](modularity_switch.png)\n")
 if "--quick" in cmd:
     section = section.replace("\n\n", "\n\n**Quick mode: 5 updates. This checks the pipeline; the numbers mean nothing.**\n\n", 1)
+stab = [(name, m) for name, m in models if m.get("stability")]
+if stab:
+    section += ("\nStabilisation (the paper: modular structure settles before single neurons do): Spearman\n"
+                "correlation of each earlier checkpoint's predictivity with the final one's, on the same\n"
+                "examples, mean over sub-functions and layers; experts: the final checkpoint's partition (dense:\n"
+                "k-means), and a random one as the baseline.\n\n"
+                "| model | update | neurons | experts | random experts |\n|---|---:|---:|---:|---:|\n")
+    for name, m in stab:
+        for p in m["stability"]:
+            section += (f"| {name} | {p['update']:,} | {mean(p['neuron']):.3f} | {mean(p['expert']):.3f} | "
+                        f"{mean(p['random']):.3f} |\n")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5.5, 3.6))
+        for name, m in stab:
+            xs = [p["update"] for p in m["stability"]]
+            for key, style in (("neuron", "-"), ("expert", "--"), ("random", ":")):
+                ax.plot(xs, [mean(p[key]) for p in m["stability"]], style, marker="o", label=f"{name}: {key}")
+        ax.set_xlabel("update"); ax.set_ylabel("Spearman ρ with the final checkpoint")
+        ax.legend(fontsize=7); fig.tight_layout()
+        out = f"{docs}/modularity_stability.png"
+        fig.savefig(out + ".tmp.png", dpi=110)
+        import os
+        os.replace(out + ".tmp.png", out)
+        section += "\n![stabilisation](modularity_stability.png)\n"
+    except ImportError:
+        section += "\n(no plot: python3-matplotlib is not installed)\n"
 sys.path.insert(0, "scripts")
 from results_section import write_section
 write_section(results, "## Modularity: functional neurons", section)

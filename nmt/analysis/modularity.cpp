@@ -207,141 +207,230 @@ void test_layer(LayerModularity& layer, const std::vector<SubFunction>& function
   }
 }
 
-ModularityReport analyze_modularity(const std::string& model_path, const ModularityOptions& o) {
-  // Load.
-  Checkpoint ck = load_checkpoint(model_path);
-  auto tok = checkpoint_tokenizer(ck);
-  AnalysisSplit split = load_analysis_split(ck, *tok, o.data_config, o.split, o.max_sentences);
-  TransformerImpl& model = *ck.model;
-  model.eval();
-  auto sites = ffn_sites(model);
-  ModularityReport rep;
-  rep.model = model_path;
-  rep.split = o.split;
-  rep.langs = split.langs;
-  rep.sentences = split.examples.size();
-  rep.top = o.top;
-  rep.alpha = o.alpha;
-  const auto& ex = split.examples;
-  const int64_t S = static_cast<int64_t>(ex.size());
+namespace {
 
-  // Batches, and every non-pad position of each stack with its markup label.
+// What every checkpoint of a run is measured on: the split's batches, every non-pad position of
+// each stack, the sampled token positions and the examples of each sub-function.
+struct Sampled {
+  AnalysisSplit split;
   std::vector<Batch> batches;
-  for (size_t s = 0; s < ex.size(); s += 32)
-    batches.push_back(make_batch(*split.data, {ex.begin() + s, ex.begin() + std::min(ex.size(), s + 32)}, *split.tags));
-  std::vector<std::string> pieces(tok->vocab_size());
-  for (int i = 0; i < tok->vocab_size(); ++i) pieces[i] = tok->piece(i);
   struct Position { int64_t batch, row, t; };
-  std::vector<Position> positions[2];  // [decoder?]
+  std::vector<Position> positions[2];  // [stack: 0 encoder (src), 1 decoder (prev)]
+  std::vector<int64_t> token_rows[2];  // sampled positions (indices into positions), sorted
+  std::vector<Probe> probes[2];        // per sub-function of the stack
+  std::vector<SubFunction> functions[2];
+  int64_t tokens = 0;                  // non-pad positions of both stacks
+};
+
+Sampled sample_examples(const Checkpoint& ck, const data::Tokenizer& tok, const ModularityOptions& o) {
+  Sampled sm;
+  sm.split = load_analysis_split(ck, tok, o.data_config, o.split, o.max_sentences);
+  const auto& ex = sm.split.examples;
+  const int64_t S = static_cast<int64_t>(ex.size());
+  for (size_t s = 0; s < ex.size(); s += 32)
+    sm.batches.push_back(make_batch(*sm.split.data, {ex.begin() + s, ex.begin() + std::min(ex.size(), s + 32)}, *sm.split.tags));
+  std::vector<std::string> pieces(tok.vocab_size());
+  for (int i = 0; i < tok.vocab_size(); ++i) pieces[i] = tok.piece(i);
   std::vector<int64_t> marked[2], plain[2];
-  for (int64_t bi = 0; bi < static_cast<int64_t>(batches.size()); ++bi)
+  for (int64_t bi = 0; bi < static_cast<int64_t>(sm.batches.size()); ++bi)
     for (int dec = 0; dec < 2; ++dec) {
-      auto ids = (dec ? batches[bi].prev : batches[bi].src).contiguous();
+      auto ids = (dec ? sm.batches[bi].prev : sm.batches[bi].src).contiguous();
       const int64_t* p = ids.data_ptr<int64_t>();
       for (int64_t r = 0; r < ids.size(0); ++r)
         for (int64_t t = 0; t < ids.size(1); ++t) {
           const int64_t id = p[r * ids.size(1) + t];
           if (id == data::kPadId) continue;
-          (markup_piece(pieces.at(id)) ? marked : plain)[dec].push_back(static_cast<int64_t>(positions[dec].size()));
-          positions[dec].push_back({bi, r, t});
+          (markup_piece(pieces.at(id)) ? marked : plain)[dec].push_back(static_cast<int64_t>(sm.positions[dec].size()));
+          sm.positions[dec].push_back({bi, r, t});
         }
     }
-  rep.tokens = static_cast<int64_t>(positions[0].size() + positions[1].size());
-
-  // Sample the examples of each sub-function.
+  sm.tokens = static_cast<int64_t>(sm.positions[0].size() + sm.positions[1].size());
   std::mt19937_64 rng(o.seed);
-  std::vector<Probe> probes[2];
-  std::vector<int64_t> token_rows[2];  // [stack] sampled positions (indices into positions)
+  const auto& langs = sm.split.langs;
   for (int dec = 0; dec < 2; ++dec) {
-    auto& fns = dec ? rep.decoder_functions : rep.encoder_functions;
-    for (size_t l = 0; l < rep.langs.size(); ++l) {
+    auto& fns = sm.functions[dec];
+    for (size_t l = 0; l < langs.size(); ++l) {
       std::vector<int64_t> pos, neg;
       for (int64_t i = 0; i < S; ++i) ((dec ? ex[i].tgt : ex[i].src) == static_cast<int>(l) ? pos : neg).push_back(i);
       if (pos.empty() || neg.empty()) continue;
       pos = sample(pos, o.examples, rng);
       neg = sample(neg, o.examples, rng);
-      fns.push_back({(dec ? "tgt=" : "src=") + rep.langs[l], static_cast<int>(l),
+      fns.push_back({(dec ? "tgt=" : "src=") + langs[l], static_cast<int>(l),
                      static_cast<int64_t>(pos.size()), static_cast<int64_t>(neg.size())});
-      probes[dec].push_back(make_probe(pos, neg));
+      sm.probes[dec].push_back(make_probe(pos, neg));
     }
     auto pos = sample(marked[dec], o.examples, rng), neg = sample(plain[dec], o.examples, rng);
-    token_rows[dec] = pos;
-    token_rows[dec].insert(token_rows[dec].end(), neg.begin(), neg.end());
-    std::sort(token_rows[dec].begin(), token_rows[dec].end());
+    auto& rows = sm.token_rows[dec];
+    rows = pos;
+    rows.insert(rows.end(), neg.begin(), neg.end());
+    std::sort(rows.begin(), rows.end());
     if (!pos.empty() && !neg.empty()) {
-      // Rows of the token matrix: positions in token_rows order.
-      std::vector<int64_t> p_rows, n_rows;
-      for (size_t i = 0; i < token_rows[dec].size(); ++i)
-        (std::binary_search(pos.begin(), pos.end(), token_rows[dec][i]) ? p_rows : n_rows).push_back(static_cast<int64_t>(i));
+      std::vector<int64_t> p_rows, n_rows;  // rows of the token matrix (token_rows order)
+      for (size_t i = 0; i < rows.size(); ++i)
+        (std::binary_search(pos.begin(), pos.end(), rows[i]) ? p_rows : n_rows).push_back(static_cast<int64_t>(i));
       fns.push_back({"markup", -1, static_cast<int64_t>(p_rows.size()), static_cast<int64_t>(n_rows.size())});
-      probes[dec].push_back(make_probe(p_rows, n_rows));
+      sm.probes[dec].push_back(make_probe(p_rows, n_rows));
     }
   }
+  return sm;
+}
 
-  // One teacher-forced pass: pooled activations per sentence, sampled tokens' activations.
-  std::vector<torch::Tensor> pooled, tokens;  // per site: [S, neurons], [sampled, neurons]
-  for (const auto& s : sites) {
-    pooled.push_back(torch::zeros({S, s.neurons()}));
-    tokens.push_back(torch::zeros({static_cast<int64_t>(token_rows[s.encoder ? 0 : 1].size()), s.neurons()}));
+// One teacher-forced pass of a checkpoint over the sampled batches.
+struct Measured {
+  std::vector<FfnSite> sites;
+  std::vector<torch::Tensor> pooled, tokens;  // per site: [sentences, neurons], [sampled tokens, neurons]
+};
+
+Measured measure(Checkpoint& ck, const Sampled& sm) {
+  TransformerImpl& model = *ck.model;
+  model.eval();
+  Measured m;
+  m.sites = ffn_sites(model);
+  const int64_t S = static_cast<int64_t>(sm.split.examples.size());
+  for (const auto& s : m.sites) {
+    m.pooled.push_back(torch::zeros({S, s.neurons()}));
+    m.tokens.push_back(torch::zeros({static_cast<int64_t>(sm.token_rows[s.encoder ? 0 : 1].size()), s.neurons()}));
   }
-  LmsLanguages lms(ck.langs, split.langs, split.path);
-  std::fprintf(stderr, "[analyze] %s: %lld sentence pairs, %zu FFN layers, %lld + %lld sampled tokens\n",
-               o.split.c_str(), static_cast<long long>(S), sites.size(),
-               static_cast<long long>(token_rows[0].size()), static_cast<long long>(token_rows[1].size()));
+  LmsLanguages lms(ck.langs, sm.split.langs, sm.split.path);
   torch::NoGradGuard ng;
   size_t next_token[2] = {0, 0};
   int64_t first = 0;
-  for (int64_t bi = 0; bi < static_cast<int64_t>(batches.size()); ++bi) {
-    const Batch& b = batches[bi];
+  for (int64_t bi = 0; bi < static_cast<int64_t>(sm.batches.size()); ++bi) {
+    const Batch& b = sm.batches[bi];
     InputRecorder rec;
     {
       FfnProbeGuard guard(&rec);
       model.forward(b.src, b.prev, nullptr, lms.keys(ck.model, b.examples, true, false));
     }
-    if (rec.inputs.size() != sites.size())
-      throw Error("analyze modularity: expected " + std::to_string(sites.size()) + " FFN layers, ran " +
+    if (rec.inputs.size() != m.sites.size())
+      throw Error("analyze modularity: expected " + std::to_string(m.sites.size()) + " FFN layers, ran " +
                   std::to_string(rec.inputs.size()));
     const int64_t B = b.src.size(0);
-    for (size_t li = 0; li < sites.size(); ++li) {
-      const int dec = sites[li].encoder ? 0 : 1;
-      auto h = sites[li].activations(rec.inputs[li], rec.keys[li]);              // [B, T, n]
+    size_t end[2];
+    for (int dec = 0; dec < 2; ++dec) {
+      end[dec] = next_token[dec];
+      while (end[dec] < sm.token_rows[dec].size() && sm.positions[dec][sm.token_rows[dec][end[dec]]].batch == bi) ++end[dec];
+    }
+    for (size_t li = 0; li < m.sites.size(); ++li) {
+      const int dec = m.sites[li].encoder ? 0 : 1;
+      auto h = m.sites[li].activations(rec.inputs[li], rec.keys[li]);  // [B, T, n]
       auto keep = ((dec ? b.prev : b.src) != data::kPadId).unsqueeze(2).to(h.dtype());
-      pooled[li].slice(0, first, first + B).copy_(std::get<0>((h * keep).max(1)));
-      size_t k = next_token[dec];
-      auto& rows = token_rows[dec];
-      for (; k < rows.size() && positions[dec][rows[k]].batch == bi; ++k) {
-        const auto& p = positions[dec][rows[k]];
-        tokens[li][static_cast<int64_t>(k)].copy_(h[p.row][p.t]);
+      m.pooled[li].slice(0, first, first + B).copy_(std::get<0>((h * keep).max(1)));
+      for (size_t k = next_token[dec]; k < end[dec]; ++k) {
+        const auto& p = sm.positions[dec][sm.token_rows[dec][k]];
+        m.tokens[li][static_cast<int64_t>(k)].copy_(h[p.row][p.t]);
       }
     }
-    for (int dec = 0; dec < 2; ++dec)
-      while (next_token[dec] < token_rows[dec].size() && positions[dec][token_rows[dec][next_token[dec]]].batch == bi)
-        ++next_token[dec];
+    next_token[0] = end[0];
+    next_token[1] = end[1];
     first += B;
   }
+  return m;
+}
+
+// [sub-function][neuron] AP of one layer.
+std::vector<std::vector<float>> layer_ap(const Measured& m, size_t li, const Sampled& sm) {
+  const int dec = m.sites[li].encoder ? 0 : 1;
+  std::vector<std::vector<float>> ap;
+  for (size_t f = 0; f < sm.functions[dec].size(); ++f)
+    ap.push_back(neuron_predictivity(sm.functions[dec][f].lang >= 0 ? m.pooled[li] : m.tokens[li], sm.probes[dec][f]));
+  return ap;
+}
+
+// Mean AP of each expert's neurons: [experts].
+std::vector<double> expert_means(const std::vector<float>& ap, const std::vector<int>& of, int64_t E) {
+  std::vector<double> sum(E, 0), n(E, 0);
+  for (size_t j = 0; j < ap.size(); ++j) sum[of[j]] += ap[j], n[of[j]] += 1;
+  for (int64_t e = 0; e < E; ++e) sum[e] = n[e] > 0 ? sum[e] / n[e] : 0;
+  return sum;
+}
+
+std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+}  // namespace
+
+ModularityReport analyze_modularity(const std::string& model_path, const ModularityOptions& o) {
+  // Load and sample.
+  Checkpoint ck = load_checkpoint(model_path);
+  auto tok = checkpoint_tokenizer(ck);
+  const Sampled sm = sample_examples(ck, *tok, o);
+  ModularityReport rep;
+  rep.model = model_path;
+  rep.split = o.split;
+  rep.langs = sm.split.langs;
+  rep.sentences = sm.split.examples.size();
+  rep.tokens = sm.tokens;
+  rep.top = o.top;
+  rep.alpha = o.alpha;
+  rep.encoder_functions = sm.functions[0];
+  rep.decoder_functions = sm.functions[1];
+  rep.update = ck.trainer ? ck.trainer->updates : -1;
+
+  // Measure.
+  std::fprintf(stderr, "[analyze] %s: %zu sentence pairs, %zu + %zu sampled tokens\n", o.split.c_str(),
+               rep.sentences, sm.token_rows[0].size(), sm.token_rows[1].size());
+  const Measured m = measure(ck, sm);
 
   // Per layer: AP, top neurons, partitions and tests.
-  for (size_t li = 0; li < sites.size(); ++li) {
-    const auto& site = sites[li];
-    const int dec = site.encoder ? 0 : 1;
-    const auto& fns = dec ? rep.decoder_functions : rep.encoder_functions;
+  for (size_t li = 0; li < m.sites.size(); ++li) {
+    const auto& site = m.sites[li];
     LayerModularity lm;
     lm.name = site.name;
     lm.encoder = site.encoder;
     lm.moe = site.experts != nullptr;
     lm.neurons = site.neurons();
-    for (size_t f = 0; f < fns.size(); ++f)
-      lm.ap.push_back(neuron_predictivity(fns[f].lang >= 0 ? pooled[li] : tokens[li], probes[dec][f]));
+    lm.ap = layer_ap(m, li, sm);
     torch::Tensor coactive;
     if (!lm.moe) {
-      auto on = (tokens[li] > 0).to(torch::kFloat);
+      auto on = (m.tokens[li] > 0).to(torch::kFloat);
       coactive = on.t().matmul(on);
     }
-    test_layer(lm, fns, site.first_weights(), coactive, lm.moe ? site.experts->w1.size(2) : 0, o);
+    test_layer(lm, sm.functions[site.encoder ? 0 : 1], site.first_weights(), coactive,
+               lm.moe ? site.experts->w1.size(2) : 0, o);
     std::fprintf(stderr, "[analyze] %s: %lld neurons, %zu sub-functions, %zu partitions\n", lm.name.c_str(),
-                 static_cast<long long>(lm.neurons), fns.size(), lm.partitions.size());
+                 static_cast<long long>(lm.neurons), lm.ap.size(), lm.partitions.size());
     rep.layers.push_back(std::move(lm));
   }
+
+  // Stabilisation: each earlier checkpoint's neuron and expert predictivity against this one's
+  // (experts: this checkpoint's first partition, and its random one), Spearman per sub-function.
+  for (const auto& path : o.checkpoints) {
+    Checkpoint earlier = load_checkpoint(path);
+    if (earlier.spm_model != ck.spm_model || earlier.langs != ck.langs)
+      throw Error(path + ": not a checkpoint of the same run as " + model_path +
+                  " (its SentencePiece model or languages differ)");
+    const Measured me = measure(earlier, sm);
+    if (me.sites.size() != m.sites.size())
+      throw Error(path + ": " + std::to_string(me.sites.size()) + " FFN layers, " + model_path + " has " +
+                  std::to_string(m.sites.size()));
+    StabilityPoint pt;
+    pt.checkpoint = path;
+    pt.update = earlier.trainer ? earlier.trainer->updates : -1;
+    for (size_t li = 0; li < me.sites.size(); ++li) {
+      const auto ap = layer_ap(me, li, sm);
+      const auto& final_layer = rep.layers[li];
+      if (ap.empty() || ap[0].size() != final_layer.ap[0].size())
+        throw Error(path + ": layer " + final_layer.name + " has another width than in " + model_path);
+      double neuron = 0, expert = 0, random = 0;
+      const auto& own = final_layer.partitions.front();
+      const auto& rnd = final_layer.partitions.back();
+      for (size_t f = 0; f < ap.size(); ++f) {
+        neuron += spearman(as_double(ap[f]), as_double(final_layer.ap[f]));
+        expert += spearman(expert_means(ap[f], own.expert_of, own.num_experts),
+                           expert_means(final_layer.ap[f], own.expert_of, own.num_experts));
+        random += spearman(expert_means(ap[f], rnd.expert_of, rnd.num_experts),
+                           expert_means(final_layer.ap[f], rnd.expert_of, rnd.num_experts));
+      }
+      const double F = static_cast<double>(std::max<size_t>(1, ap.size()));
+      pt.neuron.push_back(neuron / F);
+      pt.expert.push_back(expert / F);
+      pt.random.push_back(random / F);
+    }
+    std::fprintf(stderr, "[analyze] stabilisation: %s (update %lld)\n", path.c_str(), static_cast<long long>(pt.update));
+    rep.stability.push_back(std::move(pt));
+  }
+  std::sort(rep.stability.begin(), rep.stability.end(),
+            [](const StabilityPoint& a, const StabilityPoint& b) { return a.update < b.update; });
   return rep;
 }
 
@@ -393,6 +482,20 @@ std::string modularity_tables(const ModularityReport& r) {
       s += format(" %s[%s]", fns[f].name.c_str(), ids.empty() ? "-" : ids.c_str());
     }
     s += "\n";
+  }
+  if (!r.stability.empty()) {
+    s += format("\nstabilisation: Spearman correlation with %s (update %lld), mean over the layers' "
+                "sub-functions and layers; experts: the partition above, and a random one\n"
+                "| checkpoint | update | neurons | experts | random experts |\n|---|---:|---:|---:|---:|\n",
+                r.model.c_str(), static_cast<long long>(r.update));
+    auto mean = [](const std::vector<double>& v) {
+      double x = 0;
+      for (double y : v) x += y;
+      return v.empty() ? 0.0 : x / static_cast<double>(v.size());
+    };
+    for (const auto& p : r.stability)
+      s += format("| %s | %lld | %.3f | %.3f | %.3f |\n", p.checkpoint.c_str(), static_cast<long long>(p.update),
+                  mean(p.neuron), mean(p.expert), mean(p.random));
   }
   return s;
 }
@@ -452,6 +555,11 @@ nlohmann::json modularity_json(const ModularityReport& r, const std::string& png
     }
     j["layers"].push_back(lj);
   }
+  j["update"] = r.update;
+  j["stability"] = nlohmann::json::array();
+  for (const auto& p : r.stability)
+    j["stability"].push_back({{"checkpoint", p.checkpoint}, {"update", p.update}, {"neuron", p.neuron},
+                              {"expert", p.expert}, {"random", p.random}});
   return j;
 }
 

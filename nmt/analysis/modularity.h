@@ -38,6 +38,9 @@ struct ModularityOptions {
   double top = 0.01;            // share of a layer's neurons selected per sub-function
   double alpha = 0.001;         // significance of the tests
   uint64_t seed = 1;            // example sampling, k-means seeding, METIS, random partition
+  // Stabilisation: earlier checkpoints of the same run, each measured on the same examples and
+  // compared with the analysed one (Spearman of neuron and expert predictivity).
+  std::vector<std::string> checkpoints;
 };
 
 // The token-level sub-function: a SentencePiece piece that belongs to a placeholder, markup or a
@@ -72,13 +75,25 @@ struct LayerModularity {
   std::vector<PartitionTests> partitions;  // moe: experts, random; dense: kmeans, coactivation, random
 };
 
+// One earlier checkpoint against the analysed one: per layer, the Spearman correlation of its
+// neurons' AP (neuron level) and of its experts' mean AP (expert level: the analysed checkpoint's
+// first partition, and its random one as the baseline) with the analysed checkpoint's, averaged
+// over the layer's sub-functions.
+struct StabilityPoint {
+  std::string checkpoint;
+  int64_t update = -1;                       // its training updates (-1: not a training checkpoint)
+  std::vector<double> neuron, expert, random;  // [layer]
+};
+
 struct ModularityReport {
   std::string model, split;
+  int64_t update = -1;                      // the model's training updates (-1: unknown)
   size_t sentences = 0;                     // sentence pairs run
   int64_t tokens = 0;                       // non-pad positions seen (source + decoder input)
   std::vector<std::string> langs;           // the split's languages
   std::vector<SubFunction> encoder_functions, decoder_functions;
   std::vector<LayerModularity> layers;      // encoder layers bottom up, then decoder layers
+  std::vector<StabilityPoint> stability;    // by update
   double top = 0.01, alpha = 0.001;
 };
 
@@ -96,7 +111,8 @@ void test_layer(LayerModularity& layer, const std::vector<SubFunction>& function
 
 // Markdown: per layer the best and top-1% mean AP of each sub-function, then per layer and
 // partition the share of functional experts and the modularisation extent (languages, markup,
-// mean over the language sub-functions), then per layer the experts functional for each language.
+// mean over the language sub-functions), then per layer the experts functional for each language,
+// then the stabilisation table (one row per earlier checkpoint) when there is one.
 std::string modularity_tables(const ModularityReport& report);
 
 // The heat map: one panel per layer, rows the sub-functions of its stack, columns the experts of
@@ -106,7 +122,8 @@ void write_modularity_heatmap(const ModularityReport& report, const std::string&
                               int cell_px = 12);
 
 // Every number: options, sub-functions, per layer the AP distribution (quantiles, best neurons),
-// per partition and sub-function the counts, threshold, functional experts, share and extent.
+// per partition and sub-function the counts, threshold, functional experts, share and extent;
+// the stabilisation points.
 nlohmann::json modularity_json(const ModularityReport& report, const std::string& png_path);
 
 }  // namespace strata::nmt

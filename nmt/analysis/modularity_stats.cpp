@@ -92,6 +92,39 @@ double predictivity(const std::vector<float>& score, const std::vector<uint8_t>&
   return std::max(average_precision_of(score, label, true), average_precision_of(score, label, false));
 }
 
+namespace {
+std::vector<double> ranks(const std::vector<double>& v) {
+  std::vector<size_t> order(v.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j < order.size() && v[order[j]] == v[order[i]]) ++j;
+    const double mid = 0.5 * static_cast<double>(i + j - 1) + 1;  // ranks i+1 .. j, averaged
+    for (size_t k = i; k < j; ++k) r[order[k]] = mid;
+    i = j;
+  }
+  return r;
+}
+}  // namespace
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size())
+    throw Error("spearman: " + std::to_string(a.size()) + " vs " + std::to_string(b.size()) + " values");
+  const auto ra = ranks(a), rb = ranks(b);
+  const double n = static_cast<double>(a.size());
+  double ma = 0, mb = 0;
+  for (size_t i = 0; i < ra.size(); ++i) ma += ra[i] / n, mb += rb[i] / n;
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) * (ra[i] - ma);
+    sbb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0;
+}
+
 int64_t hypergeom_threshold(int64_t M, int64_t n, int64_t N, double alpha) {
   if (M < 0 || n < 0 || N < 0 || n > M || N > M)
     throw Error("hypergeom_threshold: need 0 <= n, N <= M (M " + std::to_string(M) + ", n " +

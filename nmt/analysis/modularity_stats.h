@@ -33,6 +33,10 @@ int64_t hypergeom_threshold(int64_t M, int64_t n, int64_t N, double alpha);
 // X ~ Binomial(N, p): the smallest t with P(X > t) ≤ alpha.
 int64_t binom_threshold(int64_t N, double p, double alpha);
 
+// Spearman's rank correlation (ties get their average rank, as scipy.stats.spearmanr): the
+// Pearson correlation of the ranks; 0 when either side is constant.
+double spearman(const std::vector<double>& a, const std::vector<double>& b);
+
 // One test over the experts of a layer: counts[e] of the selected neurons fall in expert e.
 struct FunctionalTest {
   int64_t selected = 0;             // N = Σ counts

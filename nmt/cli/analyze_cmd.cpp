@@ -8,6 +8,7 @@
 // modularity: functional neurons and experts per language (nmt/analysis/modularity.h); prints
 // markdown tables and writes DIR/modularity.json and DIR/modularity.png.
 // The analyses live in nmt/analysis/; this file parses the options and prints.
+#include <boost/algorithm/string.hpp>
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -69,6 +70,11 @@ int analyze_modularity(const po::variables_map& vm) {
   opt.top = vm["top"].as<double>();
   opt.alpha = vm["alpha"].as<double>();
   opt.seed = static_cast<uint64_t>(vm["seed"].as<int>());
+  if (vm.count("checkpoints")) {
+    boost::split(opt.checkpoints, vm["checkpoints"].as<std::string>(), boost::is_any_of(","));
+    for (const auto& c : opt.checkpoints)
+      if (c.empty()) throw Error("analyze modularity: --checkpoints has an empty name");
+  }
   const nmt::ModularityReport report = nmt::analyze_modularity(model_path, opt);
   std::printf("%s", nmt::modularity_tables(report).c_str());
   const std::string dir = out_dir(vm, model_path, "modularity");
@@ -106,6 +112,8 @@ int run_analyze(const std::vector<std::string>& args) {
       "alpha", ranged<double>("alpha", 1e-12, 0.5)->default_value(0.001, "0.001"),
       "modularity: significance of the functional-expert tests")(
       "seed", ranged<int>("seed", 0, 2147483647)->default_value(1), "modularity: sampling and partition seed")(
+      "checkpoints", po::value<std::string>(),
+      "modularity: earlier checkpoints of the run (comma-separated), compared with -m (stabilisation)")(
       "out", po::value<std::string>(), "output folder (default: MODEL's folder/routing)")(
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_compute_type_option(desc);

@@ -188,3 +188,37 @@ TEST(PartitionTest, RandomPartitionHasEqualSizesAndDependsOnTheSeed) {
 
 }  // namespace
 }  // namespace strata::nmt
+
+namespace strata::nmt {
+namespace {
+
+TEST(SpearmanTest, MatchesAHandCaseAndSciPyWithTies) {
+  EXPECT_NEAR(spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0, 1e-12);
+  EXPECT_NEAR(spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0, 1e-12);
+  // Ranks (1, 2, 3) vs (1, 3, 2): 1 − 6·2/(3·8) = 0.5.
+  EXPECT_NEAR(spearman({1, 2, 3}, {5, 9, 7}), 0.5, 1e-12);
+  EXPECT_EQ(spearman({1, 1, 1}, {1, 2, 3}), 0.0);  // constant side
+  std::mt19937 rng(8);
+  std::vector<double> a, b;
+  for (int i = 0; i < 200; ++i) {
+    a.push_back(static_cast<double>(rng() % 20));  // many ties
+    b.push_back(a.back() + static_cast<double>(rng() % 15));
+  }
+  test::TempDir dir;
+  const std::string in = dir / "ab.txt", out = dir / "rho.txt";
+  {
+    std::ofstream f(in);
+    for (size_t i = 0; i < a.size(); ++i) f << a[i] << " " << b[i] << "\n";
+  }
+  const std::string py = "import numpy as np; from scipy import stats; x = np.loadtxt('" + in +
+                         "'); open('" + out + "', 'w').write(repr(float(stats.spearmanr(x[:, 0], x[:, 1])[0])))";
+  ASSERT_EQ(std::system(("/usr/bin/python3 -c \"" + py + "\"").c_str()), 0)
+      << "needs Debian's python3-scipy (scripts/bootstrap.sh installs it)";
+  std::ifstream f(out);
+  double want = 0;
+  ASSERT_TRUE(f >> want);
+  EXPECT_NEAR(spearman(a, b), want, 1e-12);
+}
+
+}  // namespace
+}  // namespace strata::nmt

@@ -199,3 +199,40 @@ TEST(ModularityTest, ExpertsThatDoNotDivideTheLayerAreAnError) {
         << e.what();
   }
 }
+
+TEST(ModularityTest, StabilisationIsOneAgainstItselfAndLowerAgainstAnotherModel) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  const auto ck = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  // "Earlier": the same weights plus noise, saved with the same vocabulary and languages.
+  Checkpoint other = load_checkpoint(ck.path);
+  {
+    torch::NoGradGuard ng;
+    torch::manual_seed(11);
+    for (auto& p : other.model->parameters()) p.add_(torch::randn_like(p) * p.std().clamp_min(1e-3));
+  }
+  save_checkpoint(d / "noisy.pt", other.config, other.langs, other.spm_model, other.model, nullptr, nullptr);
+  ModularityOptions o;
+  o.checkpoints = {ck.path, d / "noisy.pt"};
+  const ModularityReport rep = analyze_modularity(ck.path, o);
+  ASSERT_EQ(rep.stability.size(), 2u);
+  for (const auto& p : rep.stability) {
+    ASSERT_EQ(p.neuron.size(), rep.layers.size());
+    for (size_t li = 0; li < rep.layers.size(); ++li) {
+      if (p.checkpoint == ck.path) {
+        EXPECT_NEAR(p.neuron[li], 1.0, 1e-9) << li;
+        EXPECT_NEAR(p.expert[li], 1.0, 1e-9) << li;
+        EXPECT_NEAR(p.random[li], 1.0, 1e-9) << li;
+      } else {
+        EXPECT_LT(p.neuron[li], 0.99) << li;
+        EXPECT_GT(p.neuron[li], -1.0) << li;
+      }
+    }
+  }
+  EXPECT_NE(modularity_tables(rep).find("stabilisation"), std::string::npos);
+  EXPECT_EQ(modularity_json(rep, "m.png")["stability"].size(), 2u);
+  // A checkpoint of another run (other languages) is refused.
+  save_checkpoint(d / "other_run.pt", other.config, {"en", "de"}, other.spm_model, other.model, nullptr, nullptr);
+  o.checkpoints = {d / "other_run.pt"};
+  EXPECT_THROW(analyze_modularity(ck.path, o), Error);
+}
