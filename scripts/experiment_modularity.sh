@@ -3,7 +3,9 @@
 # shape and budget (d128, 3+3 layers, ffn 512; 6,000 updates each): neuron predictivity for the
 # source / target language and markup tokens, functional experts (Switch: its experts; dense:
 # MoEfied into 16 experts by k-means, co-activation (METIS) and at random), and the dense run's
-# stabilisation over its checkpoints (every 1,000 updates). Tables in docs/RESULTS.md, heat maps in
+# stabilisation over its checkpoints (every 1,000 updates), and the perturbation (each language's
+# functional experts zeroed vs as many random experts vs as many top-AP neurons; greedy chrF on
+# 20 test sentences per direction). Tables in docs/RESULTS.md, heat maps in
 # docs/modularity_{dense,switch}.png, stabilisation curves in docs/modularity_stability.png.
 #   scripts/experiment_modularity.sh           (trains what is missing: ~45–75 min each on 2 cores)
 #   scripts/experiment_modularity.sh --quick   (5 updates, 3 sentences per direction, into /tmp)
@@ -17,6 +19,7 @@ switch=work/models/core8_compress_switch   # the issue 20 checkpoint (scripts/ex
 results=docs/RESULTS.md
 docs=docs
 sentences=25
+perturb=20
 extra=()
 cmd="scripts/experiment_modularity.sh"
 if [ "${1:-}" = "--quick" ]; then
@@ -24,6 +27,7 @@ if [ "${1:-}" = "--quick" ]; then
   switch=/tmp/strata_modularity_quick/switch
   extra=(--set train.max_updates=5 --set train.valid_every=5 --restart)
   sentences=3
+  perturb=2
   results=/tmp/strata_modularity_quick/RESULTS.md
   docs=/tmp/strata_modularity_quick
   cmd="$cmd --quick"
@@ -54,17 +58,19 @@ analyze() {  # analyze MODEL_DIR NAME: the earlier numbered checkpoints go to th
   if [ ! -s "$out/modularity.json" ] || [ ${#extra[@]} -gt 0 ]; then
     printf '\n== analyze modularity %s\n' "$1"
     "$strata" analyze modularity -m "$1/best.pt" --split valid --max-sentences $sentences --out "$out" \
+      --perturb-split test --perturb-sentences $perturb \
       "${checkpoints[@]}" > "$out.txt.tmp" && mv "$out.txt.tmp" "$out.txt"
   fi
   cp "$out/modularity.png" "$docs/modularity_$2.png"
+  if [ -e "$out/perturbation.png" ]; then cp "$out/perturbation.png" "$docs/modularity_perturbation_$2.png"; fi
 }
 mkdir -p "$dense/modularity" "$switch/modularity"
 analyze "$dense" dense
 analyze "$switch" switch
 
-/usr/bin/python3 - "$dense" "$switch" "$results" "$cmd" "$sentences" "$docs" <<'PY'
+/usr/bin/python3 - "$dense" "$switch" "$results" "$cmd" "$sentences" "$docs" "$perturb" <<'PY'
 import json, sys
-dense, switch, results, cmd, sentences, docs = sys.argv[1:7]
+dense, switch, results, cmd, sentences, docs, perturb = sys.argv[1:8]
 models = [("dense", json.load(open(f"{dense}/modularity/modularity.json"))),
           ("Switch", json.load(open(f"{switch}/modularity/modularity.json")))]
 def mean(xs):
@@ -116,6 +122,25 @@ section = (
     "Switch ![switch](modularity_switch.png)\n")
 if "--quick" in cmd:
     section = section.replace("\n\n", "\n\n**Quick mode: 5 updates. This checks the pipeline; the numbers mean nothing.**\n\n", 1)
+pert = [(name, m) for name, m in models if m.get("perturbation")]
+if pert:
+    section += ("\nPerturbation (the hypothesis: zeroing L's functional experts hurts the directions that involve L\n"
+                "most): each language's functional experts zeroed in every layer (encoder: source L, decoder:\n"
+                "target L), against as many random experts of the same layers and as many top-AP neurons for L;\n"
+                "mean chrF drop from the unperturbed model on the directions from L, into L and the rest\n"
+                f"(test split, greedy, {perturb} sentences per direction).\n\n"
+                "| model | L | condition | experts | neurons | from L | into L | other |\n"
+                "|---|---|---|---:|---:|---:|---:|---:|\n")
+    for name, m in pert:
+        base = mean(d["chrf"] for d in m["perturbation"]["unperturbed"])
+        for run in m["perturbation"]["runs"]:
+            if "drop" not in run:
+                section += f"| {name} | {run['lang']} | {run['condition']} | 0 | 0 | no functional experts | | |\n"
+                continue
+            dr = run["drop"]
+            section += (f"| {name} | {run['lang']} | {run['condition']} | {run['experts']} | {run['neurons']:,} | "
+                        f"{dr['from']:.2f} | {dr['into']:.2f} | {dr['other']:.2f} |\n")
+        section += f"\n{name}: unperturbed test chrF {base:.2f} (mean over directions).\n"
 stab = [(name, m) for name, m in models if m.get("stability")]
 if stab:
     section += ("\nStabilisation (the paper: modular structure settles before single neurons do): Spearman\n"

@@ -17,6 +17,9 @@
 #include "moe/dispatch.h"
 #include "nmt/analysis/heatmap.h"
 #include "nmt/analysis/routing.h"
+#include "nmt/decode/translator.h"
+#include "nmt/evaluate/score_model.h"
+#include "data/data_config.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/train/lms_languages.h"
 #include "nmt/util/error.h"
@@ -349,6 +352,140 @@ std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), 
 
 }  // namespace
 
+UnitMask::UnitMask(TransformerImpl& model, const std::vector<std::vector<int64_t>>& units) {
+  const auto sites = ffn_sites(model);
+  if (units.size() > sites.size())
+    throw Error("UnitMask: " + std::to_string(units.size()) + " layers given, the model has " +
+                std::to_string(sites.size()));
+  torch::NoGradGuard ng;
+  auto keep = [&](const torch::Tensor& t) {
+    weights_.push_back(t.detach());
+    saved_.push_back(t.detach().clone());
+  };
+  for (size_t li = 0; li < units.size(); ++li) {
+    if (units[li].empty()) continue;
+    const auto& st = sites[li];
+    const int64_t N = st.neurons();
+    for (int64_t j : units[li])
+      if (j < 0 || j >= N) throw Error("UnitMask: no neuron " + std::to_string(j) + " in " + st.name);
+    if (st.dense) {
+      auto& fc2 = st.dense->fc2;
+      keep(fc2->weight);
+      if (fc2->lms_f.defined()) keep(fc2->lms_f);
+      for (int64_t j : units[li]) {
+        fc2->weight.detach().select(1, j).zero_();
+        if (fc2->lms_f.defined()) fc2->lms_f.detach().select(2, j).zero_();
+      }
+    } else {
+      keep(st.experts->w2);
+      const int64_t n = st.experts->w2.size(1);
+      for (int64_t j : units[li]) st.experts->w2.detach()[j / n][j % n].zero_();
+    }
+  }
+}
+
+UnitMask::~UnitMask() {
+  torch::NoGradGuard ng;
+  for (size_t i = 0; i < weights_.size(); ++i) weights_[i].copy_(saved_[i]);
+}
+
+namespace {
+
+// The perturbation stage: for each language and condition, a UnitMask, decode, score.
+void perturb(ModularityReport& rep, Checkpoint ck, const ModularityOptions& o) {
+  const std::string cfg = o.data_config.empty() ? ck.config.train.data : o.data_config;
+  const data::DataConfig dcfg = data::load_data_config(cfg, {});
+  Translator tr(std::move(ck));
+  SearchOptions search = tr.default_options();
+  search.beam = 1;
+  search.nbest = 1;
+  const auto sites = ffn_sites(*tr.model());
+  std::vector<bool> chosen(sites.size(), o.perturb_layers.empty());
+  for (const auto& name : o.perturb_layers) {
+    size_t i = 0;
+    while (i < sites.size() && sites[i].name != name) ++i;
+    if (i == sites.size()) {
+      std::string all;
+      for (const auto& st : sites) all += (all.empty() ? "" : ", ") + st.name;
+      throw Error("analyze modularity: --perturb-layers: no layer '" + name + "' (layers: " + all + ")");
+    }
+    chosen[i] = true;
+  }
+  auto score = [&](std::map<std::pair<std::string, std::string>, double>* chrf,
+                   std::map<std::pair<std::string, std::string>, double>* bleu) {
+    SourceUseOptions use;
+    use.shuffled = false;
+    const SplitScores sc = score_split(tr, dcfg, o.perturb_split, search, 32, o.perturb_sentences, use);
+    for (const auto& [dir, d] : sc.directions) {
+      (*chrf)[dir] = d.chrf;
+      (*bleu)[dir] = d.bleu;
+    }
+  };
+  rep.perturb_split = o.perturb_split;
+  std::fprintf(stderr, "[analyze] perturbation: the unperturbed model on %s\n", o.perturb_split.c_str());
+  score(&rep.base_chrf, &rep.base_bleu);
+  std::mt19937_64 rng(o.seed + 1);
+  for (size_t l = 0; l < rep.langs.size(); ++l) {
+    // Per chosen layer: L's sub-function there, its functional experts and their neurons.
+    std::vector<std::vector<int64_t>> functional(sites.size()), random(sites.size()), top(sites.size());
+    int64_t experts = 0;
+    for (size_t li = 0; li < sites.size(); ++li) {
+      if (!chosen[li]) continue;
+      const auto& layer = rep.layers[li];
+      const auto& fns = functions_of(rep, layer);
+      size_t f = 0;
+      while (f < fns.size() && fns[f].lang != static_cast<int>(l)) ++f;
+      if (f == fns.size()) continue;
+      const auto& part = layer.partitions.front();
+      std::vector<int64_t> yes, no;
+      for (int64_t e = 0; e < part.num_experts; ++e) (part.sub[f].functional[e] ? yes : no).push_back(e);
+      if (yes.empty()) continue;
+      experts += static_cast<int64_t>(yes.size());
+      if (no.size() < yes.size()) no = yes;  // every expert functional: draw from all of them
+      std::shuffle(no.begin(), no.end(), rng);
+      no.resize(yes.size());
+      for (int64_t j = 0; j < layer.neurons; ++j) {
+        const int e = part.expert_of[j];
+        if (std::find(yes.begin(), yes.end(), e) != yes.end()) functional[li].push_back(j);
+        if (std::find(no.begin(), no.end(), e) != no.end()) random[li].push_back(j);
+      }
+      auto best = top_neurons(layer.ap[f], 1.0);  // every neuron, best first
+      best.resize(functional[li].size());
+      top[li] = best;
+    }
+    for (const auto& [condition, units] : {std::pair{"functional", &functional}, {"random", &random}, {"top-AP", &top}}) {
+      Perturbation pt;
+      pt.lang = rep.langs[l];
+      pt.condition = condition;
+      pt.experts = std::string(condition) == "top-AP" ? 0 : experts;
+      for (const auto& u : *units) pt.neurons += static_cast<int64_t>(u.size());
+      if (experts > 0) {
+        std::fprintf(stderr, "[analyze] perturbation: %s, %s (%lld neurons)\n", pt.lang.c_str(), condition,
+                     static_cast<long long>(pt.neurons));
+        UnitMask mask(*tr.model(), *units);
+        score(&pt.chrf, &pt.bleu);
+      }
+      rep.perturbations.push_back(std::move(pt));
+    }
+  }
+}
+
+// Mean chrF drop of a perturbation over the directions from L, into L, and the rest.
+struct Drops {
+  double from = 0, into = 0, other = 0;
+};
+Drops drops(const ModularityReport& r, const Perturbation& p) {
+  double s[3] = {0, 0, 0}, n[3] = {0, 0, 0};
+  for (const auto& [dir, c] : p.chrf) {
+    const int k = dir.first == p.lang ? 0 : dir.second == p.lang ? 1 : 2;
+    s[k] += r.base_chrf.at(dir) - c;
+    n[k] += 1;
+  }
+  return {n[0] ? s[0] / n[0] : 0, n[1] ? s[1] / n[1] : 0, n[2] ? s[2] / n[2] : 0};
+}
+
+}  // namespace
+
 ModularityReport analyze_modularity(const std::string& model_path, const ModularityOptions& o) {
   // Load and sample.
   Checkpoint ck = load_checkpoint(model_path);
@@ -431,6 +568,9 @@ ModularityReport analyze_modularity(const std::string& model_path, const Modular
   }
   std::sort(rep.stability.begin(), rep.stability.end(),
             [](const StabilityPoint& a, const StabilityPoint& b) { return a.update < b.update; });
+
+  // Perturbation: the model itself goes to a Translator (last use of ck).
+  if (!o.perturb_split.empty()) perturb(rep, std::move(ck), o);
   return rep;
 }
 
@@ -497,6 +637,23 @@ std::string modularity_tables(const ModularityReport& r) {
       s += format("| %s | %lld | %.3f | %.3f | %.3f |\n", p.checkpoint.c_str(), static_cast<long long>(p.update),
                   mean(p.neuron), mean(p.expert), mean(p.random));
   }
+  if (!r.perturb_split.empty()) {
+    double base = 0;
+    for (const auto& [dir, c] : r.base_chrf) base += c / static_cast<double>(r.base_chrf.size());
+    s += format("\nperturbation on %s (greedy; unperturbed chrF %.2f): mean chrF drop when L's functional "
+                "experts, as many random experts, or as many top-AP neurons for L are zeroed\n"
+                "| L | condition | experts | neurons | from L | into L | other directions |\n"
+                "|---|---|---:|---:|---:|---:|---:|\n", r.perturb_split.c_str(), base);
+    for (const auto& p : r.perturbations) {
+      if (p.chrf.empty()) {
+        s += format("| %s | %s | 0 | 0 | no functional experts | | |\n", p.lang.c_str(), p.condition.c_str());
+        continue;
+      }
+      const Drops d = drops(r, p);
+      s += format("| %s | %s | %lld | %lld | %.2f | %.2f | %.2f |\n", p.lang.c_str(), p.condition.c_str(),
+                  static_cast<long long>(p.experts), static_cast<long long>(p.neurons), d.from, d.into, d.other);
+    }
+  }
   return s;
 }
 
@@ -519,6 +676,23 @@ void write_modularity_heatmap(const ModularityReport& r, const std::string& png,
     }
     panels.push_back(std::move(g));
   }
+  write_png(png, render_heatmap(panels, cell_px));
+}
+
+void write_perturbation_heatmap(const ModularityReport& r, const std::string& png, int cell_px) {
+  std::vector<std::vector<std::vector<double>>> panels;
+  const size_t L = r.langs.size();
+  for (const auto& p : r.perturbations) {
+    if (p.condition != "functional" || p.chrf.empty()) continue;
+    std::vector<std::vector<double>> g(L, std::vector<double>(L, 0));
+    for (const auto& [dir, c] : p.chrf) {
+      const auto a = std::find(r.langs.begin(), r.langs.end(), dir.first) - r.langs.begin();
+      const auto b = std::find(r.langs.begin(), r.langs.end(), dir.second) - r.langs.begin();
+      g[a][b] = std::max(0.0, r.base_chrf.at(dir) - c);
+    }
+    panels.push_back(std::move(g));
+  }
+  if (panels.empty()) throw Error("analyze modularity: no perturbation to draw");
   write_png(png, render_heatmap(panels, cell_px));
 }
 
@@ -556,6 +730,26 @@ nlohmann::json modularity_json(const ModularityReport& r, const std::string& png
     j["layers"].push_back(lj);
   }
   j["update"] = r.update;
+  auto scores = [&](const std::map<std::pair<std::string, std::string>, double>& chrf,
+                    const std::map<std::pair<std::string, std::string>, double>& bleu) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& [dir, c] : chrf)
+      a.push_back({{"src", dir.first}, {"tgt", dir.second}, {"chrf", c}, {"bleu", bleu.at(dir)},
+                   {"chrf_drop", r.base_chrf.count(dir) ? r.base_chrf.at(dir) - c : 0.0}});
+    return a;
+  };
+  if (!r.perturb_split.empty()) {
+    j["perturbation"] = {{"split", r.perturb_split}, {"unperturbed", scores(r.base_chrf, r.base_bleu)}};
+    for (const auto& p : r.perturbations) {
+      nlohmann::json pj = {{"lang", p.lang}, {"condition", p.condition}, {"experts", p.experts},
+                           {"neurons", p.neurons}, {"directions", scores(p.chrf, p.bleu)}};
+      if (!p.chrf.empty()) {
+        const Drops d = drops(r, p);
+        pj["drop"] = {{"from", d.from}, {"into", d.into}, {"other", d.other}};
+      }
+      j["perturbation"]["runs"].push_back(pj);
+    }
+  }
   j["stability"] = nlohmann::json::array();
   for (const auto& p : r.stability)
     j["stability"].push_back({{"checkpoint", p.checkpoint}, {"update", p.update}, {"neuron", p.neuron},

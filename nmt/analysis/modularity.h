@@ -21,11 +21,14 @@
 //   write_file_atomically("modularity.json", modularity_json(r, "modularity.png").dump(2));
 #include <torch/torch.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nmt/analysis/modularity_stats.h"
+#include "nmt/model/transformer.h"
 
 namespace strata::nmt {
 
@@ -41,6 +44,24 @@ struct ModularityOptions {
   // Stabilisation: earlier checkpoints of the same run, each measured on the same examples and
   // compared with the analysed one (Spearman of neuron and expert predictivity).
   std::vector<std::string> checkpoints;
+  // Perturbation (empty split = off): for each language L, zero the neurons of the experts that
+  // are functional for L (encoder layers: source language L; decoder layers: target language L;
+  // the first partition of each layer) in `perturb_layers` (names such as enc1, dec2; empty =
+  // all), versus as many random experts of the same layers and as many of the layers' top-AP
+  // neurons for L; translate `perturb_sentences` of every direction of the split (greedy, fp32)
+  // and report each direction's chrF drop from the unperturbed model.
+  std::string perturb_split;
+  int perturb_sentences = 20;
+  std::vector<std::string> perturb_layers;
+};
+
+// One perturbation: its zeroed units and every direction's scores.
+struct Perturbation {
+  std::string lang;       // the language whose functional experts define it
+  std::string condition;  // "functional", "random", "top-AP"
+  int64_t experts = 0;    // experts zeroed over the layers (top-AP: 0)
+  int64_t neurons = 0;    // neurons zeroed over the layers
+  std::map<std::pair<std::string, std::string>, double> chrf, bleu;  // (src, tgt)
 };
 
 // The token-level sub-function: a SentencePiece piece that belongs to a placeholder, markup or a
@@ -94,7 +115,26 @@ struct ModularityReport {
   std::vector<SubFunction> encoder_functions, decoder_functions;
   std::vector<LayerModularity> layers;      // encoder layers bottom up, then decoder layers
   std::vector<StabilityPoint> stability;    // by update
+  std::string perturb_split;                // the perturbation's split ("" = none)
+  std::map<std::pair<std::string, std::string>, double> base_chrf, base_bleu;  // unperturbed
+  std::vector<Perturbation> perturbations;  // languages × conditions
   double top = 0.01, alpha = 0.001;
+};
+
+// Zeroes hidden units of a model's FFN layers for the guard's lifetime, through the weights that
+// read them (dense: fc2's columns and its LMS F banks' columns; MoE: the experts' w2 rows), which
+// is the same as zeroing their ReLU outputs, in every forward pass and decoding step. units[l]:
+// the neurons of FFN layer l (encoder layers, then decoder layers; MoE layers number their
+// experts' neurons expert by expert). The destructor restores the weights bit for bit.
+class UnitMask {
+ public:
+  UnitMask(TransformerImpl& model, const std::vector<std::vector<int64_t>>& units);
+  ~UnitMask();
+  UnitMask(const UnitMask&) = delete;
+  UnitMask& operator=(const UnitMask&) = delete;
+
+ private:
+  std::vector<torch::Tensor> weights_, saved_;  // the changed tensors and their copies
 };
 
 // Loads the checkpoint and runs the analysis. Throws strata::Error for a missing split, a split
@@ -112,8 +152,14 @@ void test_layer(LayerModularity& layer, const std::vector<SubFunction>& function
 // Markdown: per layer the best and top-1% mean AP of each sub-function, then per layer and
 // partition the share of functional experts and the modularisation extent (languages, markup,
 // mean over the language sub-functions), then per layer the experts functional for each language,
-// then the stabilisation table (one row per earlier checkpoint) when there is one.
+// then the stabilisation table (one row per earlier checkpoint) and the perturbation summary (mean
+// chrF drop on the directions from L, into L and the others) when there are ones.
 std::string modularity_tables(const ModularityReport& report);
+
+// The perturbation's heat map: one panel per language (its functional experts zeroed), rows the
+// source languages, columns the target languages, darker = larger chrF drop (drops below 0 as 0).
+void write_perturbation_heatmap(const ModularityReport& report, const std::string& png_path,
+                                int cell_px = 12);
 
 // The heat map: one panel per layer, rows the sub-functions of its stack, columns the experts of
 // its first partition (MoE: its own experts; dense: k-means), cell = count of selected neurons in

@@ -75,6 +75,12 @@ int analyze_modularity(const po::variables_map& vm) {
     for (const auto& c : opt.checkpoints)
       if (c.empty()) throw Error("analyze modularity: --checkpoints has an empty name");
   }
+  if (vm.count("perturb-split")) opt.perturb_split = vm["perturb-split"].as<std::string>();
+  opt.perturb_sentences = vm["perturb-sentences"].as<int>();
+  if (vm.count("perturb-layers")) {
+    boost::split(opt.perturb_layers, vm["perturb-layers"].as<std::string>(), boost::is_any_of(","));
+    for (auto& l : opt.perturb_layers) boost::trim(l);
+  }
   const nmt::ModularityReport report = nmt::analyze_modularity(model_path, opt);
   std::printf("%s", nmt::modularity_tables(report).c_str());
   const std::string dir = out_dir(vm, model_path, "modularity");
@@ -83,6 +89,13 @@ int analyze_modularity(const po::variables_map& vm) {
   const std::string json_path = (fs::path(dir) / "modularity.json").string();
   write_file_atomically(json_path, nmt::modularity_json(report, png).dump(2) + "\n");
   std::fprintf(stderr, "[analyze] wrote %s and %s\n", png.c_str(), json_path.c_str());
+  bool drawn = false;
+  for (const auto& p : report.perturbations) drawn = drawn || (p.condition == "functional" && !p.chrf.empty());
+  if (drawn) {
+    const std::string perturbation_png = (fs::path(dir) / "perturbation.png").string();
+    nmt::write_perturbation_heatmap(report, perturbation_png);
+    std::fprintf(stderr, "[analyze] wrote %s\n", perturbation_png.c_str());
+  }
   return 0;
 }
 
@@ -114,6 +127,11 @@ int run_analyze(const std::vector<std::string>& args) {
       "seed", ranged<int>("seed", 0, 2147483647)->default_value(1), "modularity: sampling and partition seed")(
       "checkpoints", po::value<std::string>(),
       "modularity: earlier checkpoints of the run (comma-separated), compared with -m (stabilisation)")(
+      "perturb-split", po::value<std::string>(),
+      "modularity: zero each language's functional experts (vs random experts, top-AP neurons) and score this split")(
+      "perturb-sentences", ranged<int>("perturb-sentences", 1, 1e9)->default_value(20),
+      "modularity: sentences per direction of the perturbation's split")(
+      "perturb-layers", po::value<std::string>(), "modularity: layers to perturb (e.g. enc2,dec0; default all)")(
       "out", po::value<std::string>(), "output folder (default: MODEL's folder/routing)")(
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_compute_type_option(desc);

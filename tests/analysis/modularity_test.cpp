@@ -236,3 +236,61 @@ TEST(ModularityTest, StabilisationIsOneAgainstItselfAndLowerAgainstAnotherModel)
   o.checkpoints = {d / "other_run.pt"};
   EXPECT_THROW(analyze_modularity(ck.path, o), Error);
 }
+
+TEST(ModularityTest, UnitMaskZeroesOnlyTheChosenNeuronsAndRestoresThem) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  for (const std::string extra : {std::string(), test::kSwitchEveryLayer}) {
+    const auto ck = test::save_tiny_checkpoint(d, data_yaml, extra.empty() ? "dense" : "moe", extra);
+    Checkpoint m = load_checkpoint(ck.path);
+    m.model->eval();
+    torch::NoGradGuard ng;
+    std::vector<torch::Tensor> before;
+    for (const auto& p : m.model->parameters()) before.push_back(p.clone());
+    auto src = torch::tensor({{5, 9, 12, 3}}), prev = torch::tensor({{2, 14, 7}});
+    const auto logits = m.model->forward(src, prev);
+    {
+      UnitMask none(*m.model, {{}, {}, {}, {}});  // nothing chosen: the identity
+      EXPECT_TRUE(torch::equal(m.model->forward(src, prev), logits));
+    }
+    // Zero neurons 1 and 5 of the first decoder layer (2): its FFN on any input equals the
+    // unmasked hidden activations with those two set to 0, pushed through the original output.
+    auto* layer = m.model->decoder_layers[0]->as<DecoderLayerImpl>();
+    auto x = torch::randn({2, 3, 32});
+    torch::Tensor want;
+    if (!layer->sparse) {
+      auto h = torch::relu(layer->ffn->fc1(x));
+      h.select(2, 1).zero_();
+      h.select(2, 5).zero_();
+      want = layer->ffn->fc2(h);
+    } else {
+      auto* ex = layer->sparse->modules(false).back()->as<moe::ExpertsImpl>();
+      ASSERT_NE(ex, nullptr);
+      auto h = torch::relu(x.matmul(ex->w1[0]) + ex->b1[0]);  // expert 0 holds neurons 0..63
+      h.select(2, 1).zero_();
+      h.select(2, 5).zero_();
+      want = h.matmul(ex->w2[0]) + ex->b2[0];
+    }
+    {
+      UnitMask mask(*m.model, {{}, {}, {1, 5}});
+      torch::Tensor got;
+      if (!layer->sparse) {
+        got = layer->ffn->forward(x);
+      } else {
+        auto* ex = layer->sparse->modules(false).back()->as<moe::ExpertsImpl>();
+        got = ex->expert(0, x);
+      }
+      EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-6)) << (got - want).abs().max();
+      if (!layer->sparse) EXPECT_FALSE(torch::equal(m.model->forward(src, prev), logits));  // (MoE: expert 0 may get no token)
+      // Only the reading weights' entries of those neurons changed.
+      size_t changed = 0;
+      const auto params = m.model->parameters();
+      for (size_t i = 0; i < params.size(); ++i) changed += (params[i] != before[i]).sum().item<int64_t>();
+      EXPECT_LE(changed, 2u * 32);
+      EXPECT_GT(changed, 0u);
+    }
+    const auto params = m.model->parameters();
+    for (size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(torch::equal(params[i], before[i])) << i;
+    EXPECT_THROW(UnitMask(*m.model, {{}, {}, {1000000}}), Error);
+  }
+}

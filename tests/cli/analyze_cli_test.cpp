@@ -159,6 +159,29 @@ TEST(AnalyzeCliTest, ModularityTablesJsonHeatMapAndBadInput) {
   DecodedPng img;
   ASSERT_TRUE(decode_png(test::read_file(d / "mod/modularity.png"), &img));
   EXPECT_EQ(img.width % 12, 0u);
+  // Perturbation: loose tests (so that the untrained model has functional experts), 2 sentences.
+  r = test::run_command(kStrata + " analyze modularity -m " + (d / "dense.pt") +
+                            " --experts 4 --top 0.3 --alpha 0.4 --perturb-split valid --perturb-sentences 2 --out " +
+                            (d / "pert"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("| L | condition | experts | neurons | from L | into L | other directions |"), std::string::npos)
+      << r.out;
+  const auto pj = nlohmann::json::parse(test::read_file(d / "pert/modularity.json"));
+  ASSERT_TRUE(pj.contains("perturbation"));
+  EXPECT_EQ(pj["perturbation"]["unperturbed"].size(), 6u);  // 3 languages: 6 directions
+  int64_t scored = 0;
+  for (const auto& run : pj["perturbation"]["runs"]) {
+    if (run["directions"].empty()) continue;
+    ++scored;
+    EXPECT_EQ(run["directions"].size(), 6u);
+    // Each functional expert of a dense layer here is 64 / 4 = 16 neurons; random: as many.
+    if (run["condition"] != "top-AP") EXPECT_EQ(run["neurons"].get<int64_t>(), 16 * run["experts"].get<int64_t>());
+  }
+  EXPECT_GT(scored, 0);
+  EXPECT_TRUE(std::filesystem::exists(d / "pert/perturbation.png"));
+  r = test::run_command(kStrata + " analyze modularity -m " + (d / "dense.pt") +
+                            " --experts 4 --perturb-split valid --perturb-layers enc9", d.str());
+  expect_one_line_error(r, "--perturb-layers: no layer 'enc9' (layers: enc0, dec0)");
   // Bad input: experts that do not divide the layer, a missing split, a bad share.
   r = test::run_command(kStrata + " analyze modularity -m " + (d / "dense.pt") + " --experts 7", d.str());
   expect_one_line_error(r, "--experts 7 does not divide");
