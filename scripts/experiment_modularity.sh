@@ -48,7 +48,7 @@ train "$dense" configs/quickstart.yaml --set train.max_updates=6000 --set train.
   --set train.keep_last=6 --set train.max_minutes=180
 train "$switch" configs/experiments/core8_compress_switch.yaml
 
-analyze() {  # analyze MODEL_DIR NAME: the earlier numbered checkpoints go to the stabilisation
+analyze() {  # analyze MODEL_DIR: the earlier numbered checkpoints go to the stabilisation
   local out=$1/modularity earlier=()
   for c in "$1"/checkpoint_*.pt; do
     [ -e "$c" ] && ! cmp -s "$c" "$1/best.pt" && earlier+=("$c")
@@ -61,12 +61,10 @@ analyze() {  # analyze MODEL_DIR NAME: the earlier numbered checkpoints go to th
       --perturb-split test --perturb-sentences $perturb \
       "${checkpoints[@]}" > "$out.txt.tmp" && mv "$out.txt.tmp" "$out.txt"
   fi
-  cp "$out/modularity.png" "$docs/modularity_$2.png"
-  if [ -e "$out/perturbation.png" ]; then cp "$out/perturbation.png" "$docs/modularity_perturbation_$2.png"; fi
 }
 mkdir -p "$dense/modularity" "$switch/modularity"
-analyze "$dense" dense
-analyze "$switch" switch
+analyze "$dense"
+analyze "$switch"
 
 /usr/bin/python3 - "$dense" "$switch" "$results" "$cmd" "$sentences" "$docs" "$perturb" <<'PY'
 import json, sys
@@ -117,9 +115,8 @@ section = (
     "| model | layer | partition | experts | per language: share | per language: extent | "
     "languages together: share (extent) | markup: share (extent) |\n|---|---|---|---:|---:|---:|---:|---:|\n"
     + "\n".join(rows_fx) + "\n\n"
-    "Heat maps (rows: sub-functions, the languages then markup; columns: experts; darker = more selected\n"
-    "neurons than chance, white = not functional): dense k-means ![dense](modularity_dense.png)\n"
-    "Switch ![switch](modularity_switch.png)\n")
+    "Functional experts per layer (rows: sub-functions; columns: experts; darker = more selected neurons\n"
+    "than chance; white = not functional):\n\n![dense](modularity_dense.png)\n\n![switch](modularity_switch.png)\n")
 if "--quick" in cmd:
     section = section.replace("\n\n", "\n\n**Quick mode: 5 updates. This checks the pipeline; the numbers mean nothing.**\n\n", 1)
 pert = [(name, m) for name, m in models if m.get("perturbation")]
@@ -141,6 +138,54 @@ if pert:
             section += (f"| {name} | {run['lang']} | {run['condition']} | {run['experts']} | {run['neurons']:,} | "
                         f"{dr['from']:.2f} | {dr['into']:.2f} | {dr['other']:.2f} |\n")
         section += f"\n{name}: unperturbed test chrF {base:.2f} (mean over directions).\n"
+        section += f"\n![{name} perturbation](modularity_perturbation_{name.lower()}.png)\n"
+# Labelled pictures (the C++ heat maps in each model's modularity/ folder are unlabelled quick looks).
+try:
+    import os
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    for name, m in models:
+        L = len(m["layers"])
+        fig, axes = plt.subplots(1, L, figsize=(2.1 * L, 3.3), squeeze=False)
+        for ax, l in zip(axes[0], m["layers"]):
+            part = l["partitions"][0]
+            names = [f["name"] for f in m["encoder_functions" if l["encoder"] else "decoder_functions"]]
+            grid = []
+            for f in names:
+                t = part["sub_functions"][f]
+                E, sel = part["experts"], max(1, t["selected"])
+                grid.append([t["counts"][e] / (sel / E) if e in t["functional"] else 0 for e in range(E)])
+            ax.imshow(grid, cmap="Blues", vmin=0, aspect="auto")
+            ax.set_title(f"{l['name']} ({part['kind']})", fontsize=8)
+            ax.set_yticks(range(len(names)))
+            ax.set_yticklabels(names if l["name"] in ("enc0", "dec0") else [], fontsize=6)
+            ax.set_xlabel("expert", fontsize=7)
+            ax.tick_params(axis="x", labelsize=6)
+        fig.suptitle(f"{name}: functional experts per sub-function (colour: selected neurons / chance; white: not functional)", fontsize=8)
+        fig.tight_layout()
+        out = f"{docs}/modularity_{name.lower()}.png"
+        fig.savefig(out + ".tmp.png", dpi=110); os.replace(out + ".tmp.png", out); plt.close(fig)
+        if m.get("perturbation"):
+            runs = [r for r in m["perturbation"]["runs"] if "drop" in r]
+            langs = sorted({r["lang"] for r in runs}, key=[r["lang"] for r in m["perturbation"]["runs"]].index)
+            fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+            for ax, (title, key) in zip(axes, (("directions from or into L", "involving"), ("other directions", "other"))):
+                for k, cond in enumerate(("functional", "random", "top-AP")):
+                    ys = []
+                    for lang in langs:
+                        r = next((r for r in runs if r["lang"] == lang and r["condition"] == cond), None)
+                        ys.append(0 if r is None else ((r["drop"]["from"] + r["drop"]["into"]) / 2 if key == "involving" else r["drop"]["other"]))
+                    ax.bar([i + 0.27 * (k - 1) for i in range(len(langs))], ys, width=0.27, label=cond)
+                ax.set_xticks(range(len(langs))); ax.set_xticklabels(langs, fontsize=8)
+                ax.axhline(0, color="black", linewidth=0.5); ax.set_title(title, fontsize=9)
+            axes[0].set_ylabel("chrF drop"); axes[1].legend(fontsize=7)
+            fig.suptitle(f"{name}: zeroing L's functional experts vs random experts vs top-AP neurons", fontsize=9)
+            fig.tight_layout()
+            out = f"{docs}/modularity_perturbation_{name.lower()}.png"
+            fig.savefig(out + ".tmp.png", dpi=110); os.replace(out + ".tmp.png", out); plt.close(fig)
+except ImportError:
+    pass
 stab = [(name, m) for name, m in models if m.get("stability")]
 if stab:
     section += ("\nStabilisation (the paper: modular structure settles before single neurons do): Spearman\n"
