@@ -62,11 +62,8 @@ struct FfnSite {
     auto w = experts->w1.detach().permute({1, 0, 2}).reshape({d, E * n});
     return torch::relu(x.matmul(w) + experts->b1.detach().reshape({E * n}));
   }
-  // The input weights, one row per neuron [neurons, d] (k-means on dense layers).
-  torch::Tensor first_weights() const {
-    if (dense) return dense->fc1->weight.detach();
-    return experts->w1.detach().permute({0, 2, 1}).reshape({-1, experts->w1.size(1)});
-  }
+  // A dense layer's input weights, one row per neuron [neurons, d] (k-means).
+  torch::Tensor first_weights() const { return dense->fc1->weight.detach(); }
 };
 
 std::vector<FfnSite> ffn_sites(TransformerImpl& model) {
@@ -522,7 +519,7 @@ ModularityReport analyze_modularity(const std::string& model_path, const Modular
       auto on = (m.tokens[li] > 0).to(torch::kFloat);
       coactive = on.t().matmul(on);
     }
-    test_layer(lm, sm.functions[site.encoder ? 0 : 1], site.first_weights(), coactive,
+    test_layer(lm, sm.functions[site.encoder ? 0 : 1], lm.moe ? torch::Tensor() : site.first_weights(), coactive,
                lm.moe ? site.experts->w1.size(2) : 0, o);
     std::fprintf(stderr, "[analyze] %s: %lld neurons, %zu sub-functions, %zu partitions\n", lm.name.c_str(),
                  static_cast<long long>(lm.neurons), lm.ap.size(), lm.partitions.size());
