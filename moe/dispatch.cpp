@@ -1,6 +1,7 @@
 #include "moe/dispatch.h"
 
 #include <cmath>
+#include <limits>
 
 #include "kernels/linear.h"
 
@@ -52,6 +53,11 @@ ExpertsImpl::ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn, doub
 void ExpertsImpl::pack_weights(kernels::WeightFormat f) {
   packed1_.clear();
   packed2_.clear();
+  format_ = f;
+  if (source_) {  // packed on each miss in the new format
+    cache_->drop(this);
+    return;
+  }
   if (f == kernels::WeightFormat::kNone) return;
   for (int64_t e = 0; e < num_experts_; ++e) {  // w [in, out] -> packed [out, in]
     packed1_.push_back(kernels::PackedWeight::make(f, w1[e].t()).from(w1));
@@ -59,14 +65,78 @@ void ExpertsImpl::pack_weights(kernels::WeightFormat f) {
   }
 }
 
+void ExpertsImpl::set_source(std::shared_ptr<const ExpertSource> source,
+                             std::shared_ptr<ExpertCache> cache) {
+  TORCH_CHECK(source && cache, "experts: set_source needs a source and a cache");
+  TORCH_CHECK(source->num_experts() == num_experts_, "experts: the source holds ",
+              source->num_experts(), " experts, the layer ", num_experts_);
+  torch::NoGradGuard no_grad;
+  auto nan = torch::full({}, std::numeric_limits<float>::quiet_NaN(), w1.options());
+  for (auto* t : {&w1, &b1, &w2}) t->set_data(nan.expand(t->sizes()));
+  packed1_.clear();
+  packed2_.clear();
+  if (cache_) cache_->drop(this);
+  source_ = std::move(source);
+  cache_ = std::move(cache);
+}
+
+ExpertWeights ExpertsImpl::weights(int64_t e) const {
+  if (source_) return source_->load(e);
+  return {w1[e], b1[e], w2[e]};
+}
+
 torch::Tensor ExpertsImpl::expert(int64_t e, const torch::Tensor& x) {
-  return torch::relu(x.matmul(w1[e]) + b1[e]).matmul(w2[e]) + b2[e];
+  const ExpertWeights w = weights(e);
+  return torch::relu(x.matmul(w.w1) + w.b1).matmul(w.w2) + b2[e];
+}
+
+torch::Tensor ExpertsImpl::forward_from_source(const torch::Tensor& x_sorted,
+                                               const std::vector<int64_t>& counts) {
+  TORCH_CHECK(!is_training(), "experts: weights restored on dispatch are for inference only");
+  torch::NoGradGuard no_grad;
+  const bool packed = format_ != kernels::WeightFormat::kNone &&
+                      format_ == kernels::compute_weight_format() && x_sorted.is_cpu();
+  std::vector<torch::Tensor> outs;
+  int64_t start = 0;
+  for (int64_t e = 0; e < num_experts_; ++e) {
+    if (counts[e] == 0) continue;
+    auto x = x_sorted.slice(0, start, start + counts[e]);
+    auto make = [&] {
+      CachedExpert c;
+      c.w = source_->load(e);
+      if (packed) {  // w [in, out] -> packed [out, in]; the f32 copies are then not kept
+        c.packed1 = kernels::PackedWeight::make(format_, c.w.w1.t());
+        c.packed2 = kernels::PackedWeight::make(format_, c.w.w2.t());
+        c.w.w1 = c.w.w2 = torch::Tensor();
+      }
+      return c;
+    };
+    auto held = cache_->get(this, e, make);
+    if (held->packed1.defined() != packed) {  // made under another compute type
+      held.reset();
+      cache_->drop(this);
+      held = cache_->get(this, e, make);
+    }
+    if (packed) {
+      outs.push_back(held->packed2.linear(torch::relu(held->packed1.linear(x, held->w.b1)), b2[e]));
+    } else {
+      auto h = torch::relu(kernels::addmm(kernels::to_compute(held->w.b1), x, kernels::to_compute(held->w.w1)));
+      outs.push_back(kernels::addmm(kernels::to_compute(b2[e]), h, kernels::to_compute(held->w.w2)));
+    }
+    held.reset();
+    cache_->settle(this, e);
+    start += counts[e];
+  }
+  TORCH_CHECK(start == x_sorted.size(0), "experts: counts sum to ", start, ", rows ", x_sorted.size(0));
+  if (outs.empty()) return torch::zeros_like(x_sorted);
+  return torch::cat(outs, 0);
 }
 
 torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
                                    const std::vector<int64_t>& counts) {
   TORCH_CHECK(static_cast<int64_t>(counts.size()) == num_experts_, "experts: need ", num_experts_,
               " counts, got ", counts.size());
+  if (source_) return forward_from_source(x_sorted, counts);
   // NOTE: unbind once instead of indexing w1[e] per expert: the backward of unbind stacks the
   // per-expert gradients into one [E, ...] tensor, while E separate selects would each allocate
   // and add a full-size zero gradient (8x slower fwd+bwd at 512 tokens, bench/moe_layer).

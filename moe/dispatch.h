@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "moe/expert_store.h"
 #include "moe/router.h"
 
 namespace strata::moe {
@@ -43,12 +44,25 @@ class ExpertsImpl : public torch::nn::Module, public kernels::PackableModule {
   torch::Tensor expert(int64_t e, const torch::Tensor& x);
   // Inference: each expert's W1ᵀ [ffn, d] and W2ᵀ [d, ffn] packed in format f (kernels/).
   void pack_weights(kernels::WeightFormat f) override;
+  // Weights restored on dispatch (moe/expert_store.h; inference only): from now on each expert
+  // with rows comes from `cache`, made by source->load(e) on a miss (and packed in the compute
+  // type's format). w1, b1 and w2 keep their shapes but become NaN placeholders without storage,
+  // so code that reads them instead of weights(e) fails loudly; b2 stays resident.
+  void set_source(std::shared_ptr<const ExpertSource> source, std::shared_ptr<ExpertCache> cache);
+  bool has_source() const { return source_ != nullptr; }
+  const std::shared_ptr<ExpertCache>& cache() const { return cache_; }
+  // Expert e's weights, resident or restored (without going through the cache).
+  ExpertWeights weights(int64_t e) const;
   torch::Tensor w1, b1, w2, b2;  // [E, d, ffn], [E, ffn], [E, ffn, d], [E, d]
   double dropout;
 
  private:
+  torch::Tensor forward_from_source(const torch::Tensor& x_sorted, const std::vector<int64_t>& counts);
   int64_t num_experts_;
   std::vector<kernels::PackedWeight> packed1_, packed2_;  // per expert (pack_weights)
+  kernels::WeightFormat format_ = kernels::WeightFormat::kNone;
+  std::shared_ptr<const ExpertSource> source_;
+  std::shared_ptr<ExpertCache> cache_;
 };
 TORCH_MODULE(Experts);
 

@@ -93,7 +93,8 @@ int score_model(const po::variables_map& vm) {
   const std::string model = vm["model"].as<std::string>();
   const kernels::ComputeType compute = read_compute_type(vm, "eval");
   const c10::Device device = read_device(vm);
-  nmt::Translator tr(nmt::load_checkpoint(model));
+  nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, device)));
+  check_expert_memory(vm, tr.checkpoint(), model);
   tr.to(device);
   tr.set_compute_type(compute);
   std::string data_cfg_path =
@@ -128,6 +129,7 @@ int score_model(const po::variables_map& vm) {
   if (vm.count("json")) {
     write_file_atomically(vm["json"].as<std::string>(), report.dump(2) + "\n");
   }
+  report_expert_cache(tr.checkpoint(), "eval");
   return 0;
 }
 
@@ -157,6 +159,7 @@ int run_eval(const std::vector<std::string>& args) {
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_repetition_options(desc);
   add_compute_type_option(desc);
+  add_expert_memory_option(desc);
   add_device_option(desc);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);

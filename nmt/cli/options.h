@@ -10,6 +10,8 @@
 
 #include "kernels/device.h"
 #include "kernels/precision.h"
+#include "nmt/model/checkpoint.h"
+#include "nmt/util/system.h"
 #include "nmt/util/error.h"
 #include "nmt/util/range.h"
 
@@ -66,6 +68,56 @@ inline void read_repetition_options(const boost::program_options::variables_map&
   }
 }
 
+// --expert-memory SIZE of translate and eval (LoadOptions::expert_memory): compressed experts
+// restored on dispatch into a cache of SIZE.
+inline void add_expert_memory_option(boost::program_options::options_description& desc) {
+  namespace po = boost::program_options;
+  desc.add_options()(
+      "expert-memory", po::value<std::string>(),
+      "checkpoints from 'strata compress': restore each expert when it is dispatched, keeping at "
+      "most SIZE of restored experts (64MB, 1.5GiB, 500KB; or a share of the compressed layers' "
+      "dense size: 25%, 0.25) instead of restoring every expert at load time");
+}
+
+// Its value: bytes (share < 0) or a share in [0, 1] of the dense size (bytes < 0). One-line
+// errors name the option.
+struct MemorySize {
+  int64_t bytes = -1;
+  double share = -1;
+};
+inline MemorySize parse_memory_size(const std::string& text, const char* option) {
+  auto bad = [&](const std::string& why) -> Error {
+    return Error(std::string("--") + option + ": '" + text + "' " + why);
+  };
+  size_t end = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &end);
+  } catch (const std::exception&) {
+    throw bad("is not a size (e.g. 64MB, 1.5GiB, 25%)");
+  }
+  std::string unit = text.substr(end);
+  if (!std::isfinite(v) || v < 0) throw bad("must be a finite size >= 0");
+  MemorySize m;
+  if (unit == "%" || unit.empty()) {
+    m.share = unit == "%" ? v / 100 : v;
+    if (m.share > 1)
+      throw bad(unit.empty() ? "has no unit: give bytes with one (e.g. 64MB) or a share in [0, 1]"
+                             : "is more than 100%");
+    return m;
+  }
+  const std::pair<const char*, double> units[] = {{"B", 1},       {"KB", 1e3},           {"MB", 1e6},
+                                                  {"GB", 1e9},    {"KiB", 1024.0},       {"MiB", 1048576.0},
+                                                  {"GiB", 1073741824.0}};
+  for (const auto& [name, scale] : units)
+    if (unit == name) {
+      if (v * scale > 9e18) throw bad("is too large");
+      m.bytes = static_cast<int64_t>(v * scale);
+      return m;
+    }
+  throw bad("has an unknown unit (B, KB, MB, GB, KiB, MiB, GiB or %)");
+}
+
 // --compute-type of every command that runs a model (kernels/precision.h: CTranslate2's names).
 inline void add_compute_type_option(boost::program_options::options_description& desc) {
   namespace po = boost::program_options;
@@ -97,6 +149,39 @@ inline void add_device_option(boost::program_options::options_description& desc)
 
 inline c10::Device read_device(const boost::program_options::variables_map& vm) {
   return kernels::parse_device(vm["device"].as<std::string>(), "--device");
+}
+
+// LoadOptions from --expert-memory (add_expert_memory_option), checked against the device.
+inline nmt::LoadOptions read_load_options(const boost::program_options::variables_map& vm,
+                                          const c10::Device& device) {
+  nmt::LoadOptions o;
+  if (!vm.count("expert-memory")) return o;
+  if (!device.is_cpu()) throw Error("--expert-memory runs on the CPU only (got --device " + device.str() + ")");
+  const MemorySize m = parse_memory_size(vm["expert-memory"].as<std::string>(), "expert-memory");
+  o.expert_memory = m.bytes;
+  o.expert_memory_share = m.share;
+  return o;
+}
+
+// The loaded checkpoint must have compressed layers when --expert-memory was given.
+inline void check_expert_memory(const boost::program_options::variables_map& vm,
+                                const nmt::Checkpoint& ckpt, const std::string& model) {
+  if (vm.count("expert-memory") && ckpt.compressed.empty())
+    throw Error(model + ": --expert-memory needs a checkpoint whose experts are stored compressed "
+                "('strata compress'); this one has none");
+}
+
+// After a run with --expert-memory: one line on stderr with what the cache did, or an error when
+// the checkpoint had nothing to restore on dispatch.
+inline void report_expert_cache(const nmt::Checkpoint& ckpt, const char* command) {
+  if (!ckpt.expert_cache) return;
+  const auto s = ckpt.expert_cache->stats();
+  std::fprintf(stderr,
+               "[%s] experts restored on dispatch: budget %.2f MB, at most %.2f MB held, %lld hits, "
+               "%lld misses (%.2f s restoring), %lld evictions; process resident %.1f MB (peak %.1f MB)\n",
+               command, ckpt.expert_cache->budget() / 1e6, s.peak_bytes / 1e6,
+               static_cast<long long>(s.hits), static_cast<long long>(s.misses), s.load_seconds,
+               static_cast<long long>(s.evictions), resident_bytes() / 1e6, peak_resident_bytes() / 1e6);
 }
 
 }  // namespace strata::cli

@@ -39,6 +39,7 @@ int run_translate(const std::vector<std::string>& args) {
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_repetition_options(desc);
   add_compute_type_option(desc);
+  add_expert_memory_option(desc);
   add_device_option(desc);
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
@@ -47,7 +48,9 @@ int run_translate(const std::vector<std::string>& args) {
   set_threads(vm["threads"].as<int>());
   const kernels::ComputeType compute = read_compute_type(vm, "translate");
   const c10::Device device = read_device(vm);
-  nmt::Translator tr(nmt::load_checkpoint(vm["model"].as<std::string>()));
+  const std::string model = vm["model"].as<std::string>();
+  nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, device)));
+  check_expert_memory(vm, tr.checkpoint(), model);
   tr.to(device);
   tr.set_compute_type(compute);
   tr.use_lms_shared(vm["lms-shared"].as<bool>());
@@ -108,6 +111,7 @@ int run_translate(const std::vector<std::string>& args) {
       for (const auto& t : out[i]) std::printf("%zu\t%.4f\t%s\n", i, t.score, t.text.c_str());
     }
   }
+  report_expert_cache(tr.checkpoint(), "translate");
   if (tr.truncated() > 0)
     std::fprintf(stderr, "strata: warning: %lld input lines were longer than the model's %d "
                  "positions and were truncated\n", static_cast<long long>(tr.truncated()),

@@ -61,6 +61,7 @@ class Translator {
 
   const std::vector<std::string>& langs() const { return ckpt_.langs; }
   const Config& config() const { return ckpt_.config; }
+  const Checkpoint& checkpoint() const { return ckpt_; }
   Transformer& model() { return ckpt_.model; }
   const data::Tokenizer& tokenizer() const { return *tok_; }
   const LangTags& tags() const { return tags_; }  // the model's language tags

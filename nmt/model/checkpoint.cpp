@@ -11,6 +11,7 @@
 #include "data/archive.h"
 #include "nmt/util/error.h"
 #include "nmt/util/file_io.h"
+#include "nmt/util/system.h"
 #include "nmt/util/torch_compat.h"
 
 namespace strata::nmt {
@@ -355,7 +356,7 @@ void read_compressed(torch::serialize::InputArchive& ar, TransformerImpl& model,
 }
 
 // load_checkpoint (shard null: a shard file is an error) and load_shard.
-Checkpoint load_impl(const std::string& path, ShardInfo* shard) {
+Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOptions& options) {
   torch::serialize::InputArchive ar;
   open_archive(ar, path);
   Checkpoint c;
@@ -424,8 +425,23 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard) {
         throw Error(path + ": corrupt checkpoint (its contents do not match the stored checksum)");
     }
     // Only verified contents are restored (validated above, before any arithmetic).
-    for (const auto& [module, layer] : c.compressed)
-      layer.restore_into(*c.model->named_modules()[module]->as<moe::ExpertsImpl>());
+    if ((options.expert_memory >= 0 || options.expert_memory_share >= 0) && !c.compressed.empty()) {
+      int64_t budget = options.expert_memory;
+      if (budget < 0) {
+        double dense = 0;
+        for (const auto& [module, layer] : c.compressed)
+          dense += 4.0 * static_cast<double>(layer.num_experts() * layer.ffn * (2 * layer.d_model() + 1));
+        budget = static_cast<int64_t>(options.expert_memory_share * dense);
+      }
+      c.expert_cache = std::make_shared<moe::ExpertCache>(budget);
+      for (const auto& [module, layer] : c.compressed)
+        c.model->named_modules()[module]->as<moe::ExpertsImpl>()->set_source(
+            std::make_shared<CompressedSource>(layer), c.expert_cache);
+      release_free_memory();  // the dense experts' storage goes back to the system
+    } else {
+      for (const auto& [module, layer] : c.compressed)
+        layer.restore_into(*c.model->named_modules()[module]->as<moe::ExpertsImpl>());
+    }
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& e) {
@@ -461,11 +477,13 @@ class PlacementOnlyCommunicator : public moe::Communicator {
 };
 }  // namespace
 
-Checkpoint load_checkpoint(const std::string& path) { return load_impl(path, nullptr); }
+Checkpoint load_checkpoint(const std::string& path, const LoadOptions& options) {
+  return load_impl(path, nullptr, options);
+}
 
 Checkpoint load_shard(const std::string& path, ShardInfo* info) {
   ShardInfo tmp;
-  return load_impl(path, info ? info : &tmp);
+  return load_impl(path, info ? info : &tmp, LoadOptions{});
 }
 
 std::shared_ptr<moe::Communicator> placement_only_communicator(int rank, int world) {

@@ -44,8 +44,20 @@ struct Checkpoint {
   std::string spm_model;  // serialized SentencePiece model
   Transformer model{nullptr};
   std::optional<TrainerState> trainer;
-  // Layers stored compressed in the file (already restored into `model` on load).
+  // Layers stored compressed in the file (restored into `model` on load, or on dispatch).
   CompressedModel compressed;
+  // With LoadOptions::expert_memory: the cache the compressed layers restore their experts into.
+  std::shared_ptr<moe::ExpertCache> expert_cache;
+};
+
+struct LoadOptions {
+  // >= 0: compressed layers are not restored at load time; each expert is restored when it is
+  // dispatched, into one cache of this many bytes for the whole model (moe/expert_store.h), and
+  // their dense weights are freed. Inference only. < 0: restored at load time.
+  int64_t expert_memory = -1;
+  // Or, when >= 0 (and expert_memory < 0), this share of the compressed layers' dense f32 weights
+  // (w1, b1, w2 of every expert).
+  double expert_memory_share = -1;
 };
 
 // The one place mapping the LMS config to layer options (num_langs: the model's languages).
@@ -74,7 +86,7 @@ void save_checkpoint(const std::string& path, const Config& config,
                      const CompressedModel* compressed = nullptr);
 
 // Loads and validates. A shard file is an error naming `strata checkpoint merge`.
-Checkpoint load_checkpoint(const std::string& path);
+Checkpoint load_checkpoint(const std::string& path, const LoadOptions& options = {});
 
 // Loads a shard file: the model is built holding rank `info`'s experts (its communicator only
 // knows its rank and world; collectives throw). `info` gets the shard's rank and world.

@@ -98,6 +98,13 @@ void CompressedExperts::restore_into(moe::ExpertsImpl& experts) const {
   experts.b2.copy_(b2);
 }
 
+moe::ExpertWeights CompressedSource::load(int64_t e) const {
+  auto x = layer_.features(e);
+  const int64_t d = layer_.d_model();
+  return {x.slice(1, 0, d).t().contiguous(), x.select(1, d).contiguous(),
+          x.slice(1, d + 1).contiguous()};
+}
+
 int64_t CompressedExperts::stored_parameters() const {
   int64_t n = b2.numel();
   for (const auto* t : {&centers, &values, &a, &b})

@@ -12,7 +12,9 @@
 // first, and their values in index order) or low rank (A_e [ffn, r] · B_e [r, D]); values and
 // factors fp32, or int8 with one scale per row (kernels::quantize_rows: x = q / scale). b2 [E, d]
 // is stored as is. Loading restores the dense weights (restore_into), so a compressed checkpoint
-// runs like any other in every compute type; the file holds only the compressed form.
+// runs like any other in every compute type; the file holds only the compressed form. Or, with
+// LoadOptions::expert_memory (checkpoint.h), each expert is restored when it is dispatched
+// (CompressedSource) into a cache of bounded size, so resident memory shrinks too.
 #include <torch/torch.h>
 
 #include <map>
@@ -55,6 +57,18 @@ struct CompressedExperts {
   // Checks dtypes, shapes against `experts`, group range, finite values, positive scales and each
   // bitmap's count of kept entries; throws strata::Error "<where>: <what>".
   void validate(const moe::ExpertsImpl& experts, const std::string& where) const;
+};
+
+// Restores one expert on demand (moe/expert_store.h): the same arithmetic as restore_into, so a
+// layer restored on dispatch computes exactly what a layer restored at load time computes.
+class CompressedSource : public moe::ExpertSource {
+ public:
+  explicit CompressedSource(CompressedExperts layer) : layer_(std::move(layer)) {}
+  moe::ExpertWeights load(int64_t e) const override;
+  int64_t num_experts() const override { return layer_.num_experts(); }
+
+ private:
+  CompressedExperts layer_;
 };
 
 // A model's compressed layers by the name of their Experts module

@@ -84,3 +84,22 @@ void warn_if_slow_blas() {
 }
 
 }  // namespace strata
+
+namespace strata {
+
+void release_free_memory() { malloc_trim(0); }
+
+namespace {
+int64_t status_kb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  const std::string key = std::string(field) + ":";
+  for (std::string line; std::getline(in, line);)
+    if (line.compare(0, key.size(), key) == 0) return std::stoll(line.substr(key.size())) * 1024;
+  return -1;
+}
+}  // namespace
+
+int64_t resident_bytes() { return status_kb("VmRSS"); }
+int64_t peak_resident_bytes() { return status_kb("VmHWM"); }
+
+}  // namespace strata

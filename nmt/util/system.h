@@ -1,5 +1,6 @@
 #pragma once
 // Process-level set-up shared by every subcommand: thread count and the BLAS check.
+#include <cstdint>
 #include <string>
 
 namespace strata {
@@ -38,5 +39,17 @@ std::string loaded_blas();
 
 // Prints a one-line warning to stderr when the loaded BLAS is the slow reference BLAS.
 void warn_if_slow_blas();
+
+}  // namespace strata
+
+namespace strata {
+
+// Returns the heap's free memory to the system (malloc_trim): after freeing a large part of a
+// model (configure_runtime keeps freed memory otherwise).
+void release_free_memory();
+
+// This process's resident memory now (VmRSS) and at its peak (VmHWM), in bytes; -1 if unknown.
+int64_t resident_bytes();
+int64_t peak_resident_bytes();
 
 }  // namespace strata

@@ -114,4 +114,37 @@ TEST(CompressCliTest, BadOptionsAndModelsAreOneLineErrors) {
   EXPECT_FALSE(std::filesystem::exists(d / "out.pt"));
 }
 
+TEST(CompressCliTest, ExpertMemoryRestoresOnDispatchWithTheSameOutput) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto moe = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  const std::string small = d / "small.pt";
+  auto r = test::run_command(kStrata + " compress -m " + moe.path + " -o " + small + " --compression 0.5", d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  test::write_file(d / "in.txt", "open the file\nsave\nprint the copy\n");
+  auto translate = [&](const std::string& model, const std::string& extra) {
+    return test::run_command(kStrata + " translate -m " + model + " --tgt-lang de --beam 2 " + extra +
+                                 " < " + (d / "in.txt"),
+                             d.str());
+  };
+  auto want = translate(small, "");
+  ASSERT_EQ(want.status, 0) << want.err;
+  for (const std::string size : {"0B", "20KB", "25%", "1GiB"}) {
+    for (const std::string type : {"float32", "int8"}) {
+      auto got = translate(small, "--expert-memory " + size + " --compute-type " + type);
+      ASSERT_EQ(got.status, 0) << got.err;
+      if (type == "float32") EXPECT_EQ(got.out, want.out) << size;
+      EXPECT_NE(got.err.find("[translate] experts restored on dispatch: budget "), std::string::npos) << got.err;
+    }
+  }
+  auto scored = test::run_command(kStrata + " eval -m " + small + " --split test --max-sentences 2 --no-shuffled " +
+                                      "--expert-memory 10% --json " + (d / "s.json"),
+                                  d.str());
+  EXPECT_EQ(scored.status, 0) << scored.err;
+  EXPECT_NE(scored.err.find("[eval] experts restored on dispatch"), std::string::npos) << scored.err;
+  expect_one_line_error(translate(moe.path, "--expert-memory 1MB"), "stored compressed");
+  expect_one_line_error(translate(small, "--expert-memory 3"), "--expert-memory");
+  expect_one_line_error(translate(small, "--expert-memory 12parsecs"), "unknown unit");
+}
+
 }  // namespace

@@ -1,0 +1,190 @@
+// Compressed experts restored at load time vs on dispatch (issue 20; LoadOptions::expert_memory):
+// resident memory after loading and at the peak, and decoding speed, per expert-memory budget.
+// Each configuration runs in a child process of its own (fresh RSS), on the same input.
+//
+//   bench_expert_memory -m small.pt -i in.txt --tgt-lang de [--original moe.pt]
+//       [--budgets load,0B,25%,50%,100%] [--compute-type float32] [--beam 1] [--batch 32]
+//
+// Prints a markdown table: process RSS after load and at its peak, the experts' resident bytes
+// (restored at load: their dense tensors; on dispatch: the cache's most), cache misses, and target
+// tokens per second (subword tokens of the outputs, timed over translate() only).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "bench/bench_common.h"
+#include "kernels/linear.h"
+#include "nmt/cli/options.h"
+#include "nmt/compress/resmoe.h"
+#include "nmt/decode/translator.h"
+#include "nmt/model/checkpoint.h"
+#include "nmt/util/enum_names.h"
+#include "nmt/util/system.h"
+
+using namespace strata;
+
+namespace {
+
+struct Args {
+  std::string model, original, input, tgt = "de", budgets = "load,0B,25%,50%,100%";
+  std::string compute = "float32";
+  int beam = 1, batch = 32;
+};
+
+std::vector<std::string> split_csv(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+// Bytes of the dense expert weights (w1, b1, w2) that a model holds resident.
+int64_t resident_expert_bytes(nmt::TransformerImpl& model) {
+  int64_t n = 0;
+  for (auto& [name, x] : nmt::compress::experts_modules(model))
+    if (!x->has_source())
+      for (const auto* t : {&x->w1, &x->b1, &x->w2}) n += static_cast<int64_t>(t->nbytes());
+  return n;
+}
+
+// One configuration: "load" (restored at load time), "original" (the uncompressed model) or a
+// budget (restored on dispatch). Prints one JSON line.
+int child(const Args& a, const std::string& mode) {
+  set_threads(0);
+  std::vector<std::string> lines;
+  std::ifstream in(a.input);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  nmt::LoadOptions lo;
+  if (mode != "load" && mode != "original") {
+    const auto m = cli::parse_memory_size(mode, "budgets");
+    lo.expert_memory = m.bytes;
+    lo.expert_memory_share = m.share;
+  }
+  nmt::Translator tr(nmt::load_checkpoint(mode == "original" ? a.original : a.model, lo));
+  const auto type = enum_value(kernels::names_of(kernels::ComputeType{}), a.compute);
+  if (!type) {
+    std::fprintf(stderr, "unknown --compute-type %s\n", a.compute.c_str());
+    return 2;
+  }
+  tr.set_compute_type(*type);
+  release_free_memory();
+  const int64_t rss_load = resident_bytes();
+  auto opt = tr.default_options();
+  opt.beam = a.beam;
+  opt.nbest = 1;
+  // Warm-up on the first batch (oneDNN primitives, allocator), then the timed run.
+  std::vector<std::string> warm(lines.begin(), lines.begin() + std::min<size_t>(lines.size(), a.batch));
+  tr.translate(warm, a.tgt, opt, a.batch);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto out = tr.translate(lines, a.tgt, opt, a.batch);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto tok = nmt::checkpoint_tokenizer(tr.checkpoint());
+  int64_t tokens = 0;
+  for (const auto& o : out)
+    if (!o.empty()) tokens += static_cast<int64_t>(tok->encode(o[0].text).size()) + 1;
+  nlohmann::json j;
+  j["mode"] = mode;
+  j["rss_load_mb"] = rss_load / 1e6;
+  j["rss_peak_mb"] = peak_resident_bytes() / 1e6;
+  j["seconds"] = s;
+  j["tokens"] = tokens;
+  j["tok_s"] = tokens / s;
+  if (const auto& c = tr.checkpoint().expert_cache) {
+    const auto st = c->stats();
+    j["budget_mb"] = c->budget() / 1e6;
+    j["experts_mb"] = st.peak_bytes / 1e6;
+    j["misses"] = st.misses;
+    j["hits"] = st.hits;
+    j["restore_s"] = st.load_seconds;
+  } else {
+    j["experts_mb"] = resident_expert_bytes(*tr.model()) / 1e6;
+  }
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  configure_runtime(argv);
+  Args a;
+  std::string child_mode;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", k.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (k == "-m") a.model = next();
+    else if (k == "--original") a.original = next();
+    else if (k == "-i") a.input = next();
+    else if (k == "--tgt-lang") a.tgt = next();
+    else if (k == "--budgets") a.budgets = next();
+    else if (k == "--compute-type") a.compute = next();
+    else if (k == "--beam") a.beam = std::stoi(next());
+    else if (k == "--batch") a.batch = std::stoi(next());
+    else if (k == "--child") child_mode = next();
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_expert_memory -m COMPRESSED.pt -i INPUT --tgt-lang L [--original MOE.pt] "
+                   "[--budgets load,0B,25%%,50%%,100%%] [--compute-type float32] [--beam 1] [--batch 32]\n");
+      return 2;
+    }
+  }
+  if (a.model.empty() || a.input.empty()) {
+    std::fprintf(stderr, "bench_expert_memory: -m and -i are required\n");
+    return 2;
+  }
+  if (!child_mode.empty()) return child(a, child_mode);
+
+  std::vector<std::string> modes;
+  if (!a.original.empty()) modes.push_back("original");
+  for (const auto& b : split_csv(a.budgets)) modes.push_back(b);
+  std::printf("expert memory: %s, %s, beam %d, batch %d, %s -> %s\n\n", a.model.c_str(), a.compute.c_str(),
+              a.beam, a.batch, a.input.c_str(), a.tgt.c_str());
+  std::printf("| experts | budget MB | experts resident MB | misses | restore s | RSS after load MB | peak RSS MB | target tok/s |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  const std::string self = bench::self_exe();
+  for (const auto& m : modes) {
+    std::string cmd = self + " -m " + a.model + " -i " + a.input + " --tgt-lang " + a.tgt + " --compute-type " +
+                      a.compute + " --beam " + std::to_string(a.beam) + " --batch " + std::to_string(a.batch) +
+                      " --child '" + m + "'";
+    if (!a.original.empty()) cmd += " --original " + a.original;
+    const auto j = bench::run_json(cmd);
+    if (j.is_null()) {
+      std::printf("| %s | (failed: %s) |\n", m.c_str(), cmd.c_str());
+      continue;
+    }
+    const bool dispatch = j.contains("budget_mb");
+    const std::string what = m == "original" ? "original (uncompressed)"
+                             : m == "load"   ? "restored at load"
+                                             : "on dispatch, " + m;
+    char budget[32] = "", misses[32] = "", restore[32] = "";
+    if (dispatch) {
+      std::snprintf(budget, sizeof budget, "%.1f", j["budget_mb"].get<double>());
+      std::snprintf(misses, sizeof misses, "%lld", static_cast<long long>(j["misses"].get<int64_t>()));
+      std::snprintf(restore, sizeof restore, "%.2f", j["restore_s"].get<double>());
+    }
+    std::printf("| %s | %s | %.1f | %s | %s | %.1f | %.1f | %.0f |\n", what.c_str(), budget,
+                j["experts_mb"].get<double>(), misses, restore, j["rss_load_mb"].get<double>(),
+                j["rss_peak_mb"].get<double>(), j["tok_s"].get<double>());
+    std::fflush(stdout);
+  }
+  return 0;
+}

@@ -1,0 +1,86 @@
+#include "moe/expert_store.h"
+
+#include <algorithm>
+
+namespace strata::moe {
+
+int64_t CachedExpert::bytes() const {
+  int64_t n = 0;
+  for (const auto* t : {&w.w1, &w.b1, &w.w2})
+    if (t->defined()) n += static_cast<int64_t>(t->nbytes());
+  for (const auto* p : {&packed1, &packed2})
+    if (p->defined()) n += p->bytes();
+  return n;
+}
+
+ExpertCache::ExpertCache(int64_t budget_bytes) : budget_(budget_bytes) {
+  TORCH_CHECK(budget_bytes >= 0, "expert cache: budget must be >= 0 bytes, got ", budget_bytes);
+}
+
+std::shared_ptr<const CachedExpert> ExpertCache::lookup(const Key& k) {
+  auto it = slots_.find(k);
+  if (it == slots_.end()) return nullptr;
+  ++stats_.hits;
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return it->second.expert;
+}
+
+void ExpertCache::insert(const Key& k, std::shared_ptr<const CachedExpert> x, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.misses;
+  stats_.load_seconds += seconds;
+  if (slots_.count(k)) return;  // another thread made it meanwhile; keep the first
+  lru_.push_front(k);
+  Slot& s = slots_[k];
+  s.expert = std::move(x);
+  s.bytes = s.expert->bytes();
+  s.lru = lru_.begin();
+  stats_.resident_bytes += s.bytes;
+  stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.resident_bytes);
+}
+
+void ExpertCache::settle(const void* layer, int64_t e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Key k{layer, e};
+  auto it = slots_.find(k);
+  if (it != slots_.end()) {  // packed weights grow on first use (oneDNN's reordered copies)
+    const int64_t now = it->second.expert->bytes();
+    stats_.resident_bytes += now - it->second.bytes;
+    it->second.bytes = now;
+    stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.resident_bytes);
+  }
+  evict_to(budget_);
+}
+
+void ExpertCache::evict_to(int64_t budget) {
+  auto it = lru_.end();
+  while (stats_.resident_bytes > budget && it != lru_.begin()) {
+    --it;
+    auto slot = slots_.find(*it);
+    stats_.resident_bytes -= slot->second.bytes;
+    ++stats_.evictions;
+    slots_.erase(slot);
+    it = lru_.erase(it);
+  }
+}
+
+void ExpertCache::drop(const void* layer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    if (it->first != layer) {
+      ++it;
+      continue;
+    }
+    auto slot = slots_.find(*it);
+    stats_.resident_bytes -= slot->second.bytes;
+    slots_.erase(slot);
+    it = lru_.erase(it);
+  }
+}
+
+ExpertCacheStats ExpertCache::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+}  // namespace strata::moe
