@@ -176,7 +176,15 @@ int worker(int argc, char** argv) {
   else o.file_store = rdv;
   try {
     auto comm = make_communicator(o);
-    if (kind == "dead" && o.rank == o.world_size - 1) std::_Exit(3);  // dies before the exchange
+    if (kind == "dead") {
+      // Every rank finishes the rendezvous first (a rank leaving while another is still connecting
+      // would fail that rank's rendezvous instead); then the last one dies before the exchange.
+      comm->barrier();
+      if (o.rank == o.world_size - 1) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the barrier's last sends land
+        std::_Exit(3);
+      }
+    }
     // `kind` is a comma-separated list of layers, run one after the other on one process group.
     std::stringstream kinds(kind == "dead" ? "switch" : kind);
     const std::string full_path =
