@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "kernels/linear.h"
+#include "moe/hidden_hook.h"
 
 namespace strata::moe {
 
@@ -87,7 +88,7 @@ ExpertWeights ExpertsImpl::weights(int64_t e) const {
 
 torch::Tensor ExpertsImpl::expert(int64_t e, const torch::Tensor& x) {
   const ExpertWeights w = weights(e);
-  return torch::relu(x.matmul(w.w1) + w.b1).matmul(w.w2) + b2[e];
+  return hook_hidden(this, e, torch::relu(x.matmul(w.w1) + w.b1)).matmul(w.w2) + b2[e];
 }
 
 torch::Tensor ExpertsImpl::forward_from_source(const torch::Tensor& x_sorted,
@@ -118,9 +119,11 @@ torch::Tensor ExpertsImpl::forward_from_source(const torch::Tensor& x_sorted,
       held = cache_->get(this, e, make);
     }
     if (packed) {
-      outs.push_back(held->packed2.linear(torch::relu(held->packed1.linear(x, held->w.b1)), b2[e]));
+      auto h = hook_hidden(this, e, torch::relu(held->packed1.linear(x, held->w.b1)));
+      outs.push_back(held->packed2.linear(h, b2[e]));
     } else {
-      auto h = torch::relu(kernels::addmm(kernels::to_compute(held->w.b1), x, kernels::to_compute(held->w.w1)));
+      auto h = hook_hidden(this, e, torch::relu(kernels::addmm(kernels::to_compute(held->w.b1), x,
+                                                               kernels::to_compute(held->w.w1))));
       outs.push_back(kernels::addmm(kernels::to_compute(b2[e]), h, kernels::to_compute(held->w.w2)));
     }
     held.reset();
@@ -154,7 +157,8 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
     for (int64_t e = 0; e < num_experts_; ++e) {
       if (counts[e] == 0) continue;
       auto x = x_sorted.slice(0, start, start + counts[e]);
-      outs.push_back(packed2_[e].linear(torch::relu(packed1_[e].linear(x, b1[e])), b2[e]));
+      auto h = hook_hidden(this, e, torch::relu(packed1_[e].linear(x, b1[e])));
+      outs.push_back(packed2_[e].linear(h, b2[e]));
       start += counts[e];
     }
     TORCH_CHECK(start == x_sorted.size(0), "experts: counts sum to ", start, ", rows ", x_sorted.size(0));
@@ -164,7 +168,7 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
   for (int64_t e = 0; e < num_experts_; ++e) {
     if (counts[e] == 0) continue;
     auto x = x_sorted.slice(0, start, start + counts[e]);
-    auto h = torch::relu(kernels::addmm(b1s[e], x, w1s[e]));
+    auto h = hook_hidden(this, e, torch::relu(kernels::addmm(b1s[e], x, w1s[e])));
     if (keep.defined()) h = h * keep.slice(0, start, start + counts[e]);
     outs.push_back(kernels::addmm(b2s[e], h, w2s[e]));
     start += counts[e];

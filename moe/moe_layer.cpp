@@ -52,6 +52,10 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad
   // Only what the router reads is gathered (MoE forward is on the decoding hot path).
   if (router_type->uses_prev_top1) in.prev_top1 = routed(prev_top1);
   if (router_type->uses_token_ids) in.token_ids = routed(token_ids);
+  if (allowed_experts.defined()) {
+    TORCH_CHECK(router_type->restricts, "moe layer: the ", options.router(), " router cannot restrict its routing");
+    in.allowed = allowed_experts;
+  }
   Routing r = router->route(in);
   Dispatch disp = make_dispatch(r, E);
   torch::Tensor y;  // [N, d]

@@ -75,6 +75,9 @@ class MoeLayerImpl : public SparseFfnBase {
   std::shared_ptr<RouterBase> router;  // registered as "router" (its weight: see Omni-router)
   Experts experts{nullptr};  // all experts, or this rank's [first_local_expert, +E/world)
   int64_t first_local_expert = 0;
+  // [E] bool or undefined: the experts tokens may go to (routing restricted for analyses such as
+  // nmt/analysis/modularity's; only routers whose RouterType `restricts`). Not saved.
+  torch::Tensor allowed_experts;
 };
 TORCH_MODULE(MoeLayer);
 

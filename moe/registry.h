@@ -53,6 +53,7 @@ struct RouterType {
   bool dropless = false;     // ignores capacities
   bool uses_prev_top1 = false;  // reads RouterInput::prev_top1 (AC)
   bool uses_token_ids = false;  // reads RouterInput::token_ids (hash)
+  bool restricts = false;       // honours RouterInput::allowed (routing restricted for analysis)
   // Optional: re-initialises the layer's experts after construction (σ-MoE's init); `held` of the
   // layer's num_experts experts are on this rank.
   void (*init_experts)(Experts& experts, const MoeLayerOptions& o, int64_t held) = nullptr;

@@ -15,7 +15,7 @@ int64_t expert_capacity(int64_t tokens, int64_t num_experts, int64_t top_k, doub
 }
 
 Routing route_topk(const torch::Tensor& logits_in, int64_t top_k, int64_t capacity,
-                   const torch::Tensor& noise) {
+                   const torch::Tensor& noise, const torch::Tensor& allowed) {
   TORCH_CHECK(logits_in.dim() == 2, "route_topk: logits must be [tokens, experts], got ",
               logits_in.sizes());
   TORCH_CHECK(top_k == 1 || top_k == 2, "route_topk: top_k must be 1 or 2, got ", top_k);
@@ -25,10 +25,18 @@ Routing route_topk(const torch::Tensor& logits_in, int64_t top_k, int64_t capaci
   TORCH_CHECK(top_k <= E, "route_topk: top_k ", top_k, " > experts ", E);
   Routing r;
   r.probs = torch::softmax(logits, -1);  // [N, E]
-  auto e1 = logits.argmax(1);             // [N]
+  auto choose = logits.detach();         // what the choices are made on
+  if (allowed.defined()) {
+    TORCH_CHECK(allowed.dim() == 1 && allowed.size(0) == E && allowed.scalar_type() == torch::kBool,
+                "route_topk: allowed must be [", E, "] bool, got ", allowed.sizes(), " ", allowed.scalar_type());
+    const int64_t n = allowed.sum().item<int64_t>();
+    TORCH_CHECK(n >= top_k, "route_topk: ", n, " allowed experts for top_k ", top_k);
+    choose = choose.masked_fill(allowed.logical_not().unsqueeze(0), -std::numeric_limits<float>::infinity());
+  }
+  auto e1 = choose.argmax(1);  // [N]
   std::vector<torch::Tensor> experts = {e1};
   if (top_k == 2) {
-    auto l2 = noise.defined() ? logits.detach() + noise : logits.detach();
+    auto l2 = noise.defined() ? choose + noise : choose;
     l2 = l2.scatter(1, e1.unsqueeze(1), -std::numeric_limits<float>::infinity());
     experts.push_back(l2.argmax(1));
   }
@@ -131,6 +139,10 @@ void TopKRouterImpl::reset() {
 }
 
 Routing TopKRouterImpl::forward(const torch::Tensor& x, int64_t capacity) {
+  return forward(x, capacity, torch::Tensor());
+}
+
+Routing TopKRouterImpl::forward(const torch::Tensor& x, int64_t capacity, const torch::Tensor& allowed) {
   const auto dtype = x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
   auto xr = x.to(dtype);
   if (is_training() && options.jitter() > 0)
@@ -138,7 +150,8 @@ Routing TopKRouterImpl::forward(const torch::Tensor& x, int64_t capacity) {
   auto logits = torch::nn::functional::linear(xr, wg->weight.to(dtype));
   return route_topk(logits, options.top_k(), capacity,
                     second_choice_noise(logits, options.top_k(), is_training(),
-                                        options.second_policy()));
+                                        options.second_policy()),
+                    allowed);
 }
 
 // Registry entry: the softmax top-k router (Switch / GShard).
@@ -159,6 +172,7 @@ RouterType topk_router_type() {
   t.name = "topk";
   t.make = make_topk_router;
   t.max_top_k = top1_or_top2;
+  t.restricts = true;
   return t;
 }
 

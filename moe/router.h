@@ -45,6 +45,8 @@ struct RouterInput {
   torch::Tensor prev_top1;  // [N] i64: first choice at the previous MoE layer of the same stack,
                             // or undefined at the first one (AC)
   torch::Tensor token_ids;  // [N] i64: the tokens' ids, or undefined (hash)
+  torch::Tensor allowed;    // [E] bool: the experts tokens may be sent to, or undefined (all);
+                            // only routers whose RouterType says `restricts` read it (analysis)
 };
 
 // The router interface of an MoE layer.
@@ -88,16 +90,21 @@ class TopKRouterImpl : public RouterBase {
   // x [N, d] -> routing with at most `capacity` tokens per expert (<= 0: no limit). Choices are
   // served in priority order: all first choices (in token order) before any second choice.
   Routing forward(const torch::Tensor& x, int64_t capacity);
-  Routing route(const RouterInput& in) override { return forward(in.x, in.capacity); }
+  // allowed [E] bool or undefined: choose only among those experts (analysis, see route_topk).
+  Routing forward(const torch::Tensor& x, int64_t capacity, const torch::Tensor& allowed);
+  Routing route(const RouterInput& in) override { return forward(in.x, in.capacity, in.allowed); }
   TopKRouterOptions options;
 };
 TORCH_MODULE(TopKRouter);
 
 // Routing from given logits (the router's pure core, used by tests with hand-built logits).
 // `noise` [N, E] is added to the logits when choosing the second expert (Gumbel sampling), or
-// undefined for a plain second argmax.
+// undefined for a plain second argmax. `allowed` [E] bool, or undefined for all experts: the
+// choices are made among those experts only (at least top_k of them), while probabilities, gates
+// and losses keep the unrestricted softmax (a chosen expert is weighted as the router weighs it).
 Routing route_topk(const torch::Tensor& logits, int64_t top_k, int64_t capacity,
-                   const torch::Tensor& noise = torch::Tensor());
+                   const torch::Tensor& noise = torch::Tensor(),
+                   const torch::Tensor& allowed = torch::Tensor());
 // The noise route_topk adds for the second choice: Gumbel(0, 1) [N, E] like `logits` when
 // training a top-2 router with SecondExpertPolicy::kSampling, otherwise undefined (plain argmax).
 torch::Tensor second_choice_noise(const torch::Tensor& logits, int64_t top_k, bool training,

@@ -15,6 +15,9 @@
 
 #include "data/spm.h"
 #include "moe/dispatch.h"
+#include "moe/hidden_hook.h"
+#include "moe/moe_layer.h"
+#include "moe/registry.h"
 #include "nmt/analysis/heatmap.h"
 #include "nmt/analysis/routing.h"
 #include "nmt/decode/translator.h"
@@ -52,6 +55,7 @@ struct FfnSite {
   bool encoder = true;
   FeedForwardImpl* dense = nullptr;
   moe::ExpertsImpl* experts = nullptr;
+  moe::MoeLayerImpl* layer = nullptr;  // the sparse layer when it is a MoeLayer (routing restriction)
   int64_t neurons() const {
     return dense ? dense->options.ffn() : experts->w1.size(0) * experts->w1.size(2);
   }
@@ -77,6 +81,7 @@ std::vector<FfnSite> ffn_sites(TransformerImpl& model) {
       for (const auto& m : sparse->modules(/*include_self=*/false))
         if (auto* e = m->as<moe::ExpertsImpl>()) s.experts = e;
       if (!s.experts) throw Error("analyze modularity: the sparse layer " + s.name + " has no experts");
+      s.layer = dynamic_cast<moe::MoeLayerImpl*>(sparse.get());
     } else {
       s.dense = ffn.get();
     }
@@ -386,9 +391,103 @@ UnitMask::~UnitMask() {
   for (size_t i = 0; i < weights_.size(); ++i) weights_[i].copy_(saved_[i]);
 }
 
+const std::vector<std::string>& perturbation_modes() {
+  static const std::vector<std::string> modes = {"zero", "permute", "route"};
+  return modes;
+}
+
+struct UnitPermutation::Hook : moe::HiddenHook {
+  std::map<std::pair<const void*, int64_t>, torch::Tensor> columns;  // (module, expert) -> i64 units
+  std::mt19937_64 rng;
+  double scale = 4;
+  std::unique_ptr<moe::HiddenHookGuard> guard;  // last: released first
+
+  torch::Tensor hidden(const void* ffn, int64_t expert, const torch::Tensor& h) override {
+    auto it = columns.find({ffn, expert});
+    if (it == columns.end() || h.numel() == 0) return h;
+    const torch::Tensor& idx = it->second;
+    auto chosen = h.index_select(-1, idx);  // [..., k]
+    std::vector<int64_t> perm(static_cast<size_t>(chosen.numel()));
+    std::iota(perm.begin(), perm.end(), int64_t{0});
+    std::shuffle(perm.begin(), perm.end(), rng);
+    auto order = torch::from_blob(perm.data(), {static_cast<int64_t>(perm.size())}, torch::kLong).clone();
+    auto values = torch::relu(chosen.reshape({-1}).index_select(0, order) * scale).view(chosen.sizes());
+    return h.index_copy(h.dim() - 1, idx, values);
+  }
+};
+
+UnitPermutation::UnitPermutation(TransformerImpl& model, const std::vector<std::vector<int64_t>>& units,
+                                 uint64_t seed, double scale)
+    : hook_(std::make_unique<Hook>()) {
+  const auto sites = ffn_sites(model);
+  if (units.size() > sites.size())
+    throw Error("UnitPermutation: " + std::to_string(units.size()) + " layers given, the model has " +
+                std::to_string(sites.size()));
+  hook_->rng.seed(seed);
+  hook_->scale = scale;
+  for (size_t li = 0; li < units.size(); ++li) {
+    const auto& st = sites[li];
+    const int64_t N = st.neurons();
+    std::map<std::pair<const void*, int64_t>, std::vector<int64_t>> cols;
+    for (int64_t j : units[li]) {
+      if (j < 0 || j >= N) throw Error("UnitPermutation: no neuron " + std::to_string(j) + " in " + st.name);
+      if (st.dense) {
+        cols[{st.dense, -1}].push_back(j);
+      } else {
+        const int64_t n = st.experts->w1.size(2);
+        cols[{st.experts, j / n}].push_back(j % n);
+      }
+    }
+    for (auto& [key, c] : cols) {
+      std::sort(c.begin(), c.end());
+      c.erase(std::unique(c.begin(), c.end()), c.end());
+      hook_->columns[key] = torch::tensor(c, torch::kLong);
+    }
+  }
+  hook_->guard = std::make_unique<moe::HiddenHookGuard>(hook_.get());
+}
+
+UnitPermutation::~UnitPermutation() = default;
+
+bool routing_restrictable(TransformerImpl& model, size_t layer) {
+  const auto sites = ffn_sites(model);
+  if (layer >= sites.size()) return false;
+  const auto* l = sites[layer].layer;
+  return l && l->router_type->restricts && !l->options.comm();
+}
+
+RoutingRestriction::RoutingRestriction(TransformerImpl& model, const std::vector<std::vector<int64_t>>& allowed) {
+  const auto sites = ffn_sites(model);
+  if (allowed.size() > sites.size())
+    throw Error("RoutingRestriction: " + std::to_string(allowed.size()) + " layers given, the model has " +
+                std::to_string(sites.size()));
+  for (size_t li = 0; li < allowed.size(); ++li) {
+    if (allowed[li].empty()) continue;
+    const auto& st = sites[li];
+    if (!routing_restrictable(model, li))
+      throw Error("RoutingRestriction: " + st.name + " is not an MoE layer whose routing can be restricted");
+    const int64_t E = st.layer->options.num_experts();
+    auto mask = torch::zeros({E}, torch::kBool);
+    for (int64_t e : allowed[li]) {
+      if (e < 0 || e >= E) throw Error("RoutingRestriction: no expert " + std::to_string(e) + " in " + st.name);
+      mask[e] = true;
+    }
+    if (mask.sum().item<int64_t>() < st.layer->options.top_k())
+      throw Error("RoutingRestriction: " + st.name + " routes to " + std::to_string(st.layer->options.top_k()) +
+                  " experts, " + std::to_string(mask.sum().item<int64_t>()) + " allowed");
+    st.layer->allowed_experts = mask;
+    restricted_.push_back(&st.layer->allowed_experts);
+  }
+}
+
+RoutingRestriction::~RoutingRestriction() {
+  for (auto* t : restricted_) *t = torch::Tensor();
+}
+
 namespace {
 
-// The perturbation stage: for each language and condition, a UnitMask, decode, score.
+// The perturbation stage: for each language, mode and condition, a UnitMask, UnitPermutation or
+// RoutingRestriction, decode, score.
 void perturb(ModularityReport& rep, Checkpoint ck, const ModularityOptions& o) {
   const std::string cfg = o.data_config.empty() ? ck.config.train.data : o.data_config;
   const data::DataConfig dcfg = data::load_data_config(cfg, {});
@@ -421,11 +520,23 @@ void perturb(ModularityReport& rep, Checkpoint ck, const ModularityOptions& o) {
   rep.perturb_split = o.perturb_split;
   std::fprintf(stderr, "[analyze] perturbation: the unperturbed model on %s\n", o.perturb_split.c_str());
   score(&rep.base_chrf, &rep.base_bleu);
+  bool routable = false;  // route needs an MoE layer with a top-k router among the chosen
+  for (size_t li = 0; li < sites.size(); ++li) routable = routable || (chosen[li] && routing_restrictable(*tr.model(), li));
+  std::vector<std::string> modes;
+  for (const auto& m : o.perturb_modes) {
+    if (m == "route" && !routable) {
+      std::fprintf(stderr, "[analyze] perturbation: no route mode (no chosen layer is an MoE layer with a top-k router)\n");
+      continue;
+    }
+    modes.push_back(m);
+  }
   std::mt19937_64 rng(o.seed + 1);
   for (size_t l = 0; l < rep.langs.size(); ++l) {
-    // Per chosen layer: L's sub-function there, its functional experts and their neurons.
+    // Per chosen layer: L's sub-function there, its functional experts and their neurons; for
+    // layers whose routing can be restricted, the experts themselves.
     std::vector<std::vector<int64_t>> functional(sites.size()), random(sites.size()), top(sites.size());
-    int64_t experts = 0;
+    std::vector<std::vector<int64_t>> route_functional(sites.size()), route_random(sites.size());
+    int64_t experts = 0, routed = 0;
     for (size_t li = 0; li < sites.size(); ++li) {
       if (!chosen[li]) continue;
       const auto& layer = rep.layers[li];
@@ -449,20 +560,45 @@ void perturb(ModularityReport& rep, Checkpoint ck, const ModularityOptions& o) {
       auto best = top_neurons(layer.ap[f], 1.0);  // every neuron, best first
       best.resize(functional[li].size());
       top[li] = best;
-    }
-    for (const auto& [condition, units] : {std::pair{"functional", &functional}, {"random", &random}, {"top-AP", &top}}) {
-      Perturbation pt;
-      pt.lang = rep.langs[l];
-      pt.condition = condition;
-      pt.experts = std::string(condition) == "top-AP" ? 0 : experts;
-      for (const auto& u : *units) pt.neurons += static_cast<int64_t>(u.size());
-      if (experts > 0) {
-        std::fprintf(stderr, "[analyze] perturbation: %s, %s (%lld neurons)\n", pt.lang.c_str(), condition,
-                     static_cast<long long>(pt.neurons));
-        UnitMask mask(*tr.model(), *units);
-        score(&pt.chrf, &pt.bleu);
+      if (layer.moe && routing_restrictable(*tr.model(), li) &&
+          static_cast<int64_t>(yes.size()) >= sites[li].layer->options.top_k()) {
+        route_functional[li] = yes;
+        route_random[li] = no;
+        routed += static_cast<int64_t>(yes.size());
       }
-      rep.perturbations.push_back(std::move(pt));
+    }
+    for (const auto& mode : modes) {
+      using Units = std::vector<std::vector<int64_t>>;
+      std::vector<std::pair<const char*, const Units*>> conditions;
+      if (mode == "route") conditions = {{"functional", &route_functional}, {"random", &route_random}};
+      else conditions = {{"functional", &functional}, {"random", &random}, {"top-AP", &top}};
+      for (size_t c = 0; c < conditions.size(); ++c) {
+        const auto& [condition, units] = conditions[c];
+        Perturbation pt;
+        pt.lang = rep.langs[l];
+        pt.mode = mode;
+        pt.condition = condition;
+        const int64_t n = mode == "route" ? routed : experts;
+        pt.experts = std::string(condition) == "top-AP" ? 0 : n;
+        if (mode != "route")
+          for (const auto& u : *units) pt.neurons += static_cast<int64_t>(u.size());
+        if (n > 0) {
+          std::fprintf(stderr, "[analyze] perturbation: %s, %s %s (%lld %s)\n", pt.lang.c_str(), mode.c_str(),
+                       condition, static_cast<long long>(mode == "route" ? pt.experts : pt.neurons),
+                       mode == "route" ? "experts allowed" : "neurons");
+          if (mode == "zero") {
+            UnitMask mask(*tr.model(), *units);
+            score(&pt.chrf, &pt.bleu);
+          } else if (mode == "permute") {
+            UnitPermutation perm(*tr.model(), *units, o.seed * 1000003 + l * 16 + c);
+            score(&pt.chrf, &pt.bleu);
+          } else {
+            RoutingRestriction only(*tr.model(), *units);
+            score(&pt.chrf, &pt.bleu);
+          }
+        }
+        rep.perturbations.push_back(std::move(pt));
+      }
     }
   }
 }
@@ -484,6 +620,11 @@ Drops drops(const ModularityReport& r, const Perturbation& p) {
 }  // namespace
 
 ModularityReport analyze_modularity(const std::string& model_path, const ModularityOptions& o) {
+  for (const auto& m : o.perturb_modes)
+    if (std::find(perturbation_modes().begin(), perturbation_modes().end(), m) == perturbation_modes().end())
+      throw Error("analyze modularity: --perturb-modes: no mode '" + m + "' (modes: zero, permute, route)");
+  if (!o.perturb_split.empty() && o.perturb_modes.empty())
+    throw Error("analyze modularity: --perturb-modes is empty");
   // Load and sample.
   Checkpoint ck = load_checkpoint(model_path);
   auto tok = checkpoint_tokenizer(ck);
@@ -638,17 +779,41 @@ std::string modularity_tables(const ModularityReport& r) {
     double base = 0;
     for (const auto& [dir, c] : r.base_chrf) base += c / static_cast<double>(r.base_chrf.size());
     s += format("\nperturbation on %s (greedy; unperturbed chrF %.2f): mean chrF drop when L's functional "
-                "experts, as many random experts, or as many top-AP neurons for L are zeroed\n"
-                "| L | condition | experts | neurons | from L | into L | other directions |\n"
-                "|---|---|---:|---:|---:|---:|---:|\n", r.perturb_split.c_str(), base);
+                "experts, as many random experts, or as many top-AP neurons for L are zeroed (zero), "
+                "permuted and scaled x4 (permute), or when routing is restricted to L's functional experts "
+                "or as many random other experts (route)\n"
+                "| L | mode | condition | experts | neurons | from L | into L | other directions |\n"
+                "|---|---|---|---:|---:|---:|---:|---:|\n", r.perturb_split.c_str(), base);
+    // Means over the languages per mode and condition, in the order they first appear.
+    std::vector<std::pair<std::string, std::string>> kinds;
+    std::map<std::pair<std::string, std::string>, std::pair<Drops, int>> sums;
     for (const auto& p : r.perturbations) {
       if (p.chrf.empty()) {
-        s += format("| %s | %s | 0 | 0 | no functional experts | | |\n", p.lang.c_str(), p.condition.c_str());
+        s += format("| %s | %s | %s | 0 | | no functional experts | | |\n", p.lang.c_str(), p.mode.c_str(),
+                    p.condition.c_str());
         continue;
       }
       const Drops d = drops(r, p);
-      s += format("| %s | %s | %lld | %lld | %.2f | %.2f | %.2f |\n", p.lang.c_str(), p.condition.c_str(),
-                  static_cast<long long>(p.experts), static_cast<long long>(p.neurons), d.from, d.into, d.other);
+      const std::string neurons = p.mode == "route" ? "" : std::to_string(p.neurons);
+      s += format("| %s | %s | %s | %lld | %s | %.2f | %.2f | %.2f |\n", p.lang.c_str(), p.mode.c_str(),
+                  p.condition.c_str(), static_cast<long long>(p.experts), neurons.c_str(), d.from, d.into, d.other);
+      const std::pair<std::string, std::string> k{p.mode, p.condition};
+      if (!sums.count(k)) kinds.push_back(k);
+      auto& [sum, n] = sums[k];
+      sum.from += d.from;
+      sum.into += d.into;
+      sum.other += d.other;
+      ++n;
+    }
+    if (!kinds.empty()) {
+      s += "\nmean over the languages with functional experts\n"
+           "| mode | condition | languages | from L | into L | other directions |\n"
+           "|---|---|---:|---:|---:|---:|\n";
+      for (const auto& k : kinds) {
+        const auto& [sum, n] = sums.at(k);
+        s += format("| %s | %s | %d | %.2f | %.2f | %.2f |\n", k.first.c_str(), k.second.c_str(), n, sum.from / n,
+                    sum.into / n, sum.other / n);
+      }
     }
   }
   return s;
@@ -676,11 +841,12 @@ void write_modularity_heatmap(const ModularityReport& r, const std::string& png,
   write_png(png, render_heatmap(panels, cell_px));
 }
 
-void write_perturbation_heatmap(const ModularityReport& r, const std::string& png, int cell_px) {
+void write_perturbation_heatmap(const ModularityReport& r, const std::string& mode, const std::string& png,
+                                int cell_px) {
   std::vector<std::vector<std::vector<double>>> panels;
   const size_t L = r.langs.size();
   for (const auto& p : r.perturbations) {
-    if (p.condition != "functional" || p.chrf.empty()) continue;
+    if (p.mode != mode || p.condition != "functional" || p.chrf.empty()) continue;
     std::vector<std::vector<double>> g(L, std::vector<double>(L, 0));
     for (const auto& [dir, c] : p.chrf) {
       const auto a = std::find(r.langs.begin(), r.langs.end(), dir.first) - r.langs.begin();
@@ -689,7 +855,7 @@ void write_perturbation_heatmap(const ModularityReport& r, const std::string& pn
     }
     panels.push_back(std::move(g));
   }
-  if (panels.empty()) throw Error("analyze modularity: no perturbation to draw");
+  if (panels.empty()) throw Error("analyze modularity: no " + mode + " perturbation to draw");
   write_png(png, render_heatmap(panels, cell_px));
 }
 
@@ -738,7 +904,7 @@ nlohmann::json modularity_json(const ModularityReport& r, const std::string& png
   if (!r.perturb_split.empty()) {
     j["perturbation"] = {{"split", r.perturb_split}, {"unperturbed", scores(r.base_chrf, r.base_bleu)}};
     for (const auto& p : r.perturbations) {
-      nlohmann::json pj = {{"lang", p.lang}, {"condition", p.condition}, {"experts", p.experts},
+      nlohmann::json pj = {{"lang", p.lang}, {"mode", p.mode}, {"condition", p.condition}, {"experts", p.experts},
                            {"neurons", p.neurons}, {"directions", scores(p.chrf, p.bleu)}};
       if (!p.chrf.empty()) {
         const Drops d = drops(r, p);

@@ -22,6 +22,7 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -44,23 +45,34 @@ struct ModularityOptions {
   // Stabilisation: earlier checkpoints of the same run, each measured on the same examples and
   // compared with the analysed one (Spearman of neuron and expert predictivity).
   std::vector<std::string> checkpoints;
-  // Perturbation (empty split = off): for each language L, zero the neurons of the experts that
-  // are functional for L (encoder layers: source language L; decoder layers: target language L;
-  // the first partition of each layer) in `perturb_layers` (names such as enc1, dec2; empty =
-  // all), versus as many random experts of the same layers and as many of the layers' top-AP
-  // neurons for L; translate `perturb_sentences` of every direction of the split (greedy, fp32)
-  // and report each direction's chrF drop from the unperturbed model.
+  // Perturbation (empty split = off): for each language L, perturb the neurons of the experts
+  // that are functional for L (encoder layers: source language L; decoder layers: target
+  // language L; the first partition of each layer) in `perturb_layers` (names such as enc1, dec2;
+  // empty = all), versus as many random experts of the same layers and as many of the layers'
+  // top-AP neurons for L; translate `perturb_sentences` of every direction of the split (greedy,
+  // fp32) and report each direction's chrF drop from the unperturbed model. Modes:
+  //   zero     the neurons' ReLU outputs are 0
+  //   permute  the paper's permute-and-scale: the selected outputs of a forward call (rows ×
+  //            positions × neurons) are replaced by a random permutation of them, × 4, ReLU
+  //   route    MoE layers with a top-k router only: tokens may go only to L's functional experts
+  //            ("functional") or to as many random non-functional ones ("random"), the Switch
+  //            experiment of the paper without its few-shot tuning
   std::string perturb_split;
   int perturb_sentences = 20;
   std::vector<std::string> perturb_layers;
+  std::vector<std::string> perturb_modes = {"zero", "permute", "route"};
 };
 
-// One perturbation: its zeroed units and every direction's scores.
+// The perturbation modes, in order.
+const std::vector<std::string>& perturbation_modes();
+
+// One perturbation: its perturbed units and every direction's scores.
 struct Perturbation {
   std::string lang;       // the language whose functional experts define it
-  std::string condition;  // "functional", "random", "top-AP"
-  int64_t experts = 0;    // experts zeroed over the layers (top-AP: 0)
-  int64_t neurons = 0;    // neurons zeroed over the layers
+  std::string mode;       // "zero", "permute", "route"
+  std::string condition;  // "functional", "random", "top-AP" (not with route)
+  int64_t experts = 0;    // experts perturbed (route: allowed) over the layers (top-AP: 0)
+  int64_t neurons = 0;    // neurons perturbed over the layers (route: 0)
   std::map<std::pair<std::string, std::string>, double> chrf, bleu;  // (src, tgt)
 };
 
@@ -137,6 +149,41 @@ class UnitMask {
   std::vector<torch::Tensor> weights_, saved_;  // the changed tensors and their copies
 };
 
+// The permute-and-scale perturbation of hidden units (Zhang et al. 2023) for the guard's lifetime
+// on this thread: in every FFN forward (each expert's call separately), the chosen units'
+// post-ReLU outputs over all rows are replaced by a random permutation of those values, times
+// `scale`, then ReLU. units[l] as for UnitMask. Seeded: the same calls give the same outputs.
+class UnitPermutation {
+ public:
+  UnitPermutation(TransformerImpl& model, const std::vector<std::vector<int64_t>>& units,
+                  uint64_t seed, double scale = 4.0);
+  ~UnitPermutation();
+  UnitPermutation(const UnitPermutation&) = delete;
+  UnitPermutation& operator=(const UnitPermutation&) = delete;
+
+ private:
+  struct Hook;
+  std::unique_ptr<Hook> hook_;
+};
+
+// Restricts the routing of MoE layers for the guard's lifetime: allowed[l] the experts tokens of
+// FFN layer l may go to (empty: unrestricted). Throws strata::Error for a dense layer, a router
+// that cannot be restricted, or fewer experts than the layer's top_k.
+class RoutingRestriction {
+ public:
+  RoutingRestriction(TransformerImpl& model, const std::vector<std::vector<int64_t>>& allowed);
+  ~RoutingRestriction();
+  RoutingRestriction(const RoutingRestriction&) = delete;
+  RoutingRestriction& operator=(const RoutingRestriction&) = delete;
+
+ private:
+  std::vector<torch::Tensor*> restricted_;
+};
+
+// Whether FFN layer `layer` of the model is an MoE layer whose routing RoutingRestriction can
+// restrict.
+bool routing_restrictable(TransformerImpl& model, size_t layer);
+
 // Loads the checkpoint and runs the analysis. Throws strata::Error for a missing split, a split
 // without usable pairs, or an `experts` that does not divide a dense layer's width.
 ModularityReport analyze_modularity(const std::string& model_path, const ModularityOptions& options);
@@ -153,13 +200,15 @@ void test_layer(LayerModularity& layer, const std::vector<SubFunction>& function
 // partition the share of functional experts and the modularisation extent (languages, markup,
 // mean over the language sub-functions), then per layer the experts functional for each language,
 // then the stabilisation table (one row per earlier checkpoint) and the perturbation summary (mean
-// chrF drop on the directions from L, into L and the others) when there are ones.
+// chrF drop on the directions from L, into L and the others, per language, mode and condition,
+// then averaged over the languages) when there are ones.
 std::string modularity_tables(const ModularityReport& report);
 
-// The perturbation's heat map: one panel per language (its functional experts zeroed), rows the
-// source languages, columns the target languages, darker = larger chrF drop (drops below 0 as 0).
-void write_perturbation_heatmap(const ModularityReport& report, const std::string& png_path,
-                                int cell_px = 12);
+// The heat map of one perturbation mode: one panel per language (its functional experts
+// perturbed), rows the source languages, columns the target languages, darker = larger chrF drop
+// (drops below 0 as 0).
+void write_perturbation_heatmap(const ModularityReport& report, const std::string& mode,
+                                const std::string& png_path, int cell_px = 12);
 
 // The heat map: one panel per layer, rows the sub-functions of its stack, columns the experts of
 // its first partition (MoE: its own experts; dense: k-means), cell = count of selected neurons in

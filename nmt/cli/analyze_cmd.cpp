@@ -81,6 +81,11 @@ int analyze_modularity(const po::variables_map& vm) {
     boost::split(opt.perturb_layers, vm["perturb-layers"].as<std::string>(), boost::is_any_of(","));
     for (auto& l : opt.perturb_layers) boost::trim(l);
   }
+  if (vm.count("perturb-modes")) {
+    opt.perturb_modes.clear();
+    boost::split(opt.perturb_modes, vm["perturb-modes"].as<std::string>(), boost::is_any_of(","));
+    for (auto& m : opt.perturb_modes) boost::trim(m);
+  }
   const nmt::ModularityReport report = nmt::analyze_modularity(model_path, opt);
   std::printf("%s", nmt::modularity_tables(report).c_str());
   const std::string dir = out_dir(vm, model_path, "modularity");
@@ -89,11 +94,13 @@ int analyze_modularity(const po::variables_map& vm) {
   const std::string json_path = (fs::path(dir) / "modularity.json").string();
   write_file_atomically(json_path, nmt::modularity_json(report, png).dump(2) + "\n");
   std::fprintf(stderr, "[analyze] wrote %s and %s\n", png.c_str(), json_path.c_str());
-  bool drawn = false;
-  for (const auto& p : report.perturbations) drawn = drawn || (p.condition == "functional" && !p.chrf.empty());
-  if (drawn) {
-    const std::string perturbation_png = (fs::path(dir) / "perturbation.png").string();
-    nmt::write_perturbation_heatmap(report, perturbation_png);
+  for (const auto& mode : opt.perturb_modes) {
+    bool drawn = false;
+    for (const auto& p : report.perturbations)
+      drawn = drawn || (p.mode == mode && p.condition == "functional" && !p.chrf.empty());
+    if (!drawn) continue;
+    const std::string perturbation_png = (fs::path(dir) / ("perturbation_" + mode + ".png")).string();
+    nmt::write_perturbation_heatmap(report, mode, perturbation_png);
     std::fprintf(stderr, "[analyze] wrote %s\n", perturbation_png.c_str());
   }
   return 0;
@@ -128,7 +135,9 @@ int run_analyze(const std::vector<std::string>& args) {
       "checkpoints", po::value<std::string>(),
       "modularity: earlier checkpoints of the run (comma-separated), compared with -m (stabilisation)")(
       "perturb-split", po::value<std::string>(),
-      "modularity: zero each language's functional experts (vs random experts, top-AP neurons) and score this split")(
+      "modularity: perturb each language's functional experts (vs random experts, top-AP neurons) and score this split")(
+      "perturb-modes", po::value<std::string>(),
+      "modularity: zero, permute (x4, the paper's), route (MoE: routing restricted to them); default all three")(
       "perturb-sentences", ranged<int>("perturb-sentences", 1, 1e9)->default_value(20),
       "modularity: sentences per direction of the perturbation's split")(
       "perturb-layers", po::value<std::string>(), "modularity: layers to perturb (e.g. enc2,dec0; default all)")(

@@ -1,5 +1,7 @@
 #include "nmt/model/transformer.h"
 
+#include "moe/hidden_hook.h"
+
 #include <cmath>
 #include <limits>
 
@@ -170,7 +172,7 @@ FeedForwardImpl::FeedForwardImpl(FeedForwardOptions o) : options(std::move(o)) {
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x, const LmsKeys& lms) {
-  auto h = torch::relu(fc1(x, lms));
+  auto h = moe::hook_hidden(this, -1, torch::relu(fc1(x, lms)));
   if (options.activation_dropout() > 0 && is_training())
     h = F::dropout(h, F::DropoutFuncOptions().p(options.activation_dropout()).training(true));
   return fc2(h, lms);

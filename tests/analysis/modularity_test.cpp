@@ -7,6 +7,9 @@
 
 #include "data/langs.h"
 #include "data/prepare.h"
+#include "moe/hidden_hook.h"
+#include "moe/moe_layer.h"
+#include "moe/router.h"
 #include "nmt/train/batcher.h"
 #include "nmt/util/error.h"
 #include "tests/tiny_checkpoint.h"
@@ -293,4 +296,104 @@ TEST(ModularityTest, UnitMaskZeroesOnlyTheChosenNeuronsAndRestoresThem) {
     for (size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(torch::equal(params[i], before[i])) << i;
     EXPECT_THROW(UnitMask(*m.model, {{}, {}, {1000000}}), Error);
   }
+}
+
+// The permute-and-scale perturbation against its definition, through the hook each FFN calls:
+// the chosen outputs are a permutation of the originals × 4, every other output is untouched,
+// and the FFN's forward pushes exactly those activations through its output weights.
+TEST(ModularityTest, UnitPermutationPermutesAndScalesOnlyTheChosenNeurons) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  for (const std::string extra : {std::string(), test::kSwitchEveryLayer}) {
+    const auto ck = test::save_tiny_checkpoint(d, data_yaml, extra.empty() ? "dense" : "moe", extra);
+    Checkpoint m = load_checkpoint(ck.path);
+    m.model->eval();
+    torch::NoGradGuard ng;
+    auto src = torch::tensor({{5, 9, 12, 3}}), prev = torch::tensor({{2, 14, 7}});
+    const auto logits = m.model->forward(src, prev);
+    {
+      UnitPermutation none(*m.model, {{}, {}, {}, {}}, 3);  // nothing chosen: the identity
+      EXPECT_TRUE(torch::equal(m.model->forward(src, prev), logits));
+    }
+    auto* layer = m.model->decoder_layers[0]->as<DecoderLayerImpl>();
+    moe::ExpertsImpl* ex = layer->sparse ? layer->sparse->modules(false).back()->as<moe::ExpertsImpl>() : nullptr;
+    const void* site = ex ? static_cast<const void*>(ex) : static_cast<const void*>(layer->ffn.get());
+    torch::manual_seed(5);
+    auto x = torch::randn({2, 3, 32}) * 3;
+    auto h = ex ? torch::relu(x.matmul(ex->w1[0]) + ex->b1[0]) : torch::relu(layer->ffn->fc1(x));  // [2, 3, 64]
+    // Neurons 1, 5 and 40 of the first decoder layer (MoE: of expert 0; expert 1's 64 + 2 too).
+    const std::vector<int64_t> units = ex ? std::vector<int64_t>{1, 5, 40, 66} : std::vector<int64_t>{1, 5, 40};
+    const auto cols = torch::tensor({1, 5, 40});
+    torch::Tensor perturbed;
+    {
+      UnitPermutation perm(*m.model, {{}, {}, units}, 7);
+      perturbed = moe::hook_hidden(site, ex ? 0 : -1, h);
+      EXPECT_TRUE(torch::equal(moe::hook_hidden(site, ex ? 3 : -1, h).index_select(2, torch::tensor({0, 2, 3})),
+                               h.index_select(2, torch::tensor({0, 2, 3}))));
+      EXPECT_TRUE(torch::equal(moe::hook_hidden(nullptr, -1, h), h));  // another module: untouched
+    }
+    EXPECT_EQ(moe::hidden_hook(), nullptr);  // the guard is gone with the perturbation
+    auto others = torch::ones({64}, torch::kBool);
+    others.index_fill_(0, cols, false);
+    EXPECT_TRUE(torch::equal(perturbed.index({"...", others}), h.index({"...", others})));
+    auto got = std::get<0>(perturbed.index_select(2, cols).reshape({-1}).sort());
+    auto want = std::get<0>((h.index_select(2, cols) * 4).reshape({-1}).sort());
+    EXPECT_TRUE(torch::allclose(got, want, 1e-6, 1e-6));
+    EXPECT_GT(h.index_select(2, cols).count_nonzero().item<int64_t>(), 2);
+    EXPECT_FALSE(torch::equal(perturbed.index_select(2, cols), h.index_select(2, cols) * 4));  // reordered
+    // The FFN's own forward uses the hooked activations (the same seed gives the same permutation).
+    {
+      UnitPermutation perm(*m.model, {{}, {}, units}, 7);
+      const auto y = ex ? ex->expert(0, x) : layer->ffn->forward(x);
+      const auto want_y = ex ? perturbed.matmul(ex->w2[0]) + ex->b2[0] : layer->ffn->fc2(perturbed);
+      EXPECT_TRUE(torch::allclose(y, want_y, 1e-5, 1e-5)) << (y - want_y).abs().max();
+    }
+    EXPECT_THROW(UnitPermutation(*m.model, {{}, {}, {1000000}}, 1), Error);
+  }
+}
+
+// route_topk with an allowed set against hand-worked choices; gates keep the unrestricted softmax.
+TEST(ModularityTest, RestrictedRoutingChoosesAmongTheAllowedExpertsOnly) {
+  auto logits = torch::tensor({{1.0f, 3.0f, 2.0f}, {5.0f, 0.0f, 4.0f}});
+  const auto probs = torch::softmax(logits, -1);
+  auto r = moe::route_topk(logits, 1, 0, {}, torch::tensor({true, false, true}));
+  EXPECT_EQ(r.expert.select(1, 0)[0].item<int64_t>(), 2);
+  EXPECT_EQ(r.expert.select(1, 0)[1].item<int64_t>(), 0);
+  EXPECT_FLOAT_EQ(r.gate[0][0].item<float>(), probs[0][2].item<float>());
+  EXPECT_FLOAT_EQ(r.gate[1][0].item<float>(), probs[1][0].item<float>());
+  r = moe::route_topk(logits, 2, 0, {}, torch::tensor({false, true, true}));
+  EXPECT_TRUE(torch::equal(r.expert, torch::tensor({{1, 2}, {2, 1}})));
+  EXPECT_THROW(moe::route_topk(logits, 2, 0, {}, torch::tensor({false, true, false})), c10::Error);
+  // Unrestricted: the plain choices.
+  r = moe::route_topk(logits, 1, 0);
+  EXPECT_TRUE(torch::equal(r.expert.select(1, 0), torch::tensor({1, 0})));
+
+  // A Switch model's layer routes every token to the allowed expert while restricted, freely after.
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  const auto ck = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  Checkpoint m = load_checkpoint(ck.path);
+  m.model->eval();
+  torch::NoGradGuard ng;
+  auto* enc = m.model->encoder_layers[0]->as<EncoderLayerImpl>();
+  auto* moe_layer = dynamic_cast<moe::MoeLayerImpl*>(enc->sparse.get());
+  ASSERT_NE(moe_layer, nullptr);
+  EXPECT_TRUE(routing_restrictable(*m.model, 0));
+  torch::manual_seed(2);
+  auto x = torch::randn({3, 7, 32});
+  const auto free = moe_layer->forward(x);
+  EXPECT_GT(std::get<0>(at::_unique(free.top1)).numel(), 1);
+  {
+    RoutingRestriction only(*m.model, {{3}});
+    const auto restricted = moe_layer->forward(x);
+    EXPECT_TRUE(torch::equal(restricted.top1, torch::full_like(restricted.top1, 3)));
+  }
+  EXPECT_TRUE(torch::equal(moe_layer->forward(x).top1, free.top1));
+  EXPECT_THROW(RoutingRestriction(*m.model, {{9}}), Error);
+  EXPECT_THROW(RoutingRestriction(*m.model, {{}, {}, {}, {}, {0}}), Error);  // no such layer
+  // A dense model has nothing to restrict.
+  const auto dense = test::save_tiny_checkpoint(d, data_yaml, "dense", "");
+  Checkpoint dm = load_checkpoint(dense.path);
+  EXPECT_FALSE(routing_restrictable(*dm.model, 0));
+  EXPECT_THROW(RoutingRestriction(*dm.model, {{0}}), Error);
 }

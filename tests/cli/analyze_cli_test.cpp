@@ -15,6 +15,7 @@
 #include "nmt/train/loss.h"
 #include "nmt/util/error.h"
 #include "tests/cli_test_util.h"
+#include "tests/tiny_checkpoint.h"
 
 using namespace strata;
 using namespace strata::nmt;
@@ -164,13 +165,19 @@ TEST(AnalyzeCliTest, ModularityTablesJsonHeatMapAndBadInput) {
                             " --experts 4 --top 0.3 --alpha 0.4 --perturb-split valid --perturb-sentences 2 --out " +
                             (d / "pert"), d.str());
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.out.find("| L | condition | experts | neurons | from L | into L | other directions |"), std::string::npos)
+  EXPECT_NE(r.out.find("| L | mode | condition | experts | neurons | from L | into L | other directions |"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("| mode | condition | languages | from L | into L | other directions |"), std::string::npos)
       << r.out;
   const auto pj = nlohmann::json::parse(test::read_file(d / "pert/modularity.json"));
   ASSERT_TRUE(pj.contains("perturbation"));
   EXPECT_EQ(pj["perturbation"]["unperturbed"].size(), 6u);  // 3 languages: 6 directions
   int64_t scored = 0;
+  std::set<std::string> modes;
   for (const auto& run : pj["perturbation"]["runs"]) {
+    modes.insert(run["mode"].get<std::string>());
+    EXPECT_NE(run["mode"], "route");  // a dense model: nothing to route
     if (run["directions"].empty()) continue;
     ++scored;
     EXPECT_EQ(run["directions"].size(), 6u);
@@ -178,7 +185,28 @@ TEST(AnalyzeCliTest, ModularityTablesJsonHeatMapAndBadInput) {
     if (run["condition"] != "top-AP") EXPECT_EQ(run["neurons"].get<int64_t>(), 16 * run["experts"].get<int64_t>());
   }
   EXPECT_GT(scored, 0);
-  EXPECT_TRUE(std::filesystem::exists(d / "pert/perturbation.png"));
+  EXPECT_EQ(modes, (std::set<std::string>{"zero", "permute"}));
+  EXPECT_TRUE(std::filesystem::exists(d / "pert/perturbation_zero.png"));
+  EXPECT_TRUE(std::filesystem::exists(d / "pert/perturbation_permute.png"));
+  r = test::run_command(kStrata + " analyze modularity -m " + (d / "dense.pt") +
+                            " --experts 4 --perturb-split valid --perturb-modes zero,shuffle", d.str());
+  expect_one_line_error(r, "--perturb-modes: no mode 'shuffle' (modes: zero, permute, route)");
+  // A Switch model: routing restricted to each language's functional experts vs random others.
+  auto sw = test::save_tiny_checkpoint(d, data_yaml, "switch", test::kSwitchEveryLayer);
+  r = test::run_command(kStrata + " analyze modularity -m " + sw.path +
+                            " --top 0.3 --alpha 0.4 --perturb-split valid --perturb-sentences 2 --perturb-modes route"
+                            " --out " + (d / "route"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto rj = nlohmann::json::parse(test::read_file(d / "route/modularity.json"));
+  int64_t routed = 0;
+  for (const auto& run : rj["perturbation"]["runs"]) {
+    EXPECT_EQ(run["mode"], "route");
+    EXPECT_TRUE(run["condition"] == "functional" || run["condition"] == "random") << run["condition"];
+    EXPECT_EQ(run["neurons"].get<int64_t>(), 0);
+    if (!run["directions"].empty()) ++routed;
+  }
+  EXPECT_GT(routed, 0) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(d / "route/perturbation_route.png"));
   r = test::run_command(kStrata + " analyze modularity -m " + (d / "dense.pt") +
                             " --experts 4 --perturb-split valid --perturb-layers enc9", d.str());
   expect_one_line_error(r, "--perturb-layers: no layer 'enc9' (layers: enc0, dec0)");
