@@ -1,9 +1,12 @@
-// Compressed experts restored at load time vs on dispatch (issue 20; LoadOptions::expert_memory):
-// resident memory after loading and at the peak, and decoding speed, per expert-memory budget.
-// Each configuration runs in a child process of its own (fresh RSS), on the same input.
+// Compressed experts restored at load time vs on dispatch (issue 20; LoadOptions::expert_memory),
+// and the uncompressed model's experts read from its expert file on dispatch (issue 22;
+// LoadOptions::expert_file): resident memory after loading and at the peak, and decoding speed,
+// per expert-memory budget. Each configuration runs in a child process of its own (fresh RSS), on
+// the same input.
 //
 //   bench_expert_memory -m small.pt -i in.txt --tgt-lang de [--original moe.pt]
-//       [--budgets load,0B,25%,50%,100%] [--compute-type float32] [--beam 1] [--batch 32]
+//       [--budgets load,0B,25%,50%,100%] [--expert-file moe.experts --file-budgets 0B,25%,100%]
+//       [--compute-type float32] [--beam 1] [--batch 32]
 //
 // Prints a markdown table: process RSS after load and at its peak, the experts' resident bytes
 // (restored at load: their dense tensors; on dispatch: the cache's most), cache misses, and target
@@ -32,6 +35,7 @@ namespace {
 
 struct Args {
   std::string model, original, input, tgt = "de", budgets = "load,0B,25%,50%,100%";
+  std::string expert_file, file_budgets = "0B,25%,100%";
   std::string compute = "float32";
   int beam = 1, batch = 32;
 };
@@ -60,20 +64,23 @@ int64_t resident_expert_bytes(nmt::TransformerImpl& model) {
   return n;
 }
 
-// One configuration: "load" (restored at load time), "original" (the uncompressed model) or a
-// budget (restored on dispatch). Prints one JSON line.
+// One configuration: "load" (restored at load time), "original" (the uncompressed model), a
+// budget (restored on dispatch) or "file:" and a budget (the original model's experts read from
+// the expert file on dispatch). Prints one JSON line.
 int child(const Args& a, const std::string& mode) {
   set_threads(0);
   std::vector<std::string> lines;
   std::ifstream in(a.input);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   nmt::LoadOptions lo;
+  const bool file = mode.rfind("file:", 0) == 0;
   if (mode != "load" && mode != "original") {
-    const auto m = cli::parse_memory_size(mode, "budgets");
+    const auto m = cli::parse_memory_size(file ? mode.substr(5) : mode, "budgets");
     lo.expert_memory = m.bytes;
     lo.expert_memory_share = m.share;
+    if (file) lo.expert_file = a.expert_file;
   }
-  nmt::Translator tr(nmt::load_checkpoint(mode == "original" ? a.original : a.model, lo));
+  nmt::Translator tr(nmt::load_checkpoint(mode == "original" || file ? a.original : a.model, lo));
   const auto type = enum_value(kernels::names_of(kernels::ComputeType{}), a.compute);
   if (!type) {
     std::fprintf(stderr, "unknown --compute-type %s\n", a.compute.c_str());
@@ -136,6 +143,8 @@ int main(int argc, char** argv) {
     else if (k == "-i") a.input = next();
     else if (k == "--tgt-lang") a.tgt = next();
     else if (k == "--budgets") a.budgets = next();
+    else if (k == "--expert-file") a.expert_file = next();
+    else if (k == "--file-budgets") a.file_budgets = next();
     else if (k == "--compute-type") a.compute = next();
     else if (k == "--beam") a.beam = std::stoi(next());
     else if (k == "--batch") a.batch = std::stoi(next());
@@ -143,7 +152,8 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: bench_expert_memory -m COMPRESSED.pt -i INPUT --tgt-lang L [--original MOE.pt] "
-                   "[--budgets load,0B,25%%,50%%,100%%] [--compute-type float32] [--beam 1] [--batch 32]\n");
+                   "[--budgets load,0B,25%%,50%%,100%%] [--expert-file MOE.experts --file-budgets 0B,25%%,100%%] "
+                   "[--compute-type float32] [--beam 1] [--batch 32]\n");
       return 2;
     }
   }
@@ -155,7 +165,15 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> modes;
   if (!a.original.empty()) modes.push_back("original");
-  for (const auto& b : split_csv(a.budgets)) modes.push_back(b);
+  if (!a.budgets.empty())
+    for (const auto& b : split_csv(a.budgets)) modes.push_back(b);
+  if (!a.expert_file.empty()) {
+    if (a.original.empty()) {
+      std::fprintf(stderr, "bench_expert_memory: --expert-file needs --original (its checkpoint)\n");
+      return 2;
+    }
+    for (const auto& b : split_csv(a.file_budgets)) modes.push_back("file:" + b);
+  }
   std::printf("expert memory: %s, %s, beam %d, batch %d, %s -> %s\n\n", a.model.c_str(), a.compute.c_str(),
               a.beam, a.batch, a.input.c_str(), a.tgt.c_str());
   std::printf("| experts | budget MB | experts resident MB | misses | restore s | RSS after load MB | peak RSS MB | target tok/s |\n");
@@ -166,6 +184,7 @@ int main(int argc, char** argv) {
                       a.compute + " --beam " + std::to_string(a.beam) + " --batch " + std::to_string(a.batch) +
                       " --child '" + m + "'";
     if (!a.original.empty()) cmd += " --original " + a.original;
+    if (!a.expert_file.empty()) cmd += " --expert-file " + a.expert_file;
     const auto j = bench::run_json(cmd);
     if (j.is_null()) {
       std::printf("| %s | (failed: %s) |\n", m.c_str(), cmd.c_str());
@@ -174,6 +193,7 @@ int main(int argc, char** argv) {
     const bool dispatch = j.contains("budget_mb");
     const std::string what = m == "original" ? "original (uncompressed)"
                              : m == "load"   ? "restored at load"
+                             : m.rfind("file:", 0) == 0 ? "original, expert file, " + m.substr(5)
                                              : "on dispatch, " + m;
     char budget[32] = "", misses[32] = "", restore[32] = "";
     if (dispatch) {

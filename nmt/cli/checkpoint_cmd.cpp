@@ -1,7 +1,9 @@
 // strata checkpoint split --in last.pt --world-size W [--out-prefix P]
 // strata checkpoint merge --out whole.pt SHARD...
+// strata checkpoint experts --in moe.pt --out moe.experts
 // Converts between a whole checkpoint (what training writes at every world size) and per-rank
-// shard files <prefix>.rank<r>-of-<W>.pt (docs/SCALING.md, "Checkpoint layouts").
+// shard files <prefix>.rank<r>-of-<W>.pt (docs/SCALING.md, "Checkpoint layouts"), and writes an
+// MoE checkpoint's experts to a memory-mapped expert file (nmt/model/expert_file.h).
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +11,8 @@
 #include "nmt/util/error.h"
 #include "nmt/cli/commands.h"
 #include "nmt/cli/options.h"
+#include "nmt/model/checkpoint.h"
+#include "nmt/model/expert_file.h"
 #include "nmt/train/distributed.h"
 
 namespace po = boost::program_options;
@@ -62,20 +66,52 @@ int run_merge(const std::vector<std::string>& args) {
   return 0;
 }
 
+int run_experts(const std::vector<std::string>& args) {
+  po::options_description desc(
+      "strata checkpoint experts: write an MoE checkpoint's experts to an expert file that\n"
+      "translate and eval read from on dispatch (--expert-file F --expert-memory SIZE), so that\n"
+      "only SIZE of experts is resident");
+  desc.add_options()("help,h", "show this help")(
+      "in,i", po::value<std::string>(), "an MoE checkpoint (not compressed)")(
+      "out,o", po::value<std::string>(), "the expert file to write (e.g. best.experts)");
+  po::variables_map vm;
+  if (!parse_or_help(args, desc, vm)) return 0;
+  if (!vm.count("in")) throw Error("checkpoint experts: --in is required");
+  if (!vm.count("out")) throw Error("checkpoint experts: --out is required");
+  const std::string in = vm["in"].as<std::string>(), out = vm["out"].as<std::string>();
+  nmt::Checkpoint ck = nmt::load_checkpoint(in);
+  if (!ck.compressed.empty())
+    throw Error(in + ": its experts are stored compressed; translate it with --expert-memory alone");
+  if (ck.digest.empty()) throw Error(in + ": a format-1 checkpoint has no digest to bind an expert file to");
+  nmt::write_expert_file(out, *ck.model, ck.digest);
+  const nmt::ExpertFile f(out);
+  int64_t experts = 0, bytes = 0;
+  for (size_t l = 0; l < f.layers().size(); ++l) {
+    experts += f.layers()[l].experts;
+    bytes += f.layers()[l].experts * f.expert_bytes(l);
+  }
+  std::fprintf(stderr, "[checkpoint] %s: %zu MoE layers, %lld experts, %.2f MB of expert weights\n", out.c_str(),
+               f.layers().size(), static_cast<long long>(experts), bytes / 1e6);
+  std::printf("%s\n", out.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int run_checkpoint(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf(
-        "usage: strata checkpoint <split|merge> [<args>]\n"
-        "  split  a whole checkpoint -> one shard file per rank\n"
-        "  merge  shard files -> one whole checkpoint\n");
+        "usage: strata checkpoint <split|merge|experts> [<args>]\n"
+        "  split    a whole checkpoint -> one shard file per rank\n"
+        "  merge    shard files -> one whole checkpoint\n"
+        "  experts  an MoE checkpoint's experts -> an expert file read on dispatch\n");
     return args.empty() ? 2 : 0;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "split") return run_split(rest);
   if (args[0] == "merge") return run_merge(rest);
-  throw Error("checkpoint: unknown subcommand '" + args[0] + "' (split or merge)");
+  if (args[0] == "experts") return run_experts(rest);
+  throw Error("checkpoint: unknown subcommand '" + args[0] + "' (split, merge or experts)");
 }
 
 }  // namespace strata::cli

@@ -74,9 +74,12 @@ inline void add_expert_memory_option(boost::program_options::options_description
   namespace po = boost::program_options;
   desc.add_options()(
       "expert-memory", po::value<std::string>(),
-      "checkpoints from 'strata compress': restore each expert when it is dispatched, keeping at "
-      "most SIZE of restored experts (64MB, 1.5GiB, 500KB; or a share of the compressed layers' "
-      "dense size: 25%, 0.25) instead of restoring every expert at load time");
+      "checkpoints from 'strata compress', or with --expert-file: restore (read) each expert when "
+      "it is dispatched, keeping at most SIZE of experts (64MB, 1.5GiB, 500KB; or a share of the "
+      "layers' dense size: 25%, 0.25) instead of holding every expert from load time on")(
+      "expert-file", po::value<std::string>(),
+      "an expert file of the checkpoint ('strata checkpoint experts'): experts are read from it "
+      "(memory-mapped) on dispatch, within --expert-memory");
 }
 
 // Its value: bytes (share < 0) or a share in [0, 1] of the dense size (bytes < 0). One-line
@@ -155,6 +158,10 @@ inline c10::Device read_device(const boost::program_options::variables_map& vm) 
 inline nmt::LoadOptions read_load_options(const boost::program_options::variables_map& vm,
                                           const c10::Device& device) {
   nmt::LoadOptions o;
+  if (vm.count("expert-file")) {
+    if (!vm.count("expert-memory")) throw Error("--expert-file needs --expert-memory SIZE (e.g. 25%)");
+    o.expert_file = vm["expert-file"].as<std::string>();
+  }
   if (!vm.count("expert-memory")) return o;
   if (!device.is_cpu()) throw Error("--expert-memory runs on the CPU only (got --device " + device.str() + ")");
   const MemorySize m = parse_memory_size(vm["expert-memory"].as<std::string>(), "expert-memory");
@@ -166,9 +173,10 @@ inline nmt::LoadOptions read_load_options(const boost::program_options::variable
 // The loaded checkpoint must have compressed layers when --expert-memory was given.
 inline void check_expert_memory(const boost::program_options::variables_map& vm,
                                 const nmt::Checkpoint& ckpt, const std::string& model) {
-  if (vm.count("expert-memory") && ckpt.compressed.empty())
+  if (vm.count("expert-memory") && ckpt.compressed.empty() && !vm.count("expert-file"))
     throw Error(model + ": --expert-memory needs a checkpoint whose experts are stored compressed "
-                "('strata compress'); this one has none");
+                "('strata compress') or an expert file (--expert-file, 'strata checkpoint experts'); "
+                "this one has neither");
 }
 
 // After a run with --expert-memory: one line on stderr with what the cache did, or an error when

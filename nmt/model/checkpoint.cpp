@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "data/archive.h"
+#include "nmt/model/expert_file.h"
 #include "nmt/util/error.h"
 #include "nmt/util/file_io.h"
 #include "nmt/util/system.h"
@@ -423,17 +424,50 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
                                                 c.trainer ? &*c.trainer : nullptr, compressed);
       if (stored != actual)
         throw Error(path + ": corrupt checkpoint (its contents do not match the stored checksum)");
+      c.digest = stored;
     }
     // Only verified contents are restored (validated above, before any arithmetic).
-    if ((options.expert_memory >= 0 || options.expert_memory_share >= 0) && !c.compressed.empty()) {
-      int64_t budget = options.expert_memory;
-      if (budget < 0) {
-        double dense = 0;
-        for (const auto& [module, layer] : c.compressed)
-          dense += 4.0 * static_cast<double>(layer.num_experts() * layer.ffn * (2 * layer.d_model() + 1));
-        budget = static_cast<int64_t>(options.expert_memory_share * dense);
+    const bool on_dispatch = options.expert_memory >= 0 || options.expert_memory_share >= 0;
+    auto budget_of = [&](double dense_bytes) {
+      return options.expert_memory >= 0 ? options.expert_memory
+                                        : static_cast<int64_t>(options.expert_memory_share * dense_bytes);
+    };
+    if (!options.expert_file.empty()) {
+      if (!c.compressed.empty())
+        throw Error(path + ": its experts are stored compressed; --expert-memory restores them on dispatch "
+                           "without an expert file");
+      if (!on_dispatch) throw Error(options.expert_file + ": an expert file needs an expert memory budget");
+      auto file = std::make_shared<const ExpertFile>(options.expert_file);
+      if (c.digest.empty() || file->checkpoint_digest() != c.digest)
+        throw Error(options.expert_file + ": written for another checkpoint than " + path +
+                    " (write it again with `strata checkpoint experts`)");
+      std::map<std::string, size_t> in_file;
+      double dense = 0;
+      for (size_t l = 0; l < file->layers().size(); ++l) {
+        in_file[file->layers()[l].module] = l;
+        dense += static_cast<double>(file->expert_bytes(l) * file->layers()[l].experts);
       }
-      c.expert_cache = std::make_shared<moe::ExpertCache>(budget);
+      std::vector<std::pair<moe::ExpertsImpl*, size_t>> layers;
+      for (const auto& m : c.model->named_modules()) {
+        auto* x = m.value()->as<moe::ExpertsImpl>();
+        if (!x) continue;
+        auto it = in_file.find(m.key());
+        if (it == in_file.end()) throw Error(options.expert_file + ": has no layer " + m.key() + " of " + path);
+        const auto& fl = file->layers()[it->second];
+        if (fl.experts != x->w1.size(0) || fl.d != x->w1.size(1) || fl.ffn != x->w1.size(2))
+          throw Error(options.expert_file + ": layer " + m.key() + " has another shape than in " + path);
+        layers.emplace_back(x, it->second);
+      }
+      if (layers.size() != in_file.size())
+        throw Error(options.expert_file + ": holds layers that " + path + " does not have");
+      c.expert_cache = std::make_shared<moe::ExpertCache>(budget_of(dense));
+      for (const auto& [x, l] : layers) x->set_source(std::make_shared<MappedSource>(file, l), c.expert_cache);
+      release_free_memory();  // the experts loaded from the checkpoint go back to the system
+    } else if (on_dispatch && !c.compressed.empty()) {
+      double dense = 0;
+      for (const auto& [module, layer] : c.compressed)
+        dense += 4.0 * static_cast<double>(layer.num_experts() * layer.ffn * (2 * layer.d_model() + 1));
+      c.expert_cache = std::make_shared<moe::ExpertCache>(budget_of(dense));
       for (const auto& [module, layer] : c.compressed)
         c.model->named_modules()[module]->as<moe::ExpertsImpl>()->set_source(
             std::make_shared<CompressedSource>(layer), c.expert_cache);

@@ -46,8 +46,11 @@ struct Checkpoint {
   std::optional<TrainerState> trainer;
   // Layers stored compressed in the file (restored into `model` on load, or on dispatch).
   CompressedModel compressed;
-  // With LoadOptions::expert_memory: the cache the compressed layers restore their experts into.
+  // With LoadOptions::expert_memory: the cache the compressed layers restore their experts into
+  // (or that an expert file's experts are read into).
   std::shared_ptr<moe::ExpertCache> expert_cache;
+  // The stored integrity digest (format >= 2; empty for format 1): what expert files are bound to.
+  std::string digest;
 };
 
 struct LoadOptions {
@@ -58,6 +61,10 @@ struct LoadOptions {
   // Or, when >= 0 (and expert_memory < 0), this share of the compressed layers' dense f32 weights
   // (w1, b1, w2 of every expert).
   double expert_memory_share = -1;
+  // An expert file of this checkpoint (nmt/model/expert_file.h, `strata checkpoint experts`):
+  // every MoE layer reads its experts from it on dispatch, into the cache of expert_memory bytes
+  // (or share), and their weights loaded from the checkpoint are freed. Needs a budget.
+  std::string expert_file;
 };
 
 // The one place mapping the LMS config to layer options (num_langs: the model's languages).

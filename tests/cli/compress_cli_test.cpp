@@ -147,4 +147,34 @@ TEST(CompressCliTest, ExpertMemoryRestoresOnDispatchWithTheSameOutput) {
   expect_one_line_error(translate(small, "--expert-memory 12parsecs"), "unknown unit");
 }
 
+TEST(CompressCliTest, ExpertFileIsReadOnDispatchWithTheSameOutput) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto moe = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  const std::string file = d / "moe.experts";
+  auto r = test::run_command(kStrata + " checkpoint experts --in " + moe.path + " --out " + file, d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("4 MoE layers, 16 experts"), std::string::npos) << r.err;
+  test::write_file(d / "in.txt", "open the file\nsave\nprint the copy\n");
+  auto translate = [&](const std::string& extra) {
+    return test::run_command(kStrata + " translate -m " + moe.path + " --tgt-lang de --beam 2 " + extra + " < " +
+                                 (d / "in.txt"),
+                             d.str());
+  };
+  auto want = translate("");
+  ASSERT_EQ(want.status, 0) << want.err;
+  for (const std::string size : {"0B", "20KB", "25%", "1GiB"}) {
+    auto got = translate("--expert-file " + file + " --expert-memory " + size);
+    ASSERT_EQ(got.status, 0) << got.err;
+    EXPECT_EQ(got.out, want.out) << size;
+    EXPECT_NE(got.err.find("[translate] experts restored on dispatch: budget "), std::string::npos) << got.err;
+  }
+  expect_one_line_error(translate("--expert-file " + file), "--expert-file needs --expert-memory");
+  expect_one_line_error(translate("--expert-file " + (d / "none.experts") + " --expert-memory 1MB"), "cannot open");
+  auto dense = test::save_tiny_checkpoint(d, data_yaml, "dense", "");
+  expect_one_line_error(test::run_command(kStrata + " checkpoint experts --in " + dense.path + " --out " + (d / "x"),
+                                          d.str()),
+                        "no MoE layers");
+}
+
 }  // namespace
