@@ -126,7 +126,7 @@ try:
         png = f"{docs}/modularity_perturbation_modes.png"
         fig.savefig(png + ".tmp.png", dpi=110); os.replace(png + ".tmp.png", png); plt.close(fig)
 except ImportError:
-    pass
+    print("note: no plot (python3-matplotlib is not installed: apt-get install python3-matplotlib)", file=sys.stderr)
 text = open(results).read() if os.path.exists(results) else ""
 head = "## Modularity: zeroing vs permute-and-scale vs restricted routing (issue 21)"
 if head in text:
