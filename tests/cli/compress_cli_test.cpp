@@ -87,6 +87,24 @@ TEST(CompressCliTest, EveryMoeKindCompressesAndLoadsInEvalAndAnalyze) {
       EXPECT_EQ(r.status, 0) << name << " " << type << ": " << r.err;
       EXPECT_NE(r.out.find("chrF"), std::string::npos) << r.out;
     }
+    // Restored on dispatch within a quarter of the experts: the same translations as restored at load.
+    test::write_file(d / "in.txt", "open the file\nsave\nprint the copy\n");
+    const std::string tr = kStrata + " translate -m " + out + " --tgt-lang de --beam 2 < " + (d / "in.txt");
+    const auto at_load = test::run_command(tr, d.str());
+    const auto on_dispatch = test::run_command(tr + " --expert-memory 25%", d.str());
+    ASSERT_EQ(at_load.status, 0) << name << ": " << at_load.err;
+    ASSERT_EQ(on_dispatch.status, 0) << name << ": " << on_dispatch.err;
+    EXPECT_EQ(on_dispatch.out, at_load.out) << name;
+    EXPECT_NE(on_dispatch.err.find("experts restored on dispatch"), std::string::npos) << on_dispatch.err;
+    // The uncompressed model's experts read from its expert file: the in-memory model's translations.
+    const std::string file = d / (name + ".experts");
+    r = test::run_command(kStrata + " checkpoint experts --in " + ck.path + " --out " + file, d.str());
+    ASSERT_EQ(r.status, 0) << name << ": " << r.err;
+    const std::string tr0 = kStrata + " translate -m " + ck.path + " --tgt-lang de --beam 2 < " + (d / "in.txt");
+    const auto in_memory = test::run_command(tr0, d.str());
+    const auto from_file = test::run_command(tr0 + " --expert-file " + file + " --expert-memory 10%", d.str());
+    ASSERT_EQ(from_file.status, 0) << name << ": " << from_file.err;
+    EXPECT_EQ(from_file.out, in_memory.out) << name;
     r = test::run_command(kStrata + " analyze routing -m " + out + " --split valid --out " + (d / (name + "_an")),
                           d.str());
     EXPECT_EQ(r.status, 0) << name << ": " << r.err;
