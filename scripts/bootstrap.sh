@@ -38,6 +38,7 @@ pkgs=(
   protobuf-compiler libprotobuf-dev                  # SentencePiece rebuilt against system protobuf
   dpkg-dev                                           # apt-get source
   gettext                                            # msgfmt, used by the .mo parser tests
+  curl                                               # HTTP client of the server tests (strata serve)
   libssl-dev                                         # md5 (OpenSSL) for the split order
   libpng-dev                                         # PNG heat maps (strata analyze routing)
   libdnnl-dev                                        # oneDNN: int8 and bf16 products (kernels/)

@@ -37,10 +37,11 @@ const std::vector<Command>& commands() {
        strata::cli::run_distill},
       {"analyze", "MoE routing: expert load, cross-layer agreement, usage by language",
        strata::cli::run_analyze},
-      {"checkpoint", "split a checkpoint into per-rank shards, or merge them (expert parallelism)",
+      {"checkpoint", "split a checkpoint into per-rank shards or merge them; write its expert file",
        strata::cli::run_checkpoint},
       {"compress", "compress a checkpoint's MoE experts (ResMoE, pruning, SVD, merging)",
        strata::cli::run_compress},
+      {"serve", "translation server speaking LibreTranslate's HTTP API", strata::cli::run_serve},
   };
   return cmds;
 }

@@ -1,0 +1,316 @@
+#include "nmt/serve/libretranslate.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "nmt/util/error.h"
+#include "nmt/util/utf8.h"
+
+namespace strata::nmt::serve {
+
+namespace {
+
+using nlohmann::json;
+
+HttpReply error_reply(int status, const std::string& message) {
+  return {status, json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+HttpReply json_reply(const json& j) { return {200, j.dump(-1, ' ', false, json::error_handler_t::replace)}; }
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size()) throw Error("bad percent escape in form data");
+      const int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
+      if (hi < 0 || lo < 0) throw Error("bad percent escape in form data");
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The model's code for a requested one: exact, case-insensitive, or a bare prefix that names
+// exactly one of them ("zh" -> "zh-CN"); nullopt when none.
+std::optional<std::string> resolve(const std::string& code, const std::vector<std::string>& langs) {
+  for (const auto& l : langs)
+    if (lower(l) == lower(code)) return l;
+  std::optional<std::string> only;
+  for (const auto& l : langs)
+    if (lower(l).rfind(lower(code) + "-", 0) == 0) {
+      if (only) return std::nullopt;
+      only = l;
+    }
+  return only;
+}
+
+// The request's parameters: JSON object members (strings, arrays, numbers kept as JSON) or form
+// fields (strings), with the query string's below them.
+json request_params(const std::string& target, const std::string& content_type, const std::string& body) {
+  json p = json::object();
+  const auto q = target.find('?');
+  if (q != std::string::npos)
+    for (const auto& [k, v] : parse_form(target.substr(q + 1))) p[k] = v;
+  const std::string ct = lower(content_type);
+  if (ct.rfind("application/json", 0) == 0) {
+    json j;
+    try {
+      j = json::parse(body);
+    } catch (const json::exception& e) {
+      throw Error(std::string("invalid JSON body (") + e.what() + ")");
+    }
+    if (!j.is_object()) throw Error("the JSON body must be an object");
+    for (auto it = j.begin(); it != j.end(); ++it) p[it.key()] = it.value();
+  } else if (ct.rfind("multipart/form-data", 0) == 0) {
+    throw Error("multipart form data is not supported; send JSON or url-encoded form data");
+  } else {  // url-encoded form data (also what curl -d sends without a content type)
+    for (const auto& [k, v] : parse_form(body)) {
+      if (find_invalid_utf8(v) != std::string::npos) throw Error("parameter '" + k + "' is not valid UTF-8");
+      p[k] = v;
+    }
+  }
+  return p;
+}
+
+// q as a list, and whether it was given as one.
+std::vector<std::string> texts_of(const json& q, bool* is_list) {
+  std::vector<std::string> out;
+  *is_list = q.is_array();
+  if (q.is_string()) {
+    out.push_back(q.get<std::string>());
+  } else if (q.is_array()) {
+    for (const auto& x : q) {
+      if (!x.is_string()) throw Error("Invalid request: q must be a string or a list of strings");
+      out.push_back(x.get<std::string>());
+    }
+  } else {
+    throw Error("Invalid request: q must be a string or a list of strings");
+  }
+  return out;
+}
+
+std::string string_param(const json& p, const std::string& key) {
+  if (!p.contains(key) || p[key].is_null()) return "";
+  if (p[key].is_string()) return p[key].get<std::string>();
+  if (p[key].is_number_integer()) return std::to_string(p[key].get<int64_t>());
+  throw Error("Invalid request: " + key + " must be a string");
+}
+
+size_t code_points(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+HttpReply translate(const json& p, const ApiContext& cx) {
+  if (!p.contains("q") || p["q"].is_null()) return error_reply(400, "Invalid request: missing q parameter");
+  bool is_list = false;
+  const auto texts = texts_of(p["q"], &is_list);
+  if (texts.empty() || (!is_list && texts[0].empty())) return error_reply(400, "Invalid request: missing q parameter");
+  const std::string source = string_param(p, "source"), target = string_param(p, "target");
+  if (source.empty()) return error_reply(400, "Invalid request: missing source parameter");
+  if (target.empty()) return error_reply(400, "Invalid request: missing target parameter");
+  size_t chars = 0;
+  for (const auto& t : texts) chars += code_points(t);
+  if (cx.char_limit >= 0 && chars > static_cast<size_t>(cx.char_limit))
+    return error_reply(400, "Invalid request: request (" + std::to_string(chars) + ") exceeds text limit (" +
+                                std::to_string(cx.char_limit) + ")");
+  const std::string format = string_param(p, "format");
+  if (!format.empty() && format != "text")
+    return error_reply(400, "Invalid request: format '" + format + "' is not supported yet (text only)");
+  int alternatives = 0;
+  if (p.contains("alternatives") && !p["alternatives"].is_null()) {
+    const std::string a = string_param(p, "alternatives");
+    try {
+      size_t used = 0;
+      alternatives = std::stoi(a, &used);
+      if (used != a.size()) throw std::invalid_argument(a);
+    } catch (const std::exception&) {
+      return error_reply(400, "Invalid request: alternatives must be an integer");
+    }
+    if (alternatives < 0 || alternatives > cx.max_alternatives)
+      return error_reply(400, "Invalid request: alternatives must be between 0 and " + std::to_string(cx.max_alternatives));
+  }
+  const auto tgt = resolve(target, cx.langs);
+  if (!tgt) return error_reply(400, target + " is not supported");
+  std::vector<std::string> sources(texts.size());
+  json detected = json::array();
+  const bool autodetect = lower(source) == "auto";
+  if (autodetect) {
+    if (!cx.lid) return error_reply(400, "Invalid request: source 'auto' needs a language identifier (strata serve --lid)");
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const auto pred = cx.lid->predict(texts[i]);
+      // Not a language of the model, or nothing known: fall back to the first language (LibreTranslate
+      // answers with its best guess too).
+      const auto l = pred.lang.empty() ? std::nullopt : resolve(pred.lang, cx.langs);
+      sources[i] = l ? *l : cx.langs.front();
+      detected.push_back({{"confidence", l ? std::round(pred.prob * 1000) / 10 : 0.0}, {"language", sources[i]}});
+    }
+  } else {
+    const auto src = resolve(source, cx.langs);
+    if (!src) return error_reply(400, source + " is not supported");
+    std::fill(sources.begin(), sources.end(), *src);
+  }
+  // One job per source language (sources differ only when detected).
+  std::vector<std::vector<std::string>> out(texts.size());
+  std::map<std::string, std::vector<size_t>> by_source;
+  for (size_t i = 0; i < texts.size(); ++i) by_source[sources[i]].push_back(i);
+  for (const auto& [src, idx] : by_source) {
+    Job job;
+    job.src = src;
+    job.tgt = *tgt;
+    job.nbest = alternatives + 1;
+    for (size_t i : idx) job.lines.push_back(texts[i]);
+    const JobResult r = cx.translate(std::move(job));
+    for (size_t k = 0; k < idx.size(); ++k) out[idx[k]] = r.at(k);
+  }
+  auto best = [&](size_t i) { return out[i].empty() ? std::string() : out[i][0]; };
+  auto alts = [&](size_t i) {
+    json a = json::array();
+    for (size_t k = 1; k < out[i].size(); ++k) a.push_back(out[i][k]);
+    return a;
+  };
+  json reply = json::object();
+  if (is_list) {
+    json t = json::array(), a = json::array();
+    for (size_t i = 0; i < texts.size(); ++i) {
+      t.push_back(best(i));
+      a.push_back(alts(i));
+    }
+    reply["translatedText"] = t;
+    if (alternatives > 0) reply["alternatives"] = a;
+    if (autodetect) reply["detectedLanguage"] = detected;
+  } else {
+    reply["translatedText"] = best(0);
+    if (alternatives > 0) reply["alternatives"] = alts(0);
+    if (autodetect) reply["detectedLanguage"] = detected[0];
+  }
+  return json_reply(reply);
+}
+
+HttpReply detect(const json& p, const ApiContext& cx) {
+  if (!p.contains("q") || p["q"].is_null()) return error_reply(400, "Invalid request: missing q parameter");
+  if (!cx.lid) return error_reply(400, "Invalid request: detection needs a language identifier (strata serve --lid)");
+  bool is_list = false;
+  const auto texts = texts_of(p["q"], &is_list);
+  if (texts.empty()) return error_reply(400, "Invalid request: missing q parameter");
+  json all = json::array();
+  for (const auto& t : texts) {
+    json ranked = json::array();
+    for (const auto& s : cx.lid->rank(t)) {
+      if (ranked.size() == 3) break;
+      const auto l = resolve(s.lang, cx.langs);
+      if (l) ranked.push_back({{"confidence", std::round(s.prob * 1000) / 10}, {"language", *l}});
+    }
+    all.push_back(ranked);
+  }
+  // LibreTranslate answers one text with its ranking, several with one ranking each.
+  return json_reply(is_list ? all : all[0]);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> parse_form(const std::string& body) {
+  std::map<std::string, std::string> out;
+  size_t at = 0;
+  while (at <= body.size()) {
+    size_t end = body.find('&', at);
+    if (end == std::string::npos) end = body.size();
+    const std::string pair = body.substr(at, end - at);
+    if (!pair.empty()) {
+      const auto eq = pair.find('=');
+      out[percent_decode(pair.substr(0, eq))] = eq == std::string::npos ? "" : percent_decode(pair.substr(eq + 1));
+    }
+    at = end + 1;
+  }
+  return out;
+}
+
+std::string language_name(const std::string& code) {
+  static const std::map<std::string, std::string> names = {
+      {"ar", "Arabic"},    {"bg", "Bulgarian"}, {"ca", "Catalan"},  {"cs", "Czech"},      {"da", "Danish"},
+      {"de", "German"},    {"el", "Greek"},     {"en", "English"},  {"es", "Spanish"},    {"et", "Estonian"},
+      {"eu", "Basque"},    {"fa", "Persian"},   {"fi", "Finnish"},  {"fr", "French"},     {"ga", "Irish"},
+      {"gl", "Galician"},  {"he", "Hebrew"},    {"hi", "Hindi"},    {"hr", "Croatian"},   {"hu", "Hungarian"},
+      {"id", "Indonesian"}, {"it", "Italian"},  {"ja", "Japanese"}, {"ko", "Korean"},     {"lt", "Lithuanian"},
+      {"lv", "Latvian"},   {"nb-NO", "Norwegian Bokmål"}, {"nl", "Dutch"}, {"pl", "Polish"}, {"pt", "Portuguese"},
+      {"pt-BR", "Portuguese (Brazil)"}, {"pt-PT", "Portuguese (Portugal)"}, {"ro", "Romanian"}, {"ru", "Russian"},
+      {"sk", "Slovak"},    {"sl", "Slovenian"}, {"sr", "Serbian"},  {"sv-SE", "Swedish"}, {"th", "Thai"},
+      {"tr", "Turkish"},   {"uk", "Ukrainian"}, {"vi", "Vietnamese"}, {"zh-CN", "Chinese (Simplified)"},
+      {"zh-TW", "Chinese (Traditional)"}};
+  const auto it = names.find(code);
+  return it == names.end() ? code : it->second;
+}
+
+HttpReply handle_api(const std::string& method, const std::string& target, const std::string& content_type,
+                     const std::string& body, const ApiContext& cx) {
+  const std::string path = target.substr(0, target.find('?'));
+  try {
+    if (path == "/health") {
+      if (method != "GET") return error_reply(405, "Method not allowed");
+      return json_reply({{"status", "ok"}});
+    }
+    if (path == "/languages") {
+      if (method != "GET") return error_reply(405, "Method not allowed");
+      json all = json::array();
+      for (const auto& l : cx.langs) {
+        json targets = json::array();
+        for (const auto& t : cx.langs)
+          if (t != l) targets.push_back(t);
+        all.push_back({{"code", l}, {"name", language_name(l)}, {"targets", targets}});
+      }
+      return json_reply(all);
+    }
+    if (path == "/frontend/settings") {
+      if (method != "GET") return error_reply(405, "Method not allowed");
+      const std::string first_target = cx.langs.size() > 1 ? cx.langs[1] : cx.langs.front();
+      return json_reply({{"charLimit", cx.char_limit},
+                         {"frontendTimeout", 500},
+                         {"apiKeys", false},
+                         {"keyRequired", false},
+                         {"suggestions", false},
+                         {"filesTranslation", false},
+                         {"supportedFilesFormat", json::array()},
+                         {"language",
+                          {{"source", {{"code", cx.lid ? "auto" : cx.langs.front()},
+                                       {"name", cx.lid ? "Auto Detect" : language_name(cx.langs.front())}}},
+                           {"target", {{"code", first_target}, {"name", language_name(first_target)}}}}}});
+    }
+    if (path == "/translate" || path == "/detect") {
+      if (method != "POST") return error_reply(405, "Method not allowed");
+      const json p = request_params(target, content_type, body);
+      return path == "/translate" ? translate(p, cx) : detect(p, cx);
+    }
+    return error_reply(404, "Not Found");
+  } catch (const Busy&) {
+    return error_reply(429, "Too many requests: the translation queue is full; try again later");
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    return error_reply(400, m.rfind("Invalid request", 0) == 0 ? m : "Invalid request: " + m);
+  } catch (const std::exception& e) {
+    return error_reply(500, std::string("Internal error: ") + e.what());
+  }
+}
+
+}  // namespace strata::nmt::serve

@@ -1,0 +1,53 @@
+#pragma once
+// LibreTranslate's HTTP API as its own server answers it (libretranslate/app.py), so that its
+// clients work unchanged against `strata serve`:
+//   POST /translate  q (string or array), source (code or "auto"), target, format ("text"),
+//                    alternatives (n-best beyond the first), api_key; JSON or form data.
+//                    -> {"translatedText": …} (a list for a list), "detectedLanguage" for auto,
+//                    "alternatives" when asked
+//   POST /detect     q -> [{"confidence": 0..100, "language": code}]
+//   GET  /languages  [{"code", "name", "targets"}]
+//   GET  /frontend/settings, GET /health
+// Errors: {"error": "…"} with 400 (bad request), 404, 405, 429 (queue full), 500.
+// The handler is transport-free (nmt/serve/http_server.h carries it over Boost.Beast).
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/lid.h"
+#include "nmt/serve/translation_queue.h"
+
+namespace strata::nmt::serve {
+
+struct HttpReply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+// Thrown by ApiContext::translate when the queue is full (-> 429).
+struct Busy {};
+
+struct ApiContext {
+  std::vector<std::string> langs;  // the model's languages
+  // Translates (blocking); throws Busy when the server cannot take more work.
+  std::function<JobResult(Job)> translate;
+  const data::LanguageIdentifier* lid = nullptr;  // for "auto" and /detect (null: not available)
+  int char_limit = 5000;                          // characters of q per request (-1: none)
+  int max_alternatives = 3;
+};
+
+// Answers one request. `content_type` is the request's Content-Type header (may be empty).
+HttpReply handle_api(const std::string& method, const std::string& target, const std::string& content_type,
+                     const std::string& body, const ApiContext& context);
+
+// application/x-www-form-urlencoded: key -> value (percent-decoded, '+' as space; the last of a
+// repeated key). Throws strata::Error on a bad percent escape.
+std::map<std::string, std::string> parse_form(const std::string& body);
+
+// The English name of a language code ("de" -> "German"; the code itself when unknown).
+std::string language_name(const std::string& code);
+
+}  // namespace strata::nmt::serve

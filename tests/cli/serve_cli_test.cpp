@@ -1,0 +1,176 @@
+// `strata serve` over real HTTP on loopback, driven by curl: every endpoint and its errors, a
+// request's translation equals `strata translate`'s for the same line (also when it shares its
+// batch with concurrent requests), malformed HTTP and an oversized body get their status codes, a
+// silent connection is dropped, and SIGTERM ends the server with status 0.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "tests/cli_test_util.h"
+#include "tests/tiny_checkpoint.h"
+
+namespace strata {
+namespace {
+
+using nlohmann::json;
+using test::kStrata;
+
+// The server in a child process; its stderr goes to a file, where it prints its port.
+struct Server {
+  pid_t pid = -1;
+  int port = 0;
+  std::string log;
+  Server(const std::string& args, const std::string& log_path) : log(log_path) {
+    pid = fork();
+    if (pid == 0) {
+      const std::string cmd = "exec " + kStrata + " serve --port 0 --threads 1 " + args + " 2>" + log_path;
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
+    for (int i = 0; i < 600 && port == 0; ++i) {  // up to 60 s to load the model
+      std::smatch m;
+      const std::string text = test::read_file(log_path);
+      if (std::regex_search(text, m, listening)) port = std::stoi(m[1]);
+      else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  // SIGTERM, then the exit status (-1: still running after 20 s).
+  int stop() {
+    if (pid <= 0) return -1;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 200; ++i) {
+      int st = 0;
+      if (waitpid(pid, &st, WNOHANG) == pid) {
+        pid = -1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return -1;
+  }
+  ~Server() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+TEST(ServeCliTest, LibreTranslateApiOverHttpEqualsTranslateAndStopsOnSigterm) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto tiny = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  Server s("-m " + tiny.path + " --char-limit 200 --body-limit 2000 --timeout 2", d / "serve.log");
+  ASSERT_GT(s.port, 0) << test::read_file(d / "serve.log");
+  const std::string url = "http://127.0.0.1:" + std::to_string(s.port);
+  auto curl = [&](const std::string& args) {
+    return test::run_command("curl -s -S -m 20 -w '\\n%{http_code}' " + args, d.str());
+  };
+  // body and status of a reply
+  auto split = [](const test::RunResult& r) {
+    const auto nl = r.out.rfind('\n');
+    return std::pair<std::string, int>{r.out.substr(0, nl), std::stoi(r.out.substr(nl + 1))};
+  };
+  // The same lines through `strata translate` (the model's default beam).
+  test::write_file(d / "in.txt", "open the file\nsave\nprint the copy\n");
+  const auto offline = test::run_command(kStrata + " translate -m " + tiny.path + " --tgt-lang de < " + (d / "in.txt"), d.str());
+  ASSERT_EQ(offline.status, 0) << offline.err;
+  std::vector<std::string> want;
+  {
+    std::stringstream ss(offline.out);
+    for (std::string l; std::getline(ss, l);) want.push_back(l);
+  }
+  ASSERT_EQ(want.size(), 3u);
+
+  auto [body, code] = split(curl(url + "/translate -H 'Content-Type: application/json' -d '{\"q\": \"open the file\", "
+                                        "\"source\": \"en\", \"target\": \"de\"}'"));
+  EXPECT_EQ(code, 200) << body;
+  EXPECT_EQ(json::parse(body)["translatedText"], want[0]);
+  // A list, as form data too.
+  std::tie(body, code) = split(curl(url + "/translate -H 'Content-Type: application/json' -d '{\"q\": [\"open the file\", "
+                                          "\"save\", \"print the copy\"], \"source\": \"en\", \"target\": \"de\"}'"));
+  EXPECT_EQ(code, 200) << body;
+  EXPECT_EQ(json::parse(body)["translatedText"], json(want));
+  std::tie(body, code) = split(curl(url + "/translate --data-urlencode 'q=save' -d source=en -d target=de"));
+  EXPECT_EQ(code, 200) << body;
+  EXPECT_EQ(json::parse(body)["translatedText"], want[1]);
+  // Concurrent requests share batches and still get exactly their own translations.
+  {
+    std::vector<std::thread> ts;
+    std::vector<std::string> got(9);
+    for (int i = 0; i < 9; ++i) std::filesystem::create_directories(d / ("c" + std::to_string(i)));
+    for (int i = 0; i < 9; ++i)
+      ts.emplace_back([&, i] {
+        const std::vector<std::string> lines = {"open the file", "save", "print the copy"};
+        const auto r = test::run_command("curl -s -m 30 " + url + "/translate -H 'Content-Type: application/json' "
+                                         "-d '{\"q\": \"" + lines[i % 3] + "\", \"source\": \"en\", \"target\": \"de\"}'",
+                                         (d / ("c" + std::to_string(i))).c_str());
+        got[i] = r.out;
+      });
+    for (auto& t : ts) t.join();
+    for (int i = 0; i < 9; ++i) {
+      const auto j = json::parse(got[i], nullptr, false);
+      ASSERT_FALSE(j.is_discarded()) << got[i];
+      EXPECT_EQ(j["translatedText"], want[i % 3]) << i;
+    }
+  }
+  std::tie(body, code) = split(curl(url + "/languages"));
+  EXPECT_EQ(code, 200);
+  EXPECT_EQ(json::parse(body).size(), 3u);
+  std::tie(body, code) = split(curl(url + "/health"));
+  EXPECT_EQ(json::parse(body), json({{"status", "ok"}}));
+  std::tie(body, code) = split(curl(url + "/frontend/settings"));
+  EXPECT_EQ(json::parse(body)["charLimit"], 200);
+  // Errors: JSON {"error": ...} with LibreTranslate's codes.
+  std::tie(body, code) = split(curl(url + "/translate -H 'Content-Type: application/json' -d '{\"q\": \"x\", \"source\": \"en\", \"target\": \"xx\"}'"));
+  EXPECT_EQ(code, 400);
+  EXPECT_EQ(json::parse(body)["error"], "xx is not supported");
+  std::tie(body, code) = split(curl(url + "/translate -H 'Content-Type: application/json' -d '{\"q\": \"x\", '"));
+  EXPECT_EQ(code, 400);
+  std::tie(body, code) = split(curl(url + "/nowhere"));
+  EXPECT_EQ(code, 404);
+  std::tie(body, code) = split(curl("-X PUT " + url + "/translate"));
+  EXPECT_EQ(code, 405);
+  test::write_file(d / "big.json", "{\"q\": \"" + std::string(3000, 'a') + "\", \"source\": \"en\", \"target\": \"de\"}");
+  std::tie(body, code) = split(curl(url + "/translate -H 'Content-Type: application/json' --data-binary @" + (d / "big.json")));
+  EXPECT_EQ(code, 413) << body;
+  std::tie(body, code) = split(curl(url + "/detect -d q=hello"));
+  EXPECT_EQ(code, 400);  // no language identifier for this model's data: a clear error
+  EXPECT_NE(json::parse(body)["error"].get<std::string>().find("language identifier"), std::string::npos);
+  // Malformed HTTP: 400; a client that sends half a request and goes silent is answered 408 at the
+  // deadline (2 s here) and dropped; the server is still there afterwards.
+  const std::string port = std::to_string(s.port);
+  test::write_file(d / "garbage.sh", "exec 3<>/dev/tcp/127.0.0.1/" + port +
+                                         "\nprintf 'GARBAGE\\r\\n\\r\\n' >&3\ntimeout 5 cat <&3\n");
+  auto raw = test::run_command("bash " + (d / "garbage.sh"), d.str());
+  EXPECT_NE(raw.out.find("HTTP/1.1 400 "), std::string::npos) << raw.out << raw.err;
+  test::write_file(d / "slow.sh", "exec 3<>/dev/tcp/127.0.0.1/" + port +
+                                      "\nprintf 'POST /translate HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 50\\r\\n\\r\\n{' >&3\n"
+                                      "timeout 8 cat <&3\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  raw = test::run_command("bash " + (d / "slow.sh"), d.str());
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(raw.out.find("HTTP/1.1 408 "), std::string::npos) << raw.out << raw.err;
+  EXPECT_LT(waited, 6.0);  // dropped at the 2 s deadline, not when the client gives up
+  std::tie(body, code) = split(curl(url + "/health"));
+  EXPECT_EQ(code, 200);
+  // JSON-lines request log on stderr; SIGTERM: status 0 and a closing line.
+  EXPECT_EQ(s.stop(), 0);
+  const std::string log = test::read_file(d / "serve.log");
+  EXPECT_NE(log.find("{\"bytes_in\""), std::string::npos) << log;
+  EXPECT_NE(log.find("[serve] stopped: "), std::string::npos) << log;
+  // Bad options: a one-line error, non-zero status.
+  test::expect_one_line_error(test::run_command(kStrata + " serve -m " + tiny.path + " --host not-an-ip --port 0", d.str()),
+                              "--host not-an-ip is not an IP address");
+}
+
+}  // namespace
+}  // namespace strata

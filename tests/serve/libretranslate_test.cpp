@@ -1,0 +1,221 @@
+// nmt/serve: LibreTranslate's API against its documented replies (with a stand-in translator that
+// upper-cases, so that every reply can be worked out by hand), form decoding, and the translation
+// queue's batching: concurrent requests of one direction share a batch, other directions do not,
+// each request gets exactly its own lines, a full queue refuses.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "data/lid.h"
+#include "nmt/serve/libretranslate.h"
+#include "nmt/serve/translation_queue.h"
+#include "nmt/util/error.h"
+
+namespace strata::nmt::serve {
+namespace {
+
+using nlohmann::json;
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A stand-in translator: line -> [UPPER(line)>>tgt, alternatives "UPPER(line)#k"].
+JobResult fake(const Job& j) {
+  JobResult r;
+  for (const auto& l : j.lines) {
+    std::vector<std::string> n = {upper(l) + ">>" + j.tgt};
+    for (int k = 1; k < j.nbest; ++k) n.push_back(upper(l) + "#" + std::to_string(k));
+    r.push_back(n);
+  }
+  return r;
+}
+
+struct Api {
+  data::LanguageIdentifier lid;
+  ApiContext cx;
+  std::vector<Job> seen;
+  Api() {
+    // A two-language identifier from counts: "der die das" German, "the and of" English.
+    std::vector<std::unordered_map<std::string, int64_t>> counts(2);
+    for (const auto& g : data::lid_ngrams("the and of this that with", 4)) counts[0][g] += 1;
+    for (const auto& g : data::lid_ngrams("der die das und nicht mit", 4)) counts[1][g] += 1;
+    lid = data::LanguageIdentifier::from_counts({"en", "de"}, counts, data::LidOptions{});
+    cx.langs = {"en", "de", "zh-CN"};
+    cx.lid = &lid;
+    cx.char_limit = 40;
+    cx.translate = [this](Job j) {
+      seen.push_back(j);
+      return fake(j);
+    };
+  }
+  HttpReply call(const std::string& method, const std::string& target, const std::string& body,
+                 const std::string& type = "application/json") {
+    return handle_api(method, target, type, body, cx);
+  }
+};
+
+TEST(LibreTranslateTest, TranslateRepliesAsLibreTranslateDoes) {
+  Api a;
+  auto r = a.call("POST", "/translate", R"({"q": "save the file", "source": "en", "target": "de"})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body), json({{"translatedText", "SAVE THE FILE>>de"}}));
+  ASSERT_EQ(a.seen.size(), 1u);
+  EXPECT_EQ(a.seen[0].src, "en");
+  EXPECT_EQ(a.seen[0].nbest, 1);
+  // A list gives a list; alternatives: n-best beyond the first; codes resolve ("zh" -> "zh-CN").
+  r = a.call("POST", "/translate", R"({"q": ["a", "b"], "source": "EN", "target": "zh", "alternatives": 2})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body), json({{"translatedText", {"A>>zh-CN", "B>>zh-CN"}},
+                                       {"alternatives", json::array({json::array({"A#1", "A#2"}), json::array({"B#1", "B#2"})})}}));
+  // Form data (what curl -d and LibreTranslate's own page send).
+  r = a.call("POST", "/translate", "q=die+Datei%21&source=de&target=en", "application/x-www-form-urlencoded");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["translatedText"], "DIE DATEI!>>en");
+  // auto: detected per text, reported with a confidence in percent.
+  r = a.call("POST", "/translate", R"({"q": "der die das", "source": "auto", "target": "en"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto j = json::parse(r.body);
+  EXPECT_EQ(j["detectedLanguage"]["language"], "de");
+  EXPECT_GT(j["detectedLanguage"]["confidence"].get<double>(), 50.0);
+  EXPECT_LE(j["detectedLanguage"]["confidence"].get<double>(), 100.0);
+  EXPECT_EQ(a.seen.back().src, "de");
+}
+
+TEST(LibreTranslateTest, BadRequestsGetLibreTranslatesErrors) {
+  Api a;
+  auto err = [&](const HttpReply& r) { return json::parse(r.body).at("error").get<std::string>(); };
+  auto r = a.call("POST", "/translate", R"({"source": "en", "target": "de"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(err(r), "Invalid request: missing q parameter");
+  r = a.call("POST", "/translate", R"({"q": "", "source": "en", "target": "de"})");
+  EXPECT_EQ(err(r), "Invalid request: missing q parameter");
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "en"})");
+  EXPECT_EQ(err(r), "Invalid request: missing target parameter");
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "en", "target": "xx"})");
+  EXPECT_EQ(err(r), "xx is not supported");
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "qq", "target": "de"})");
+  EXPECT_EQ(err(r), "qq is not supported");
+  r = a.call("POST", "/translate", R"({"q": "0123456789012345678901234567890123456789X", "source": "en", "target": "de"})");
+  EXPECT_EQ(err(r), "Invalid request: request (41) exceeds text limit (40)");
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "en", "target": "de", "format": "html"})");
+  EXPECT_EQ(r.status, 400);
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "en", "target": "de", "alternatives": 9})");
+  EXPECT_EQ(r.status, 400);
+  r = a.call("POST", "/translate", R"({"q": 5, "source": "en", "target": "de"})");
+  EXPECT_EQ(r.status, 400);
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "en", )");  // truncated JSON
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(err(r).rfind("Invalid request: invalid JSON body", 0), 0u) << err(r);
+  r = a.call("POST", "/translate", "{\"q\": \"\xff\xfe\", \"source\": \"en\", \"target\": \"de\"}");  // bad UTF-8
+  EXPECT_EQ(r.status, 400);
+  r = a.call("POST", "/translate", "q=%ff&source=en&target=de", "application/x-www-form-urlencoded");
+  EXPECT_EQ(r.status, 400);
+  r = a.call("POST", "/translate", "q=%4&source=en&target=de", "application/x-www-form-urlencoded");
+  EXPECT_EQ(r.status, 400);
+  r = a.call("GET", "/translate", "");
+  EXPECT_EQ(r.status, 405);
+  r = a.call("GET", "/nothing", "");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_TRUE(a.seen.empty());  // nothing reached the translator
+  // A full queue is 429; no identifier makes auto a 400.
+  a.cx.translate = [](Job) -> JobResult { throw Busy{}; };
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "en", "target": "de"})");
+  EXPECT_EQ(r.status, 429);
+  a.cx.lid = nullptr;
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "auto", "target": "de"})");
+  EXPECT_EQ(r.status, 400);
+}
+
+TEST(LibreTranslateTest, LanguagesDetectSettingsAndHealth) {
+  Api a;
+  auto r = a.call("GET", "/languages", "");
+  ASSERT_EQ(r.status, 200);
+  const auto langs = json::parse(r.body);
+  ASSERT_EQ(langs.size(), 3u);
+  EXPECT_EQ(langs[1], json({{"code", "de"}, {"name", "German"}, {"targets", {"en", "zh-CN"}}}));
+  r = a.call("POST", "/detect", R"({"q": "the and of"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto d = json::parse(r.body);
+  ASSERT_GE(d.size(), 1u);
+  EXPECT_EQ(d[0]["language"], "en");
+  r = a.call("GET", "/frontend/settings", "");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["charLimit"], 40);
+  EXPECT_EQ(json::parse(r.body)["language"]["source"]["code"], "auto");
+  r = a.call("GET", "/health", "");
+  EXPECT_EQ(json::parse(r.body), json({{"status", "ok"}}));
+  EXPECT_EQ(parse_form("a=1&b=x+y%2Bz&&c"), (std::map<std::string, std::string>{{"a", "1"}, {"b", "x y+z"}, {"c", ""}}));
+  EXPECT_THROW(parse_form("a=%zz"), Error);
+}
+
+TEST(TranslationQueueTest, ConcurrentRequestsOfADirectionShareABatchAndGetTheirOwnLines) {
+  std::atomic<int> calls{0};
+  TranslationQueue q(
+      [&](const std::vector<std::string>& lines, const std::string& src, const std::string& tgt, int nbest) {
+        ++calls;
+        Job j{lines, src, tgt, nbest};
+        return fake(j);
+      },
+      [](const std::string& l) { return static_cast<int64_t>(l.size()); }, QueueOptions{1000, 200, 64}, false);
+  // 8 threads, 4 into de and 4 into fr, submitted together: at most one batch per direction
+  // after the first (the wait gathers them), and each gets its own lines back.
+  std::vector<std::thread> threads;
+  std::vector<JobResult> got(8);
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      Job j{{"line " + std::to_string(t), "second " + std::to_string(t)}, "en", t % 2 ? "fr" : "de", 1};
+      got[t] = q.submit(j)->get();
+    });
+  for (auto& t : threads) t.join();
+  for (int t = 0; t < 8; ++t) {
+    const std::string tgt = t % 2 ? "fr" : "de";
+    EXPECT_EQ(got[t], (JobResult{{"LINE " + std::to_string(t) + ">>" + tgt}, {"SECOND " + std::to_string(t) + ">>" + tgt}}));
+  }
+  const auto sizes = q.batch_sizes();
+  int jobs = 0;
+  for (int s : sizes) jobs += s;
+  EXPECT_EQ(jobs, 8);
+  EXPECT_LE(calls.load(), 4);  // batched: far fewer calls than requests
+  EXPECT_GE(calls.load(), 2);  // two directions never share a batch
+  // The token bound splits batches: each line costs 100, a batch holds 250.
+  TranslationQueue small(
+      [&](const std::vector<std::string>& lines, const std::string& src, const std::string& tgt, int nbest) {
+        return fake(Job{lines, src, tgt, nbest});
+      },
+      [](const std::string&) { return int64_t{100}; }, QueueOptions{250, 100, 64}, false);
+  std::vector<std::future<JobResult>> fs;
+  for (int i = 0; i < 5; ++i) fs.push_back(*small.submit(Job{{"x"}, "en", "de", 1}));
+  for (auto& f : fs) EXPECT_EQ(f.get(), (JobResult{{"X>>de"}}));
+  for (int s : small.batch_sizes()) EXPECT_LE(s, 2);
+  // A full queue refuses; a stopped one too. A throwing batch passes the exception on.
+  std::promise<void> gate;
+  auto opened = gate.get_future().share();
+  TranslationQueue blocked(
+      [&](const std::vector<std::string>& lines, const std::string&, const std::string&, int) -> JobResult {
+        opened.wait();
+        if (lines[0] == "bad") throw Error("model failed");
+        return JobResult(lines.size(), std::vector<std::string>{"ok"});
+      },
+      [](const std::string&) { return int64_t{1}; }, QueueOptions{1, 0, 2}, false);
+  auto first = blocked.submit(Job{{"bad"}, "en", "de", 1});
+  ASSERT_TRUE(first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the worker holds "bad"
+  auto second = blocked.submit(Job{{"a"}, "en", "de", 1});
+  auto third = blocked.submit(Job{{"b"}, "en", "de", 1});
+  auto fourth = blocked.submit(Job{{"c"}, "en", "de", 1});
+  EXPECT_TRUE(second && third);
+  EXPECT_FALSE(fourth);  // two waiting: full
+  gate.set_value();
+  EXPECT_THROW(first->get(), Error);
+  EXPECT_EQ(second->get(), (JobResult{{"ok"}}));
+  blocked.stop();
+  EXPECT_FALSE(blocked.submit(Job{{"d"}, "en", "de", 1}));
+  EXPECT_EQ(third->get(), (JobResult{{"ok"}}));  // queued work finishes after stop
+}
+
+}  // namespace
+}  // namespace strata::nmt::serve
