@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <set>
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +20,7 @@
 #include "nmt/model/checkpoint.h"
 #include "nmt/serve/http_server.h"
 #include "nmt/serve/libretranslate.h"
+#include "nmt/serve/metrics.h"
 #include "nmt/serve/translation_queue.h"
 #include "nmt/util/error.h"
 #include "nmt/util/system.h"
@@ -37,7 +40,8 @@ void on_stop_signal(int) {
 int run_serve(const std::vector<std::string>& args) {
   po::options_description desc(
       "strata serve: a translation server speaking LibreTranslate's HTTP API (POST /translate,\n"
-      "POST /detect, GET /languages, GET /frontend/settings, GET /health), so that its clients\n"
+      "POST /detect, GET /languages, GET /frontend/settings, GET /health; GET /metrics in\n"
+      "Prometheus's format), so that its clients\n"
       "work unchanged. Requests from all connections are batched per target language.\n"
       "  strata serve -m best.pt [--port 5000]\n"
       "  curl -s localhost:5000/translate -H 'Content-Type: application/json' \\\n"
@@ -127,8 +131,24 @@ int run_serve(const std::vector<std::string>& args) {
   so.max_connections = vm["max-connections"].as<int>();
   so.timeout_s = vm["timeout"].as<int>();
   so.body_limit = vm["body-limit"].as<int>();
+  nmt::serve::Metrics metrics;
   nmt::serve::HttpServer server(so, [&](const nmt::serve::Request& r) {
-    return nmt::serve::handle_api(r.method, r.target, r.content_type, r.body, api);
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string path = r.target.substr(0, r.target.find('?'));
+    nmt::serve::HttpReply reply;
+    if (path == "/metrics") {
+      reply = r.method == "GET" ? nmt::serve::HttpReply{200, metrics.render(queue.stats(), queue.batch_sizes()),
+                                                        "text/plain; version=0.0.4"}
+                                : nmt::serve::HttpReply{405, R"({"error":"Method not allowed"})"};
+    } else {
+      reply = nmt::serve::handle_api(r.method, r.target, r.content_type, r.body, api);
+    }
+    // Known paths only, so that the label set stays bounded.
+    static const std::set<std::string> known = {"/translate", "/detect", "/languages", "/frontend/settings",
+                                                "/health", "/metrics"};
+    metrics.record(known.count(path) ? path : "other", reply.status,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return reply;
   });
   // SIGTERM and SIGINT: stop accepting, finish the requests in flight, exit 0.
   g_server.store(&server);

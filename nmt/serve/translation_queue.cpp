@@ -44,7 +44,7 @@ QueueStats TranslationQueue::stats() const {
   return stats_;
 }
 
-std::vector<int> TranslationQueue::batch_sizes() const {
+std::map<int, int64_t> TranslationQueue::batch_sizes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sizes_;
 }
@@ -105,7 +105,7 @@ void TranslationQueue::work() {
     ++stats_.batches;
     stats_.jobs += static_cast<int64_t>(batch.size());
     stats_.lines += static_cast<int64_t>(lines.size());
-    sizes_.push_back(static_cast<int>(batch.size()));
+    ++sizes_[static_cast<int>(batch.size())];
   }
 }
 

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -59,8 +60,8 @@ class TranslationQueue {
   // Refuses new jobs; the worker finishes the queued ones and exits.
   void stop();
   QueueStats stats() const;
-  // Sizes of the batches run so far (jobs per batch), for /metrics and tests.
-  std::vector<int> batch_sizes() const;
+  // How many batches of each size (jobs per batch) ran so far, for /metrics and tests.
+  std::map<int, int64_t> batch_sizes() const;
 
  private:
   struct Pending {
@@ -81,7 +82,7 @@ class TranslationQueue {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   QueueStats stats_;
-  std::vector<int> sizes_;
+  std::map<int, int64_t> sizes_;
   std::thread worker_;
 };
 

@@ -162,6 +162,12 @@ TEST(ServeCliTest, LibreTranslateApiOverHttpEqualsTranslateAndStopsOnSigterm) {
   EXPECT_LT(waited, 6.0);  // dropped at the 2 s deadline, not when the client gives up
   std::tie(body, code) = split(curl(url + "/health"));
   EXPECT_EQ(code, 200);
+  // Prometheus metrics: the requests above by path and status, and the batches.
+  std::tie(body, code) = split(curl(url + "/metrics"));
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(body.find("strata_requests_total{path=\"/translate\",status=\"200\"} 12\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("strata_requests_total{path=\"other\",status=\"404\"} 1\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("strata_translated_lines_total 14\n"), std::string::npos) << body;
   // JSON-lines request log on stderr; SIGTERM: status 0 and a closing line.
   EXPECT_EQ(s.stop(), 0);
   const std::string log = test::read_file(d / "serve.log");

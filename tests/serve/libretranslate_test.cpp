@@ -10,6 +10,7 @@
 
 #include "data/lid.h"
 #include "nmt/serve/libretranslate.h"
+#include "nmt/serve/metrics.h"
 #include "nmt/serve/translation_queue.h"
 #include "nmt/util/error.h"
 
@@ -175,9 +176,8 @@ TEST(TranslationQueueTest, ConcurrentRequestsOfADirectionShareABatchAndGetTheirO
     const std::string tgt = t % 2 ? "fr" : "de";
     EXPECT_EQ(got[t], (JobResult{{"LINE " + std::to_string(t) + ">>" + tgt}, {"SECOND " + std::to_string(t) + ">>" + tgt}}));
   }
-  const auto sizes = q.batch_sizes();
-  int jobs = 0;
-  for (int s : sizes) jobs += s;
+  int64_t jobs = 0;
+  for (const auto& [size, n] : q.batch_sizes()) jobs += size * n;
   EXPECT_EQ(jobs, 8);
   EXPECT_LE(calls.load(), 4);  // batched: far fewer calls than requests
   EXPECT_GE(calls.load(), 2);  // two directions never share a batch
@@ -190,7 +190,7 @@ TEST(TranslationQueueTest, ConcurrentRequestsOfADirectionShareABatchAndGetTheirO
   std::vector<std::future<JobResult>> fs;
   for (int i = 0; i < 5; ++i) fs.push_back(*small.submit(Job{{"x"}, "en", "de", 1}));
   for (auto& f : fs) EXPECT_EQ(f.get(), (JobResult{{"X>>de"}}));
-  for (int s : small.batch_sizes()) EXPECT_LE(s, 2);
+  for (const auto& [size, n] : small.batch_sizes()) EXPECT_LE(size, 2);
   // A full queue refuses; a stopped one too. A throwing batch passes the exception on.
   std::promise<void> gate;
   auto opened = gate.get_future().share();
@@ -215,6 +215,35 @@ TEST(TranslationQueueTest, ConcurrentRequestsOfADirectionShareABatchAndGetTheirO
   blocked.stop();
   EXPECT_FALSE(blocked.submit(Job{{"d"}, "en", "de", 1}));
   EXPECT_EQ(third->get(), (JobResult{{"ok"}}));  // queued work finishes after stop
+}
+
+}  // namespace
+}  // namespace strata::nmt::serve
+
+namespace strata::nmt::serve {
+namespace {
+
+// The Prometheus text by hand: cumulative buckets, +Inf = count, sums.
+TEST(ServeMetricsTest, PrometheusTextByHand) {
+  Metrics m({0.1, 1}, {1, 4});
+  m.record("/translate", 200, 0.05);
+  m.record("/translate", 200, 0.5);
+  m.record("/translate", 400, 0.001);
+  m.record("/health", 200, 3);
+  QueueStats q;
+  q.queued = 2;
+  q.lines = 17;
+  const std::string t = m.render(q, {{1, 3}, {3, 1}, {9, 1}});
+  for (const std::string line :
+       {"strata_requests_total{path=\"/translate\",status=\"200\"} 2", "strata_requests_total{path=\"/translate\",status=\"400\"} 1",
+        "strata_requests_total{path=\"/health\",status=\"200\"} 1",
+        "strata_request_duration_seconds_bucket{le=\"0.1\"} 2",
+        "strata_request_duration_seconds_bucket{le=\"1\"} 3", "strata_request_duration_seconds_bucket{le=\"+Inf\"} 4",
+        "strata_request_duration_seconds_sum 3.551", "strata_request_duration_seconds_count 4",
+        "strata_batch_requests_bucket{le=\"1\"} 3", "strata_batch_requests_bucket{le=\"4\"} 4",
+        "strata_batch_requests_bucket{le=\"+Inf\"} 5", "strata_batch_requests_sum 15", "strata_batch_requests_count 5",
+        "strata_queue_length 2", "strata_translated_lines_total 17", "# TYPE strata_request_duration_seconds histogram"})
+    EXPECT_NE(t.find(line + "\n"), std::string::npos) << line << "\n" << t;
 }
 
 }  // namespace
