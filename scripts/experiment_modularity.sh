@@ -4,8 +4,9 @@
 # source / target language and markup tokens, functional experts (Switch: its experts; dense:
 # MoEfied into 16 experts by k-means, co-activation (METIS) and at random), and the dense run's
 # stabilisation over its checkpoints (every 1,000 updates), and the perturbation (each language's
-# functional experts zeroed vs as many random experts vs as many top-AP neurons; greedy chrF on
-# 20 test sentences per direction). Tables in docs/RESULTS.md, heat maps in
+# functional experts zeroed, or permuted and scaled, vs as many random experts vs as many top-AP
+# neurons; greedy chrF on 20 test sentences per direction; the picture: zeroing). Restricted
+# routing on the Switch model: scripts/experiment_perturbation.sh. Tables in docs/RESULTS.md, heat maps in
 # docs/modularity_{dense,switch}.png, stabilisation curves in docs/modularity_stability.png.
 #   scripts/experiment_modularity.sh           (trains what is missing: ~45–75 min each on 2 cores)
 #   scripts/experiment_modularity.sh --quick   (5 updates, 3 sentences per direction, into /tmp)
@@ -58,7 +59,7 @@ analyze() {  # analyze MODEL_DIR: the earlier numbered checkpoints go to the sta
   if [ ! -s "$out/modularity.json" ] || [ ${#extra[@]} -gt 0 ]; then
     printf '\n== analyze modularity %s\n' "$1"
     "$strata" analyze modularity -m "$1/best.pt" --split valid --max-sentences $sentences --out "$out" \
-      --perturb-split test --perturb-sentences $perturb \
+      --perturb-split test --perturb-sentences $perturb --perturb-modes zero,permute \
       "${checkpoints[@]}" > "$out.txt.tmp" && mv "$out.txt.tmp" "$out.txt"
   fi
 }
@@ -126,16 +127,16 @@ if pert:
                 "target L), against as many random experts of the same layers and as many top-AP neurons for L;\n"
                 "mean chrF drop from the unperturbed model on the directions from L, into L and the rest\n"
                 f"(test split, greedy, {perturb} sentences per direction).\n\n"
-                "| model | L | condition | experts | neurons | from L | into L | other |\n"
-                "|---|---|---|---:|---:|---:|---:|---:|\n")
+                "| model | L | mode | condition | experts | neurons | from L | into L | other |\n"
+                "|---|---|---|---|---:|---:|---:|---:|---:|\n")
     for name, m in pert:
         base = mean(d["chrf"] for d in m["perturbation"]["unperturbed"])
         for run in m["perturbation"]["runs"]:
             if "drop" not in run:
-                section += f"| {name} | {run['lang']} | {run['condition']} | 0 | 0 | no functional experts | | |\n"
+                section += f"| {name} | {run['lang']} | {run.get('mode', 'zero')} | {run['condition']} | 0 | 0 | no functional experts | | |\n"
                 continue
             dr = run["drop"]
-            section += (f"| {name} | {run['lang']} | {run['condition']} | {run['experts']} | {run['neurons']:,} | "
+            section += (f"| {name} | {run['lang']} | {run.get('mode', 'zero')} | {run['condition']} | {run['experts']} | {run['neurons']:,} | "
                         f"{dr['from']:.2f} | {dr['into']:.2f} | {dr['other']:.2f} |\n")
         section += f"\n{name}: unperturbed test chrF {base:.2f} (mean over directions).\n"
         section += f"\n![{name} perturbation](modularity_perturbation_{name.lower()}.png)\n"
@@ -167,7 +168,7 @@ try:
         out = f"{docs}/modularity_{name.lower()}.png"
         fig.savefig(out + ".tmp.png", dpi=110); os.replace(out + ".tmp.png", out); plt.close(fig)
         if m.get("perturbation"):
-            runs = [r for r in m["perturbation"]["runs"] if "drop" in r]
+            runs = [r for r in m["perturbation"]["runs"] if "drop" in r and r.get("mode", "zero") == "zero"]
             langs = sorted({r["lang"] for r in runs}, key=[r["lang"] for r in m["perturbation"]["runs"]].index)
             fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
             for ax, (title, key) in zip(axes, (("directions from or into L", "involving"), ("other directions", "other"))):
