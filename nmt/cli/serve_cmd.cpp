@@ -39,13 +39,14 @@ void on_stop_signal(int) {
 
 int run_serve(const std::vector<std::string>& args) {
   po::options_description desc(
-      "strata serve: a translation server speaking LibreTranslate's HTTP API (POST /translate,\n"
-      "POST /detect, GET /languages, GET /frontend/settings, GET /health; GET /metrics in\n"
-      "Prometheus's format), so that its clients\n"
-      "work unchanged. Requests from all connections are batched per target language.\n"
+      "strata serve: a translation server speaking LibreTranslate's HTTP API, so that its clients\n"
+      "work unchanged: POST /translate, POST /detect, GET /languages, GET /frontend/settings,\n"
+      "GET /health (and GET /metrics in Prometheus's format). Requests from all connections are\n"
+      "batched per target language.\n"
       "  strata serve -m best.pt [--port 5000]\n"
       "  curl -s localhost:5000/translate -H 'Content-Type: application/json' \\\n"
-      "       -d '{\"q\": \"Save the file\", \"source\": \"en\", \"target\": \"de\"}'");
+      "       -d '{\"q\": \"Save the file\", \"source\": \"en\", \"target\": \"de\"}'\n\n"
+      "Options");
   desc.add_options()("help,h", "show this help")(
       "model,m", po::value<std::string>(), "checkpoint")(
       "host", po::value<std::string>()->default_value("127.0.0.1"), "address to listen on (loopback by default)")(
