@@ -64,6 +64,8 @@ int run_serve(const std::vector<std::string>& args) {
       "open connections; beyond: 503")(
       "timeout", ranged<int>("timeout", 1, 3600)->default_value(30), "seconds to receive a request")(
       "body-limit", ranged<int>("body-limit", 1, 1 << 30)->default_value(1 << 20), "request body bytes (413 beyond)")(
+      "api-keys", po::value<std::string>(),
+      "a file of API keys (one per line): /translate and /detect then need api_key (403 otherwise)")(
       "lid", po::value<std::string>(),
       "language identifier for source 'auto' and /detect (default: <out_dir>/lid.model of the model's data if present)")(
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
@@ -121,6 +123,7 @@ int run_serve(const std::vector<std::string>& args) {
   api.lid = lid.get();
   api.char_limit = vm["char-limit"].as<int>();
   api.max_alternatives = std::max(0, std::min(search.beam, 8) - 1);
+  if (vm.count("api-keys")) api.api_keys = nmt::serve::load_api_keys(vm["api-keys"].as<std::string>());
   api.translate = [&](nmt::serve::Job job) {
     auto f = queue.submit(std::move(job));
     if (!f) throw nmt::serve::Busy{};
@@ -146,7 +149,7 @@ int run_serve(const std::vector<std::string>& args) {
     }
     // Known paths only, so that the label set stays bounded.
     static const std::set<std::string> known = {"/translate", "/detect", "/languages", "/frontend/settings",
-                                                "/health", "/metrics"};
+                                                "/health", "/metrics", "/"};
     metrics.record(known.count(path) ? path : "other", reply.status,
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return reply;
@@ -162,9 +165,10 @@ int run_serve(const std::vector<std::string>& args) {
   for (const auto& l : tr.langs()) langs += (langs.empty() ? "" : " ") + l;
   std::fprintf(stderr,
                "[serve] listening on http://%s:%d (%s; languages %s; auto-detection %s; batches of up to %d "
-               "tokens, %d ms wait)\n",
+               "tokens, %d ms wait%s); try it at http://%s:%d/\n",
                so.host.c_str(), server.port(), model.c_str(), langs.c_str(),
-               lid ? lid_path.c_str() : "off (no --lid)", qo.max_tokens, qo.max_wait_ms);
+               lid ? lid_path.c_str() : "off (no --lid)", qo.max_tokens, qo.max_wait_ms,
+               api.api_keys.empty() ? "" : "; API keys required", so.host.c_str(), server.port());
   std::fflush(stderr);
   server.run();
   g_server.store(nullptr);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -247,6 +248,78 @@ std::map<std::string, std::string> parse_form(const std::string& body) {
   return out;
 }
 
+std::set<std::string> load_api_keys(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot read the API key file");
+  std::set<std::string> keys;
+  for (std::string line; std::getline(in, line);) {
+    const auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    const auto e = line.find_last_not_of(" \t\r");
+    keys.insert(line.substr(b, e - b + 1));
+  }
+  if (keys.empty()) throw Error(path + ": no API keys in the file");
+  return keys;
+}
+
+const std::string& try_page() {
+  static const std::string page = R"HTML(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Strata</title>
+<style>
+  body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+  h1 { font-size: 1.4rem; }
+  .row { display: flex; gap: 1rem; }
+  .col { flex: 1; display: flex; flex-direction: column; gap: .5rem; }
+  textarea, #output { min-height: 10rem; font: inherit; padding: .5rem; border: 1px solid #bbb; border-radius: 4px; }
+  #output { white-space: pre-wrap; background: #f6f6f6; }
+  #status { color: #a00; min-height: 1.2rem; }
+  button { font: inherit; padding: .4rem 1.2rem; }
+</style>
+</head>
+<body>
+<h1>Strata</h1>
+<div class="row">
+  <div class="col">
+    <select id="source" aria-label="source language"><option value="auto">Detect language</option></select>
+    <textarea id="input" placeholder="Text to translate"></textarea>
+  </div>
+  <div class="col">
+    <select id="target" aria-label="target language"></select>
+    <div id="output" aria-live="polite"></div>
+  </div>
+</div>
+<p><button id="go">Translate</button> <span id="status"></span></p>
+<script>
+const $ = (id) => document.getElementById(id);
+fetch('/languages').then((r) => r.json()).then((langs) => {
+  for (const l of langs) {
+    $('source').add(new Option(l.name, l.code));
+    $('target').add(new Option(l.name, l.code));
+  }
+  if (langs.length > 1) $('target').value = langs[1].code;
+}).catch((e) => { $('status').textContent = 'cannot load the languages: ' + e; });
+$('go').addEventListener('click', async () => {
+  $('status').textContent = '';
+  const lines = $('input').value.split('\n');
+  try {
+    const r = await fetch('/translate', {method: 'POST', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({q: lines, source: $('source').value, target: $('target').value})});
+    const j = await r.json();
+    if (!r.ok) { $('status').textContent = j.error || r.statusText; return; }
+    $('output').textContent = j.translatedText.join('\n');
+  } catch (e) { $('status').textContent = String(e); }
+});
+</script>
+</body>
+</html>
+)HTML";
+  return page;
+}
+
 std::string language_name(const std::string& code) {
   static const std::map<std::string, std::string> names = {
       {"ar", "Arabic"},    {"bg", "Bulgarian"}, {"ca", "Catalan"},  {"cs", "Czech"},      {"da", "Danish"},
@@ -287,8 +360,8 @@ HttpReply handle_api(const std::string& method, const std::string& target, const
       const std::string first_target = cx.langs.size() > 1 ? cx.langs[1] : cx.langs.front();
       return json_reply({{"charLimit", cx.char_limit},
                          {"frontendTimeout", 500},
-                         {"apiKeys", false},
-                         {"keyRequired", false},
+                         {"apiKeys", !cx.api_keys.empty()},
+                         {"keyRequired", !cx.api_keys.empty()},
                          {"suggestions", false},
                          {"filesTranslation", false},
                          {"supportedFilesFormat", json::array()},
@@ -297,9 +370,15 @@ HttpReply handle_api(const std::string& method, const std::string& target, const
                                        {"name", cx.lid ? "Auto Detect" : language_name(cx.langs.front())}}},
                            {"target", {{"code", first_target}, {"name", language_name(first_target)}}}}}});
     }
+    if (path == "/" || path == "/index.html") {
+      if (method != "GET") return error_reply(405, "Method not allowed");
+      return {200, try_page(), "text/html; charset=utf-8"};
+    }
     if (path == "/translate" || path == "/detect") {
       if (method != "POST") return error_reply(405, "Method not allowed");
       const json p = request_params(target, content_type, body);
+      if (!cx.api_keys.empty() && !cx.api_keys.count(string_param(p, "api_key")))
+        return error_reply(403, "Invalid API key");
       return path == "/translate" ? translate(p, cx) : detect(p, cx);
     }
     return error_reply(404, "Not Found");

@@ -7,12 +7,13 @@
 //                    "alternatives" when asked
 //   POST /detect     q -> [{"confidence": 0..100, "language": code}]
 //   GET  /languages  [{"code", "name", "targets"}]
-//   GET  /frontend/settings, GET /health
-// Errors: {"error": "…"} with 400 (bad request), 404, 405, 429 (queue full), 500.
+//   GET  /frontend/settings, GET /health, GET / (a page to try it)
+// Errors: {"error": "…"} with 400 (bad request), 403 (API key), 404, 405, 429 (queue full), 500.
 // The handler is transport-free (nmt/serve/http_server.h carries it over Boost.Beast).
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,17 @@ struct ApiContext {
   const data::LanguageIdentifier* lid = nullptr;  // for "auto" and /detect (null: not available)
   int char_limit = 5000;                          // characters of q per request (-1: none)
   int max_alternatives = 3;
+  // Non-empty: /translate and /detect need an `api_key` among these (403 otherwise).
+  std::set<std::string> api_keys;
 };
+
+// The keys of an API key file: one per line, blank lines and lines starting with '#' ignored.
+// Throws strata::Error "<path>: …" for a missing file or one without keys.
+std::set<std::string> load_api_keys(const std::string& path);
+
+// The page at `/`: one static HTML file (no build step) that fills its language menus from
+// /languages and translates through /translate.
+const std::string& try_page();
 
 // Answers one request. `content_type` is the request's Content-Type header (may be empty).
 HttpReply handle_api(const std::string& method, const std::string& target, const std::string& content_type,

@@ -127,6 +127,9 @@ TEST(ServeCliTest, LibreTranslateApiOverHttpEqualsTranslateAndStopsOnSigterm) {
   EXPECT_EQ(json::parse(body).size(), 3u);
   std::tie(body, code) = split(curl(url + "/health"));
   EXPECT_EQ(json::parse(body), json({{"status", "ok"}}));
+  std::tie(body, code) = split(curl(url + "/"));
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(body.find("<title>Strata</title>"), std::string::npos);
   std::tie(body, code) = split(curl(url + "/frontend/settings"));
   EXPECT_EQ(json::parse(body)["charLimit"], 200);
   // Errors: JSON {"error": ...} with LibreTranslate's codes.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -149,8 +150,39 @@ TEST(LibreTranslateTest, LanguagesDetectSettingsAndHealth) {
   EXPECT_EQ(json::parse(r.body)["language"]["source"]["code"], "auto");
   r = a.call("GET", "/health", "");
   EXPECT_EQ(json::parse(r.body), json({{"status", "ok"}}));
+  // The page: HTML that loads /languages and posts to /translate.
+  r = a.call("GET", "/", "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("fetch('/languages')"), std::string::npos);
+  EXPECT_NE(r.body.find("fetch('/translate'"), std::string::npos);
+  // API keys: required for /translate and /detect once set; reported by the settings.
+  a.cx.api_keys = {"k1", "k2"};
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "en", "target": "de"})");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(json::parse(r.body), json({{"error", "Invalid API key"}}));
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "en", "target": "de", "api_key": "nope"})");
+  EXPECT_EQ(r.status, 403);
+  r = a.call("POST", "/translate", "q=x&source=en&target=de&api_key=k2", "application/x-www-form-urlencoded");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(a.call("POST", "/detect", R"({"q": "x"})").status, 403);
+  EXPECT_EQ(a.call("GET", "/languages", "").status, 200);  // not guarded, as LibreTranslate
+  EXPECT_EQ(json::parse(a.call("GET", "/frontend/settings", "").body)["keyRequired"], true);
   EXPECT_EQ(parse_form("a=1&b=x+y%2Bz&&c"), (std::map<std::string, std::string>{{"a", "1"}, {"b", "x y+z"}, {"c", ""}}));
   EXPECT_THROW(parse_form("a=%zz"), Error);
+}
+
+TEST(LibreTranslateTest, ApiKeyFilesSkipBlankAndCommentLines) {
+  const std::string path = testing::TempDir() + "strata_api_keys.txt";
+  {
+    std::ofstream(path) << "# keys\n\n  alpha  \nbeta\r\n";
+  }
+  EXPECT_EQ(load_api_keys(path), (std::set<std::string>{"alpha", "beta"}));
+  {
+    std::ofstream(path) << "# none\n\n";
+  }
+  EXPECT_THROW(load_api_keys(path), Error);
+  EXPECT_THROW(load_api_keys(path + ".missing"), Error);
 }
 
 TEST(TranslationQueueTest, ConcurrentRequestsOfADirectionShareABatchAndGetTheirOwnLines) {
