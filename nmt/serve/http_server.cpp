@@ -153,6 +153,7 @@ void HttpServer::Impl::session(tcp::socket sock) {
     nlohmann::json log = {{"event", "request"}, {"id", r.id},          {"method", r.method},
                           {"path", r.target.substr(0, r.target.find('?'))}, {"status", reply.status},
                           {"ms", std::round(ms * 10) / 10},           {"bytes_in", r.body.size()}};
+    for (const auto& [k, v] : reply.log) log[k] = v;
     std::fprintf(stderr, "%s\n", log.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     if (ec || !res.keep_alive()) return;
   }

@@ -193,6 +193,13 @@ HttpReply translate(const json& p, const ApiContext& cx) {
     return a;
   };
   json reply = json::object();
+  std::string detected_langs;
+  if (autodetect)
+    for (const auto& d : detected) detected_langs += (detected_langs.empty() ? "" : ",") + d["language"].get<std::string>();
+  const std::map<std::string, std::string> log = {{"source", autodetect ? "auto:" + detected_langs : sources[0]},
+                                                  {"target", *tgt},
+                                                  {"characters", std::to_string(chars)},
+                                                  {"texts", std::to_string(texts.size())}};
   if (is_list) {
     json t = json::array(), a = json::array();
     for (size_t i = 0; i < texts.size(); ++i) {
@@ -207,7 +214,9 @@ HttpReply translate(const json& p, const ApiContext& cx) {
     if (alternatives > 0) reply["alternatives"] = alts(0);
     if (autodetect) reply["detectedLanguage"] = detected[0];
   }
-  return json_reply(reply);
+  HttpReply r = json_reply(reply);
+  r.log = log;
+  return r;
 }
 
 HttpReply detect(const json& p, const ApiContext& cx) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/lid.h"
@@ -23,9 +24,14 @@
 namespace strata::nmt::serve {
 
 struct HttpReply {
+  HttpReply() = default;
+  HttpReply(int status_code, std::string body_text, std::string type = "application/json")
+      : status(status_code), body(std::move(body_text)), content_type(std::move(type)) {}
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  // Fields for the request's log line (e.g. languages and characters of a translation).
+  std::map<std::string, std::string> log;
 };
 
 // Thrown by ApiContext::translate when the queue is full (-> 429).

@@ -175,6 +175,8 @@ TEST(ServeCliTest, LibreTranslateApiOverHttpEqualsTranslateAndStopsOnSigterm) {
   EXPECT_EQ(s.stop(), 0);
   const std::string log = test::read_file(d / "serve.log");
   EXPECT_NE(log.find("{\"bytes_in\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"characters\":\"13\",\"event\":\"request\""), std::string::npos) << log;  // "open the file"
+  EXPECT_NE(log.find("\"source\":\"en\",\"status\":200,\"target\":\"de\",\"texts\":\"3\""), std::string::npos) << log;
   EXPECT_NE(log.find("[serve] stopped: "), std::string::npos) << log;
   // Bad options: a one-line error, non-zero status.
   test::expect_one_line_error(test::run_command(kStrata + " serve -m " + tiny.path + " --host not-an-ip --port 0", d.str()),
