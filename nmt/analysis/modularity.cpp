@@ -449,11 +449,16 @@ UnitPermutation::UnitPermutation(TransformerImpl& model, const std::vector<std::
 
 UnitPermutation::~UnitPermutation() = default;
 
+namespace {
+bool restrictable(const FfnSite& site) {
+  const auto* l = site.layer;
+  return l && l->router_type->restricts && !l->options.comm();
+}
+}  // namespace
+
 bool routing_restrictable(TransformerImpl& model, size_t layer) {
   const auto sites = ffn_sites(model);
-  if (layer >= sites.size()) return false;
-  const auto* l = sites[layer].layer;
-  return l && l->router_type->restricts && !l->options.comm();
+  return layer < sites.size() && restrictable(sites[layer]);
 }
 
 RoutingRestriction::RoutingRestriction(TransformerImpl& model, const std::vector<std::vector<int64_t>>& allowed) {
@@ -464,7 +469,7 @@ RoutingRestriction::RoutingRestriction(TransformerImpl& model, const std::vector
   for (size_t li = 0; li < allowed.size(); ++li) {
     if (allowed[li].empty()) continue;
     const auto& st = sites[li];
-    if (!routing_restrictable(model, li))
+    if (!restrictable(st))
       throw Error("RoutingRestriction: " + st.name + " is not an MoE layer whose routing can be restricted");
     const int64_t E = st.layer->options.num_experts();
     auto mask = torch::zeros({E}, torch::kBool);
@@ -521,7 +526,7 @@ void perturb(ModularityReport& rep, Checkpoint ck, const ModularityOptions& o) {
   std::fprintf(stderr, "[analyze] perturbation: the unperturbed model on %s\n", o.perturb_split.c_str());
   score(&rep.base_chrf, &rep.base_bleu);
   bool routable = false;  // route needs an MoE layer with a top-k router among the chosen
-  for (size_t li = 0; li < sites.size(); ++li) routable = routable || (chosen[li] && routing_restrictable(*tr.model(), li));
+  for (size_t li = 0; li < sites.size(); ++li) routable = routable || (chosen[li] && restrictable(sites[li]));
   std::vector<std::string> modes;
   for (const auto& m : o.perturb_modes) {
     if (m == "route" && !routable) {
@@ -560,7 +565,7 @@ void perturb(ModularityReport& rep, Checkpoint ck, const ModularityOptions& o) {
       auto best = top_neurons(layer.ap[f], 1.0);  // every neuron, best first
       best.resize(functional[li].size());
       top[li] = best;
-      if (layer.moe && routing_restrictable(*tr.model(), li) &&
+      if (layer.moe && restrictable(sites[li]) &&
           static_cast<int64_t>(yes.size()) >= sites[li].layer->options.top_k()) {
         route_functional[li] = yes;
         route_random[li] = no;
