@@ -8,8 +8,6 @@
 #include "nmt/util/utf8.h"
 
 namespace strata::data {
-namespace {
-
 // Unescapes a .properties key or value (\uXXXX with surrogate pairs, \t \n \r \f, \x -> x).
 std::string unescape_properties(std::string_view raw, const std::string& name, int line) {
   std::string out;
@@ -71,6 +69,8 @@ std::string unescape_properties(std::string_view raw, const std::string& name, i
   }
   return out;
 }
+
+namespace {
 
 bool properties_space(char c) { return c == ' ' || c == '\t' || c == '\f'; }
 

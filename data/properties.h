@@ -15,4 +15,8 @@ namespace strata::data {
 // A malformed \u escape is an error naming the line.
 std::vector<Message> parse_properties(std::string_view text, const std::string& name);
 
+// Unescapes a raw key or value (\uXXXX with surrogate pairs, \t \n \r \f, \x -> x); a bad \u
+// escape is an error naming NAME:LINE.
+std::string unescape_properties(std::string_view raw, const std::string& name, int line);
+
 }  // namespace strata::data

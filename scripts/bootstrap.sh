@@ -37,7 +37,8 @@ pkgs=(
   libarchive-dev                                     # reading .deb (ar+tar) and .xpi/.ja (zip) members
   protobuf-compiler libprotobuf-dev                  # SentencePiece rebuilt against system protobuf
   dpkg-dev                                           # apt-get source
-  gettext                                            # msgfmt, used by the .mo parser tests
+  gettext                                            # msgfmt/msgcat: .mo parser tests, checks of written .po files
+  nodejs npm                                         # tests only: @fluent/syntax, a second Fluent parser
   curl                                               # HTTP client of the server tests (strata serve)
   libssl-dev                                         # md5 (OpenSSL) for the split order
   libpng-dev                                         # PNG heat maps (strata analyze routing)
@@ -77,4 +78,12 @@ say "BLAS: $(readlink -f /usr/lib/$arch/libblas.so.3)"
 # loads libtorch (protobuf 3.21). Rebuild it from Debian's source against the system protobuf, into a
 # prefix inside the build tree.
 "$here/scripts/build_sentencepiece.sh" "$build_dir/third_party"
+
+# Tests only: Mozilla's Fluent parser checks the .ftl files `strata translate --format ftl` writes
+# (tests/data/catalog_test.cpp reads it from BUILD_DIR/npm/node_modules).
+if [ ! -f "$build_dir/npm/node_modules/@fluent/syntax/package.json" ]; then
+  mkdir -p "$build_dir/npm"
+  (cd "$build_dir/npm" && npm install --no-audit --no-fund --silent @fluent/syntax@0.19 >/dev/null) \
+    || die "npm install @fluent/syntax failed (needs the npm registry)"
+fi
 say "done"

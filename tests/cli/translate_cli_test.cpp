@@ -147,3 +147,41 @@ TEST(TranslateCliTest, NumericOptionsOutOfRangeAreOneLineErrorsBeforeAnythingLoa
     expect_one_line_error(r, msg);
   }
 }
+
+TEST(TranslateCliTest, CataloguesInAndOut) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  const auto ck = test::save_tiny_checkpoint(d, data_yaml, "m");
+  const std::string translate = kStrata + " translate -m " + ck.path + " --tgt-lang de --threads 1";
+  test::write_file(d / "app.pot",
+                   "msgid \"\"\nmsgstr \"\"\n\"Content-Type: text/plain; charset=CHARSET\\n\"\n"
+                   "\"Plural-Forms: nplurals=INTEGER; plural=EXPRESSION;\\n\"\n\n"
+                   "#, c-format\nmsgid \"open the file\"\nmsgstr \"\"\n\n"
+                   "#, c-format\nmsgid \"%s: %d\"\nmsgstr \"\"\n");
+  test::write_file(d / "in.txt", "open the file\n");
+  auto plain = test::run_command(translate + " < " + (d / "in.txt"), d.str());
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  auto r = test::run_command(translate + " -i " + (d / "app.pot") + " -o " + (d / "de.po"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("app.pot: 2 entries: "), std::string::npos) << r.err;
+  const std::string po = test::read_file(d / "de.po");
+  EXPECT_NE(po.find("\"Language: de\\n\""), std::string::npos) << po;
+  EXPECT_NE(po.find("msgid \"%s: %d\"\nmsgstr \"%s: %d\""), std::string::npos) << po;
+  // The string's translation is the model's translation of the same text, or it is flagged.
+  std::string want = plain.out.substr(0, plain.out.size() - 1);
+  const bool translated = po.find("msgid \"open the file\"\nmsgstr \"" + want + "\"") != std::string::npos;
+  const bool flagged = po.find("# strata: not translated") != std::string::npos;
+  EXPECT_TRUE(translated || flagged) << po;
+  EXPECT_EQ(std::system(("msgfmt --check --use-fuzzy -o /dev/null " + (d / "de.po") + " 2>/dev/null").c_str()), 0);
+  // stdin and stdout with --format; errors are one line.
+  r = test::run_command(translate + " --format po < " + (d / "app.pot"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, po);
+  test::write_file(d / "bad.po", "msgid \"a\"\nmsgstr \"b\n");
+  expect_one_line_error(test::run_command(translate + " -i " + (d / "bad.po"), d.str()),
+                        "bad.po:2: string not closed (a '\"' is missing)");
+  expect_one_line_error(test::run_command(translate + " --format xml < " + (d / "app.pot"), d.str()),
+                        "--format: expected text, po, ftl or properties, not 'xml'");
+  expect_one_line_error(test::run_command(translate + " -i " + (d / "app.pot") + " -o " + (d / "no/such/de.po"), d.str()),
+                        "no/such/de.po");
+}
