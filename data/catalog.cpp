@@ -307,7 +307,8 @@ std::string fill_po(std::string_view input, const std::string& name, const Catal
       const std::string problem = !one.ok ? one.problem : many.problem;
       note_flag(st, name, e.line, "msgid \"" + one_line(e.msgid.substr(0, 40)) + "\"", problem);
       if (opt.comment_flagged) {
-        comments.push_back("# strata: not translated (" + one_line(problem) + "): " +
+        // Translator comments ("# ") come first in an entry.
+        comments.insert(comments.begin(), "# strata: not translated (" + one_line(problem) + "): " +
                            one_line(!one.ok ? one.refused : many.refused));
         e.changed = true;
       }

@@ -216,6 +216,18 @@ size_t match_at(std::string_view s, size_t i) {
   }
 }
 
+// A printf directive that takes the next argument: %s, %5.2f, %lld, %<PRIuMAX>; not %%,
+// positional %1$s, named %(x)s, Qt %1 or %PRODUCTNAME.
+bool ordered_directive(const std::string& sp) {
+  if (sp.size() < 2 || sp[0] != '%' || sp == "%%" || sp.find('$') != std::string::npos ||
+      sp.find('(') != std::string::npos) {
+    return false;
+  }
+  if (sp.back() == '>') return true;
+  if (upper(sp[1]) && sp.size() > 2 && upper(sp[2])) return false;  // %PRODUCTNAME, %FILENAME%
+  return std::strchr("diouxXeEfFgGaAcspnSCm@", sp.back()) != nullptr;
+}
+
 bool cjk_target(const std::string& lang) {
   return lang == "ja" || lang == "ko" || lang.rfind("zh", 0) == 0;
 }
@@ -451,6 +463,10 @@ Restored restore(const Protected& p, std::string_view translation, const std::st
     want = protected_spans(source);
   }
   std::vector<std::string> got = protected_spans(text);
+  // A literal percent ("%%") may be added or left out; it takes no argument.
+  auto literal_percent = [](const std::string& x) { return x == "%%"; };
+  want.erase(std::remove_if(want.begin(), want.end(), literal_percent), want.end());
+  got.erase(std::remove_if(got.begin(), got.end(), literal_percent), got.end());
   std::sort(want.begin(), want.end());
   std::sort(got.begin(), got.end());
   if (want != got) {
@@ -461,9 +477,75 @@ Restored restore(const Protected& p, std::string_view translation, const std::st
                                  : "the translation adds " + extra[0];
     return r;
   }
+  // C/Python format strings: unnumbered directives take the arguments in order, and a '%' that
+  // starts no directive is an error there (a literal percent is "%%").
+  std::vector<std::string> source_order = p.spans.empty() ? protected_spans(p.text) : p.spans;
+  std::vector<std::string> want_order, got_order;
+  for (const std::string& sp : source_order) {
+    if (ordered_directive(sp)) want_order.push_back(sp);
+  }
+  if (!want_order.empty()) {
+    const std::vector<Span> got_spans = find_spans(text);
+    size_t next = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (next < got_spans.size() && i == got_spans[next].begin) {
+        const std::string sp = text.substr(i, got_spans[next].end - i);
+        if (ordered_directive(sp)) got_order.push_back(sp);
+        i = got_spans[next].end - 1;
+        ++next;
+        continue;
+      }
+      if (text[i] == '%') {
+        r.problem = "the translation has a '%' that starts no directive (a format string needs %%)";
+        return r;
+      }
+    }
+    if (got_order != want_order) {
+      r.problem = "the translation changes the order of the format directives " + want_order[0] +
+                  (want_order.size() > 1 ? " … " + want_order.back() : "");
+      return r;
+    }
+  }
   r.ok = true;
   r.text = std::move(text);
   return r;
+}
+
+size_t mask_row_placeholders(std::vector<std::string>& texts, size_t en) {
+  const std::string english = texts.at(en);
+  const std::vector<Span> spans = find_spans(english);
+  if (spans.empty()) return 0;
+  std::vector<std::string> span_text;
+  for (const Span& sp : spans) span_text.emplace_back(english, sp.begin, sp.end - sp.begin);
+  auto mask = [&](const std::string& text, bool is_english) {
+    const std::vector<Span> own = is_english ? spans : find_spans(text);
+    std::vector<bool> used(span_text.size(), false);
+    std::string out;
+    size_t pos = 0;
+    for (size_t k = 0; k < own.size(); ++k) {
+      const Span& sp = own[k];
+      const std::string_view s(text.data() + sp.begin, sp.end - sp.begin);
+      size_t index = is_english ? k : span_text.size();
+      for (size_t i = 0; !is_english && i < span_text.size(); ++i) {
+        if (!used[i] && span_text[i] == s) {
+          index = i;
+          break;
+        }
+      }
+      if (index == span_text.size()) continue;  // a span the English lacks: left as it is
+      used[index] = true;
+      out.append(text, pos, sp.begin - pos);
+      out += protection_token(index);
+      pos = sp.end;
+    }
+    out.append(text, pos, std::string::npos);
+    return out;
+  };
+  for (size_t l = 0; l < texts.size(); ++l) {
+    if (l != en && !texts[l].empty()) texts[l] = mask(texts[l], false);
+  }
+  texts[en] = mask(english, true);
+  return spans.size();
 }
 
 }  // namespace strata::data

@@ -63,9 +63,18 @@ struct Restored {
 // Puts the spans and the accelerator back into `translation` (the model's output for
 // p.text). Refused (ok = false) when a token is missing, repeated or unknown, or when the
 // restored text's protected spans are not exactly the source's (a multiset: the model may move
-// them, not drop, add or change one). The accelerator goes before the first occurrence of its
+// them, not drop, add or change one); when the source has printf directives that take their
+// arguments in order (%s, %d; not %1$s), those keep their order and every other '%' must be
+// part of a span ("%%"), as msgfmt --check-format demands. The accelerator goes before the first occurrence of its
 // key in the translation (ignoring ASCII case), else before the first letter; for ja, ko and zh*
 // targets it is written as a suffix "(_K)" (before a trailing "…", "..." or ':').
 Restored restore(const Protected& p, std::string_view translation, const std::string& tgt_lang);
+
+// Masks one multi-way training row the way protect() masks a string: the i-th protected span
+// of texts[en] becomes protection_token(i); in every other text, each span equal to one of the
+// English spans (matched in order of occurrence) becomes that span's token; spans of a
+// translation that the English lacks are left as they are. Returns the number of spans masked
+// in texts[en].
+size_t mask_row_placeholders(std::vector<std::string>& texts, size_t en);
 
 }  // namespace strata::data

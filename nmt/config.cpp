@@ -81,6 +81,7 @@ void visit(Config& c, Visitor&& v) {
   v("train", "threads", c.train.threads, in(0, 1024));
   v("train", "device", c.train.device);
   v("train", "precision", c.train.precision);
+  v("train", "mask_placeholders", c.train.mask_placeholders);
   v("train", "fuse_distillation", c.train.fuse_distillation);
   v("train", "fd_weight", c.train.fd_weight, at_least(0));
   v("train", "kd_teacher", c.train.kd_teacher);

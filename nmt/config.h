@@ -57,6 +57,10 @@ struct TrainConfig {
   // master weights and Adam state (kernels/precision.h); auto = bf16 where the CPU has native bf16
   // dot products (AVX512_BF16), else fp32.
   kernels::Precision precision = kernels::Precision::kAuto;
+  bool mask_placeholders = false;  // training rows: each placeholder, tag, URL or option of the
+                                   // English (data/protect.h) and the same one in every
+                                   // translation become numbered tokens %1 %2 …, as
+                                   // `strata translate --format po|ftl|properties` sends them
   bool fuse_distillation = false;  // LMS models: two passes per batch (language-specific and
                                    // shared slot), loss ½(CE_ls + CE_sh) + fd_weight·sym. KL
   double fd_weight = 1.0;          // λ of the Fuse Distillation KL term

@@ -35,7 +35,7 @@ def unescape(s):
 
 
 def read_po(path):
-    text = subprocess.run(["msgcat", "--no-wrap", "--use-first", path], check=True,
+    text = subprocess.run(["msgcat", "--no-wrap", "--use-first", "--to-code=UTF-8", path], check=True,
                           capture_output=True, text=True).stdout
     entries, cur, last = [], None, None
 

@@ -73,8 +73,8 @@ report=$root/results.md
         done
         counts=$(/usr/bin/python3 scripts/catalog_scores.py "$out/score.$lang" "${pairs[@]}")
         scores=$("$strata" eval --hyp "$out/score.$lang/hyp.txt" --ref "$out/score.$lang/ref.txt" --tgt-lang "$lang")
-        chrf=$(echo "$scores" | grep -oE 'chrF2 = [0-9.]+' | head -n1 | awk '{print $3}')
-        bleu=$(echo "$scores" | grep -oE 'BLEU = [0-9.]+' | head -n1 | awk '{print $3}')
+        chrf=$(echo "$scores" | awk -F' = ' '/^chrF2/ {split($2, a, " "); print a[1]}')
+        bleu=$(echo "$scores" | awk -F' = ' '/^BLEU/ {split($2, a, " "); print a[1]}')
         /usr/bin/python3 - "$tag" "$mode" "$lang" "$counts" "$pass" "${#packages[@]}" "$chrf" "$bleu" <<'PY'
 import json, sys
 tag, mode, lang, counts, ok, n, chrf, bleu = sys.argv[1:]

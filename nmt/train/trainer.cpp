@@ -17,6 +17,7 @@
 #include "data/data_config.h"
 #include "nmt/util/error.h"
 #include "data/prepare.h"
+#include "data/protect.h"
 #include "data/spm.h"
 #include "kernels/device.h"
 #include "kernels/precision.h"
@@ -219,6 +220,19 @@ void train(const Config& cfg, const TrainOptions& opt) {
   auto valid_rows = data::read_split(dcfg.out_dir + "/valid.tsv", &valid_langs);
   const LangTags tags(tok, langs, cfg.model.decoder_lang_tag);
   tags.require(spm_path);
+  if (tc.mask_placeholders) {
+    const size_t en = static_cast<size_t>(
+        std::find(langs.begin(), langs.end(), "en") - langs.begin());
+    if (en == langs.size()) throw Error("train.mask_placeholders: the training data has no English column");
+    size_t rows = 0, spans = 0;
+    for (auto& row : train_rows) {
+      const size_t n = data::mask_row_placeholders(row.text, en);
+      rows += n > 0;
+      spans += n;
+    }
+    std::fprintf(progress, "[train] masked %zu placeholders in %zu training rows (train.mask_placeholders)\n",
+                 spans, rows);
+  }
   std::fprintf(progress, "[train] tokenising %zu training rows (%zu languages)\n",
                train_rows.size(), langs.size());
   ParallelData train_data(train_rows, langs, tok, tc.max_len);

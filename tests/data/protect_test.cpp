@@ -36,12 +36,12 @@ TEST(ProtectTest, LeavesOrdinaryTextAlone) {
 }
 
 TEST(ProtectTest, TokensAreRestoredInTheTranslationsOrder) {
-  const Protected p = protect("Move <b>%s</b> to %d", {});
+  const Protected p = protect("Move <b>%1</b> to %2", {});
   EXPECT_EQ(p.text, "Move %1%2%3 to %4");
-  ASSERT_EQ(p.spans, (Spans{"<b>", "%s", "</b>", "%d"}));
+  ASSERT_EQ(p.spans, (Spans{"<b>", "%1", "</b>", "%2"}));
   const Restored r = restore(p, "Nach %4 %1%2%3 verschieben", "de");
   ASSERT_TRUE(r.ok) << r.problem;
-  EXPECT_EQ(r.text, "Nach %d <b>%s</b> verschieben");
+  EXPECT_EQ(r.text, "Nach %2 <b>%1</b> verschieben");
 }
 
 TEST(ProtectTest, RefusesDroppedRepeatedUnknownAndAddedPlaceholders) {
@@ -60,6 +60,19 @@ TEST(ProtectTest, RefusesDroppedRepeatedUnknownAndAddedPlaceholders) {
   r = restore(p, "%1 nach %2 in %d", "de");
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(test::contains(r.problem, "adds %d"));
+  // Unnumbered printf directives keep their order; a stray '%' is refused in a format string;
+  // numbered ones may move.
+  const Protected f = protect("Error (%d): %s", {});
+  r = restore(f, "%2 (%1)", "de");
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(test::contains(r.problem, "changes the order of the format directives %d … %s"));
+  r = restore(f, "Fehler 9% (%1): %2", "de");
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(test::contains(r.problem, "starts no directive"));
+  EXPECT_TRUE(restore(f, "Fehler 9%% (%1): %2", "de").ok);
+  EXPECT_TRUE(restore(protect("%1$s to %2$s", {}), "%2 nach %1", "de").ok);
+  EXPECT_TRUE(restore(protect("Sheet %1 of %2", {}), "%2 の %1", "ja").ok);
+  EXPECT_TRUE(restore(protect("Done", {}), "Fertig: 100 %", "de").ok);  // not a format string
   // Without protection the model sees the placeholders; the same check applies.
   ProtectOptions off;
   off.placeholders = false;
@@ -93,6 +106,20 @@ TEST(ProtectTest, AcceleratorsMoveToTheTranslation) {
   }
   opt.accel = AccelMode::kUnderscore;
   EXPECT_EQ(protect("Re_name", opt).accel, '_');
+}
+
+TEST(ProtectTest, MasksTrainingRowsConsistentlyAcrossLanguages) {
+  std::vector<std::string> row = {"Copy %s to <b>%d</b>", "%d nach %s <b>kopieren</b>", "",
+                                  "%s %u %d <b></b>", "Kopieren %s %s"};
+  EXPECT_EQ(mask_row_placeholders(row, 0), 4u);
+  EXPECT_EQ(row[0], "Copy %1 to %2%3%4");
+  EXPECT_EQ(row[1], "%3 nach %1 %2kopieren%4");
+  EXPECT_EQ(row[2], "");
+  EXPECT_EQ(row[3], "%1 %u %3 %2%4");  // a span the English lacks stays
+  EXPECT_EQ(row[4], "Kopieren %1 %s");  // the English has one %s
+  std::vector<std::string> plain = {"Open the file", "Datei öffnen"};
+  EXPECT_EQ(mask_row_placeholders(plain, 0), 0u);
+  EXPECT_EQ(plain[1], "Datei öffnen");
 }
 
 TEST(ProtectTest, ParsesAcceleratorModes) {
