@@ -90,6 +90,7 @@ void TextBatch::add_piece(Unit& u, std::string_view piece) {
 
 int TextBatch::add(std::string_view text) {
   Unit u;
+  u.source = std::string(text);
   size_t line_start = 0;
   while (line_start <= text.size()) {
     size_t line_end = text.find('\n', line_start);
@@ -148,7 +149,7 @@ void TextBatch::run(const TranslateFn& translate) {
   }
 }
 
-TextBatch::Result TextBatch::result(int id) const {
+TextBatch::Result TextBatch::result(int id, bool format_string) const {
   const Unit& u = units_.at(static_cast<size_t>(id));
   Result r;
   r.copied = !u.any_translated;
@@ -175,6 +176,8 @@ TextBatch::Result TextBatch::result(int id) const {
     }
     r.text += back.text;
   }
+  // A format string checked whole: a stray '%' in a piece without directives counts too.
+  if (r.problem.empty() && !r.copied) r.problem = check_format(u.source, r.text, format_string);
   r.ok = r.problem.empty();
   if (!r.ok) {
     r.text.clear();
@@ -294,9 +297,13 @@ std::string fill_po(std::string_view input, const std::string& name, const Catal
   batch.run(translate);
   for (const Job& j : jobs) {
     PoEntry& e = *j.e;
-    const TextBatch::Result one = batch.result(j.singular);
+    bool format_string = false;  // "c-format", "python-format", ...; not "no-c-format"
+    for (const std::string& f : e.flags) {
+      format_string |= f.size() > 7 && f.compare(f.size() - 7, 7, "-format") == 0 && f.rfind("no-", 0) != 0;
+    }
+    const TextBatch::Result one = batch.result(j.singular, format_string);
     TextBatch::Result many;
-    if (e.plural) many = batch.result(j.plural);
+    if (e.plural) many = batch.result(j.plural, format_string);
     const bool ok = one.ok && (!e.plural || many.ok);
     // Drop an earlier comment of ours.
     auto& comments = e.comments_before_flags;

@@ -26,7 +26,9 @@ class TextBatch {
     std::string problem;  // why not ok
     std::string refused;  // the model's output, tokens in, when not ok
   };
-  Result result(int id) const;
+  // `format_string`: the string is a printf format (a "c-format" entry), so a '%' outside a
+  // directive is refused even when the source has none.
+  Result result(int id, bool format_string = false) const;
 
  private:
   struct Part {
@@ -36,6 +38,7 @@ class TextBatch {
     int query = -1;
   };
   struct Unit {
+    std::string source;
     std::vector<Part> parts;
     bool any_translated = false;
   };

@@ -354,6 +354,37 @@ Protected protect(std::string_view text, const ProtectOptions& opt) {
   return p;
 }
 
+std::string check_format_order(const std::vector<std::string>& source_spans, const std::string& text,
+                               bool format_string = false) {
+  std::vector<std::string> want_order, got_order;
+  for (const std::string& sp : source_spans) {
+    if (ordered_directive(sp)) want_order.push_back(sp);
+  }
+  if (want_order.empty() && !format_string) return "";
+  const std::vector<Span> got_spans = find_spans(text);
+  size_t next = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (next < got_spans.size() && i == got_spans[next].begin) {
+      const std::string sp = text.substr(i, got_spans[next].end - i);
+      if (ordered_directive(sp)) got_order.push_back(sp);
+      i = got_spans[next].end - 1;
+      ++next;
+      continue;
+    }
+    if (text[i] == '%') return "the translation has a '%' that starts no directive (a format string needs %%)";
+  }
+  if (got_order != want_order) {
+    if (want_order.empty()) return "the translation adds a format directive";
+    return "the translation changes the order of the format directives " + want_order[0] +
+           (want_order.size() > 1 ? " … " + want_order.back() : "");
+  }
+  return "";
+}
+
+std::string check_format(std::string_view source, const std::string& translation, bool format_string) {
+  return check_format_order(protected_spans(source), translation, format_string);
+}
+
 Restored restore(const Protected& p, std::string_view translation, const std::string& tgt_lang) {
   Restored r;
   // Tokens of the translation ("%" + digits) and where they are.
@@ -480,32 +511,8 @@ Restored restore(const Protected& p, std::string_view translation, const std::st
   // C/Python format strings: unnumbered directives take the arguments in order, and a '%' that
   // starts no directive is an error there (a literal percent is "%%").
   std::vector<std::string> source_order = p.spans.empty() ? protected_spans(p.text) : p.spans;
-  std::vector<std::string> want_order, got_order;
-  for (const std::string& sp : source_order) {
-    if (ordered_directive(sp)) want_order.push_back(sp);
-  }
-  if (!want_order.empty()) {
-    const std::vector<Span> got_spans = find_spans(text);
-    size_t next = 0;
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (next < got_spans.size() && i == got_spans[next].begin) {
-        const std::string sp = text.substr(i, got_spans[next].end - i);
-        if (ordered_directive(sp)) got_order.push_back(sp);
-        i = got_spans[next].end - 1;
-        ++next;
-        continue;
-      }
-      if (text[i] == '%') {
-        r.problem = "the translation has a '%' that starts no directive (a format string needs %%)";
-        return r;
-      }
-    }
-    if (got_order != want_order) {
-      r.problem = "the translation changes the order of the format directives " + want_order[0] +
-                  (want_order.size() > 1 ? " … " + want_order.back() : "");
-      return r;
-    }
-  }
+  r.problem = check_format_order(source_order, text);
+  if (!r.problem.empty()) return r;
   r.ok = true;
   r.text = std::move(text);
   return r;

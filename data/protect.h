@@ -70,6 +70,13 @@ struct Restored {
 // targets it is written as a suffix "(_K)" (before a trailing "…", "..." or ':').
 Restored restore(const Protected& p, std::string_view translation, const std::string& tgt_lang);
 
+// The format-string check of restore() on a whole string: when `source` has printf directives
+// that take their arguments in order, `translation` has them in the same order and no '%' outside
+// a directive (the latter also when `format_string`, e.g. a "c-format" entry without directives).
+// Empty when fine, else the problem.
+std::string check_format(std::string_view source, const std::string& translation,
+                         bool format_string = false);
+
 // Masks one multi-way training row the way protect() masks a string: the i-th protected span
 // of texts[en] becomes protection_token(i); in every other text, each span equal to one of the
 // English spans (matched in order of occurrence) becomes that span's token; spans of a

@@ -218,6 +218,32 @@ TEST(CatalogTest, KeepsTranslationsUnlessAskedAndFlagsWhatCannotBeRestored) {
             "de.po:1: the catalogue's Language is de, not fr (--tgt-lang)");
 }
 
+TEST(CatalogTest, AFormatStringIsCheckedWhole) {
+  // The second line has no directive of its own; its stray '%' would break the C format.
+  auto percent = [](const std::vector<std::string>& in) {
+    std::vector<std::string> out;
+    for (const std::string& s : in) out.push_back(s == "done" ? "fertig zu 50 %" : s);
+    return out;
+  };
+  CatalogOptions opt;
+  opt.format = CatalogFormat::kPo;
+  opt.tgt_lang = "de";
+  CatalogStats st;
+  const std::string po = "#, c-format\nmsgid \"\"\n\"%s: copying\\n\"\n\"done\"\nmsgstr \"\"\n";
+  const PoFile f = parse_po(translate_catalog(po, "x.po", opt, percent, &st), "out");
+  EXPECT_EQ(st.flagged, 1);
+  EXPECT_EQ(f.entries.back().msgstr[0], "");
+  ASSERT_EQ(st.problems.size(), 1u);
+  EXPECT_TRUE(test::contains(st.problems[0], "starts no directive"));
+  // A c-format entry without directives: a '%' is still refused; without the flag it is text.
+  st = {};
+  translate_catalog("#, c-format\nmsgid \"done\"\nmsgstr \"\"\n", "x.po", opt, percent, &st);
+  EXPECT_EQ(st.flagged, 1);
+  st = {};
+  translate_catalog("msgid \"done\"\nmsgstr \"\"\n", "x.po", opt, percent, &st);
+  EXPECT_EQ(st.flagged, 0);
+}
+
 TEST(CatalogTest, BadInputNamesTheLine) {
   Upper up;
   CatalogStats st;
