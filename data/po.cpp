@@ -353,31 +353,36 @@ std::string write_po(const PoFile& po) {
   return out;
 }
 
-std::string po_header_field(const std::string& header, const std::string& field) {
+namespace {
+
+// The line [begin, end) of `field` in the header text, or begin = npos.
+std::pair<size_t, size_t> find_header_field(const std::string& header, const std::string& field) {
   size_t pos = 0;
   while (pos < header.size()) {
     size_t end = header.find('\n', pos);
     if (end == std::string::npos) end = header.size();
     const std::string_view line(header.data() + pos, end - pos);
     if (line.size() > field.size() && line[field.size()] == ':' && iequals(line.substr(0, field.size()), field)) {
-      return trim(line.substr(field.size() + 1));
+      return {pos, end};
     }
     pos = end + 1;
   }
-  return "";
+  return {std::string::npos, 0};
+}
+
+}  // namespace
+
+std::string po_header_field(const std::string& header, const std::string& field) {
+  const auto [begin, end] = find_header_field(header, field);
+  if (begin == std::string::npos) return "";
+  return trim(std::string_view(header).substr(begin + field.size() + 1, end - begin - field.size() - 1));
 }
 
 void set_po_header_field(std::string& header, const std::string& field, const std::string& value) {
-  size_t pos = 0;
-  while (pos < header.size()) {
-    size_t end = header.find('\n', pos);
-    if (end == std::string::npos) end = header.size();
-    const std::string_view line(header.data() + pos, end - pos);
-    if (line.size() > field.size() && line[field.size()] == ':' && iequals(line.substr(0, field.size()), field)) {
-      header.replace(pos, end - pos, field + ": " + value);
-      return;
-    }
-    pos = end + 1;
+  const auto [begin, end] = find_header_field(header, field);
+  if (begin != std::string::npos) {
+    header.replace(begin, end - begin, field + ": " + value);
+    return;
   }
   if (!header.empty() && header.back() != '\n') header += '\n';
   header += field + ": " + value + "\n";

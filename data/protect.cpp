@@ -32,7 +32,6 @@ size_t match_percent(std::string_view s, size_t i) {
     while (is_digit(at(k))) ++k;
     if (k > j && at(k) == '$') j = k + 1;  // positional %1$s
   }
-  const size_t after_arg = j;
   while (std::strchr("-+#0'", at(j)) != nullptr && at(j) != '\0') ++j;
   if (at(j) == '*') {
     ++j;
@@ -66,7 +65,6 @@ size_t match_percent(std::string_view s, size_t i) {
     // "%PRODUCTNAME" is a LibreOffice placeholder, handled below.
     if (!(upper(conv) && upper(at(j + 1)) && j == i + 1)) return j + 1 - i;
   }
-  (void)after_arg;
   // Qt / LibreOffice numbered: %1 .. %99, %L1
   j = i + 1;
   if (at(j) == 'L' && is_digit(at(j + 1)) && at(j + 1) != '0') ++j;
