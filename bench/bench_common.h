@@ -1,7 +1,6 @@
 #pragma once
 // Shared by the benchmark programs: model shapes, child-process runs, JSON parsing.
 #include <sys/resource.h>
-#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +14,7 @@
 #include <string>
 
 #include "nmt/model/transformer.h"
+#include "nmt/util/profile.h"
 
 namespace strata::bench {
 
@@ -83,60 +83,11 @@ inline std::string self_exe() {
   return n > 0 ? std::string(buf, n) : "";
 }
 
-// Op-level profile with LibTorch's own (legacy, CPU) profiler: runs `step` `repeat` times and prints
-// the self time per op name (the op's time minus the time of the ops it called) as a markdown table.
-// STRATA_PROFILE_PARENTS=1 keys the rows by "parent > op" instead, to find who calls a cheap op often.
+// Op-level profile (nmt/util/profile.h): runs `step` `repeat` times and prints the table.
 inline void print_profile(const std::string& title, int repeat, const std::function<void()>& step) {
-  namespace prof = torch::autograd::profiler;
-  prof::enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
-  auto t0 = std::chrono::steady_clock::now();
+  OpProfile p;
   for (int r = 0; r < repeat; ++r) step();
-  double wall_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-  auto lists = prof::disableProfilerLegacy();
-  struct Agg {
-    double self_us = 0;
-    int64_t calls = 0;
-  };
-  const bool parents = std::getenv("STRATA_PROFILE_PARENTS") != nullptr;
-  std::map<std::string, Agg> by_name;
-  double top_us = 0;  // time inside top-level ops; the rest is C++ outside any LibTorch op
-  for (const auto& list : lists) {
-    struct Open {
-      const prof::LegacyEvent* ev;
-      double child_us;
-    };
-    std::vector<Open> stack;
-    for (const auto& e : list) {
-      if (e.kindStr() == "push") {
-        stack.push_back({&e, 0.0});
-      } else if (e.kindStr() == "pop" && !stack.empty()) {
-        Open o = stack.back();
-        stack.pop_back();
-        double total = o.ev->cpuElapsedUs(e);
-        auto& g = by_name[parents && !stack.empty() ? std::string(stack.back().ev->name()) + " > " + o.ev->name()
-                                                    : std::string(o.ev->name())];
-        g.self_us += total - o.child_us;
-        g.calls += 1;
-        if (stack.empty()) top_us += total;
-        else stack.back().child_us += total;
-      }
-    }
-  }
-  std::vector<std::pair<std::string, Agg>> rows(by_name.begin(), by_name.end());
-  std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.second.self_us > y.second.self_us; });
-  std::printf("profile: %s; %d steps; wall %.1f ms/step, inside LibTorch ops %.1f ms/step\n\n", title.c_str(),
-              repeat, wall_us / 1000 / repeat, top_us / 1000 / repeat);
-  std::printf("| op | self ms/step | %% of wall | calls/step |\n|---|---:|---:|---:|\n");
-  double shown = 0;
-  for (size_t i = 0; i < rows.size() && i < 20; ++i) {
-    shown += rows[i].second.self_us;
-    std::printf("| %s | %.2f | %.1f | %ld |\n", rows[i].first.c_str(), rows[i].second.self_us / 1000 / repeat,
-                100 * rows[i].second.self_us / wall_us, static_cast<long>(rows[i].second.calls / repeat));
-  }
-  std::printf("| (all other ops) | %.2f | %.1f | |\n", (top_us - shown) / 1000 / repeat,
-              100 * (top_us - shown) / wall_us);
-  std::printf("| (outside LibTorch ops) | %.2f | %.1f | |\n", (wall_us - top_us) / 1000 / repeat,
-              100 * (wall_us - top_us) / wall_us);
+  p.print(stdout, title, repeat);
 }
 
 }  // namespace strata::bench

@@ -113,6 +113,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // bf16 runs as the trainer runs it: OpenMP threads spinning (nmt/util/system.h).
+  if (a.precision == kernels::Precision::kBf16 && (!one_shape.empty() || !profile_shape.empty()))
+    use_spinning_threads();
   if (!profile_shape.empty()) return profile(bench::shape(profile_shape), a);
   std::vector<bench::Shape> list(bench::kShapes, bench::kShapes + bench::kDefaultShapes);
   if (!shapes.empty()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "kernels/bf16_matmul.h"
 #include "kernels/linear.h"
 
 namespace strata::kernels {
@@ -36,17 +37,21 @@ struct FusedOutputLoss : public torch::autograd::Function<FusedOutputLoss> {
     const double eps_i = V > 1 ? epsilon / (V - 1) : 0.0;
     const double w_nll = 1.0 - epsilon - eps_i;
     const int64_t rows = chunk_rows > 0 ? chunk_rows : default_chunk_rows(V, hidden.is_cuda());
-    auto w = to_compute(weight);                        // [V, d] bf16 or f32, cast once
+    // CPU bf16: oneDNN products with fp32 results (bf16_matmul.h), the weight's bf16 copy shared
+    // with the other products of this update; elsewhere LibTorch's products in the precision.
+    const bool own = compute_precision() == Precision::kBf16 && hidden.is_cpu();
+    auto w = own ? bf16_weight(weight) : to_compute(weight);  // [V, d] bf16 or f32, cast once
     const auto f64 = hidden.options().dtype(torch::kDouble);
     auto loss = torch::zeros({}, f64), nll = torch::zeros({}, f64);
     torch::Tensor dh = grad_h ? torch::empty_like(hidden) : torch::Tensor();     // [N, d] f32
     torch::Tensor dw = grad_w ? torch::zeros_like(weight) : torch::Tensor();     // [V, d] f32
     for (int64_t r0 = 0; r0 < N; r0 += rows) {
       const int64_t r1 = std::min(N, r0 + rows);
-      auto h = to_compute(hidden.slice(0, r0, r1));     // [c, d]
+      auto h = own ? hidden.slice(0, r0, r1).to(torch::kBFloat16)
+                   : to_compute(hidden.slice(0, r0, r1));  // [c, d]
       auto t = target.slice(0, r0, r1);                 // [c] i64
       auto keep = t.ne(pad).to(torch::kFloat);          // [c]
-      auto z = torch::mm(h, w.t()).to(torch::kFloat);   // [c, V] f32 logits
+      auto z = own ? bf16_matmul(h, w.t()) : torch::mm(h, w.t()).to(torch::kFloat);  // [c, V] f32 logits
       // One exp pass serves the log-sum-exp and the softmax (at::logsumexp would make its own).
       auto z_t = z.gather(1, t.unsqueeze(1)).squeeze(1);  // [c]
       auto z_sum = z.sum(1);                              // [c]
@@ -63,8 +68,14 @@ struct FusedOutputLoss : public torch::autograd::Function<FusedOutputLoss> {
       // g = keep·(p − ε' − (1 − ε − ε')·onehot(t)), p = e / e_sum.
       auto g = e.mul_((keep / e_sum).unsqueeze(1)).sub_((keep * eps_i).unsqueeze(1));  // [c, V]
       g.scatter_add_(1, t.unsqueeze(1), (keep * -w_nll).unsqueeze(1));
-      auto gc = to_compute(g);
-      if (gc.scalar_type() == torch::kFloat) {  // fp32: straight into the gradients
+      auto gc = own ? g.to(torch::kBFloat16) : to_compute(g);
+      if (own) {
+        if (grad_h) {
+          auto dh_c = dh.slice(0, r0, r1);
+          bf16_matmul_out(dh_c, gc, w, /*accumulate=*/false);  // [c, d]
+        }
+        if (grad_w) bf16_matmul_out(dw, gc.t(), h, /*accumulate=*/true);  // [V, d] += gᵀ·h
+      } else if (gc.scalar_type() == torch::kFloat) {  // fp32: straight into the gradients
         if (grad_h) {
           auto dh_c = dh.slice(0, r0, r1);
           torch::mm_out(dh_c, gc, w);           // [c, d]

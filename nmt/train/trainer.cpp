@@ -34,6 +34,7 @@
 #include "nmt/train/resume.h"
 #include "nmt/train/train_metrics.h"
 #include "nmt/train/validation.h"
+#include "nmt/util/profile.h"
 #include "nmt/util/system.h"
 
 namespace fs = std::filesystem;
@@ -328,8 +329,16 @@ void train(const Config& cfg, const TrainOptions& opt) {
   TrainMetrics metrics;
   bool stop = false;
   std::string stopped = "max_updates";  // why the loop ended: max_updates, max_minutes, patience
+  // Developers' op profile of a real run (docs/PERFORMANCE.md): STRATA_PROFILE_UPDATES=A:B prints
+  // the self time per LibTorch op over updates A+1..B.
+  long long prof_from = -1, prof_to = -1;
+  if (const char* p = std::getenv("STRATA_PROFILE_UPDATES"))
+    if (std::sscanf(p, "%lld:%lld", &prof_from, &prof_to) != 2 || prof_to <= prof_from)
+      throw Error("STRATA_PROFILE_UPDATES: expected A:B with A < B, got '" + std::string(p) + "'");
+  std::unique_ptr<OpProfile> op_profile;
   while (!stop) {
     if (tc.max_updates > 0 && state.updates >= tc.max_updates) break;
+    if (state.updates == prof_from) op_profile = std::make_unique<OpProfile>();
     const double lr = inverse_sqrt_lr(state.updates + 1, tc.lr, tc.warmup, tc.warmup_init_lr);
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
@@ -368,6 +377,13 @@ void train(const Config& cfg, const TrainOptions& opt) {
     }
     apply_update(model, optimizer, tc.clip_norm, ranks);
     state.updates++;
+    if (op_profile && state.updates == prof_to) {
+      op_profile->print(progress, "training updates " + std::to_string(prof_from + 1) + ".." +
+                                      std::to_string(prof_to) + ", " +
+                                      enum_name(kernels::names_of(precision), precision),
+                        static_cast<int>(prof_to - prof_from));
+      op_profile.reset();
+    }
     state.elapsed_s = now_s() - t_start;
     if (state.updates % tc.log_every == 0) {
       log_train(metrics, objective, state, tc, lr, now_s() - t_log, ranks, log, progress);
