@@ -14,7 +14,8 @@ strata=${STRATA:-build/nmt/strata}
 if [ "${1:-}" = "--quickstart" ]; then
   for p in fp32 bf16; do
     out=work/models/qs_$p
-    "$strata" train --config configs/quickstart.yaml --set train.out_dir=$out --set train.precision=$p
+    "$strata" train --config configs/quickstart.yaml --set train.out_dir=$out --set train.precision=$p \
+      --set train.max_updates=3300
     [ -s $out/scores.json ] || "$strata" eval -m $out/best.pt --split test,ood_test --max-sentences 50 \
       --beam 1 --json $out/scores.json > $out/scores.txt
   done
