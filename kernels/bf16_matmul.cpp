@@ -2,6 +2,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "kernels/dnnl_engine.h"
+
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -13,16 +15,6 @@ namespace strata::kernels {
 
 namespace {
 using dt = dnnl::memory::data_type;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
-
-dnnl::stream& thread_stream() {
-  thread_local dnnl::stream s(cpu_engine());
-  return s;
-}
 
 dnnl::memory::dims dims_of(c10::IntArrayRef v) { return dnnl::memory::dims(v.begin(), v.end()); }
 

@@ -2,6 +2,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "kernels/dnnl_engine.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -22,17 +24,6 @@ namespace strata::kernels {
 namespace {
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
-
-// One in-order stream per thread (making one per call costs a few microseconds).
-dnnl::stream& thread_stream() {
-  thread_local dnnl::stream s(cpu_engine());
-  return s;
-}
 
 // One row: scale = 127 / max|x|, q = round-half-even(x · scale). Plain loops, and AVX-512
 // intrinsics (GCC does not vectorise the max reduction without fast-math) with the same results:
