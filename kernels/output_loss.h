@@ -28,4 +28,23 @@ OutputLoss output_layer_loss(const torch::Tensor& hidden, const torch::Tensor& w
                              const torch::Tensor& target, double epsilon, int64_t pad,
                              int64_t chunk_rows = 0);
 
+// Fuse Distillation's loss (Xu et al. 2023; nmt/train/objectives/fuse_distillation.h) from the
+// decoder states of its two passes, a (language-specific) and b (shared), through one output
+// layer, fused the same way: per non-pad row, with p, q the two softmaxes,
+//   loss = ½·(CE_a + CE_b) + λ·KL,  KL = ½ Σ_v (p_v − q_v)(log p_v − log q_v)
+// (CE: the label-smoothed loss above). With a = log p − log q:
+//   ∂loss/∂z_a = ½(p − ε' − (1 − ε − ε')·onehot) + ½λ·(p·(a − Σ_v p_v a_v) + p − q)
+//   ∂loss/∂z_b = ½(q − ε' − (1 − ε − ε')·onehot) + ½λ·(q·(Σ_v q_v a_v − a) + q − p)
+struct OutputFdLoss {
+  torch::Tensor loss;  // scalar f32: the loss above summed over non-pad rows (differentiable)
+  torch::Tensor ce_a, ce_b, kl, nll_a;  // scalars f32, the same sums of each part (no gradient)
+};
+
+// hidden_a, hidden_b [N, d] f32, weight [V, d] f32, target [N] i64; kl_weight: λ. chunk_rows as
+// above (0: half the single-pass default, two passes' logits live at once).
+OutputFdLoss output_layer_fd_loss(const torch::Tensor& hidden_a, const torch::Tensor& hidden_b,
+                                  const torch::Tensor& weight, const torch::Tensor& target,
+                                  double epsilon, double kl_weight, int64_t pad,
+                                  int64_t chunk_rows = 0);
+
 }  // namespace strata::kernels

@@ -94,15 +94,16 @@ void LmsLinearImpl::reset() {
 }
 
 namespace {
-// y[b] = x[b] · bank[slot_b]ᵀ for x [B, T, k] and bank [S, m, k]: one matmul per slot in use.
+// y[b] = x[b] · bank[slot_b]ᵀ for x [B, T, k] and bank [S, m, k]: one matmul per slot in use, in
+// the thread's precision (kernels/linear.h).
 torch::Tensor grouped_matmul(const torch::Tensor& x, const torch::Tensor& bank,
                              const LmsGroups& groups) {
-  if (groups.slots.size() == 1) return torch::matmul(x, bank[groups.slots[0]].t());
+  if (groups.slots.size() == 1) return kernels::matmul(x, bank[groups.slots[0]].t());
   auto parts = x.index_select(0, groups.order).split_with_sizes(groups.counts, 0);
   std::vector<torch::Tensor> out;
   out.reserve(parts.size());
   for (size_t i = 0; i < parts.size(); ++i)
-    out.push_back(torch::matmul(parts[i], bank[groups.slots[i]].t()));
+    out.push_back(kernels::matmul(parts[i], bank[groups.slots[i]].t()));
   return torch::cat(out, 0).index_select(0, groups.inverse);
 }
 }  // namespace

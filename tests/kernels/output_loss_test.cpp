@@ -100,5 +100,105 @@ TEST(OutputLossTest, RejectsMismatchedShapes) {
   EXPECT_THROW(output_layer_loss(c.h, c.w, c.t.slice(0, 0, 3), 0.1, 0), c10::Error);
 }
 
+// Fuse Distillation's fused loss against the plain composition: two log_softmaxes,
+// nmt::label_smoothed_nll of each and nmt::symmetric_kl (hand-checked in tests/model/lms_test.cpp).
+struct FdPlain {
+  torch::Tensor loss, ce_a, ce_b, kl, nll_a;
+};
+
+FdPlain fd_plain(const torch::Tensor& ha, const torch::Tensor& hb, const torch::Tensor& w,
+                 const torch::Tensor& t, double eps, double lambda) {
+  auto lp = torch::log_softmax(torch::matmul(ha, w.t()), -1);
+  auto lq = torch::log_softmax(torch::matmul(hb, w.t()), -1);
+  auto a = nmt::label_smoothed_nll(lp, t, eps, 0), b = nmt::label_smoothed_nll(lq, t, eps, 0);
+  auto kl = nmt::symmetric_kl(lp, lq, t, 0);
+  return {0.5 * (a.loss + b.loss) + lambda * kl, a.loss, b.loss, kl, a.nll};
+}
+
+TEST(OutputFdLossTest, EveryPartMatchesThePlainCompositionInEveryChunking) {
+  auto c = make_case(37, 16, 50, 7);
+  auto hb = c.h + 0.7 * torch::randn_like(c.h);
+  auto ref = fd_plain(c.h.to(torch::kDouble), hb.to(torch::kDouble), c.w.to(torch::kDouble), c.t,
+                      0.1, 0.8);
+  ASSERT_GT(ref.kl.item<double>(), 0.1);  // the two sides differ
+  for (int64_t rows : {0, 1, 5, 36, 37, 100}) {
+    auto out = output_layer_fd_loss(c.h, hb, c.w, c.t, 0.1, 0.8, 0, rows);
+    EXPECT_NEAR(out.loss.item<double>(), ref.loss.item<double>(), 1e-4) << rows;
+    EXPECT_NEAR(out.ce_a.item<double>(), ref.ce_a.item<double>(), 1e-4) << rows;
+    EXPECT_NEAR(out.ce_b.item<double>(), ref.ce_b.item<double>(), 1e-4) << rows;
+    EXPECT_NEAR(out.kl.item<double>(), ref.kl.item<double>(), 1e-5) << rows;
+    EXPECT_NEAR(out.nll_a.item<double>(), ref.nll_a.item<double>(), 1e-4) << rows;
+    EXPECT_FALSE(out.kl.requires_grad());
+  }
+  // One pass twice: no divergence, and the loss is that pass's CE.
+  auto same = output_layer_fd_loss(c.h, c.h, c.w, c.t, 0.1, 0.8, 0);
+  EXPECT_NEAR(same.kl.item<double>(), 0.0, 1e-6);
+  EXPECT_NEAR(same.loss.item<double>(), output_layer_loss(c.h, c.w, c.t, 0.1, 0).loss.item<double>(),
+              1e-4);
+}
+
+TEST(OutputFdLossTest, GradientsMatchAutogradOfThePlainComposition) {
+  auto c = make_case(29, 12, 40, 8);
+  auto hb = c.h + 0.5 * torch::randn_like(c.h);
+  for (double eps : {0.0, 0.1})
+    for (double lambda : {0.0, 0.5, 2.0}) {
+      auto a = c.h.to(torch::kDouble).requires_grad_(), b = hb.to(torch::kDouble).requires_grad_();
+      auto w = c.w.to(torch::kDouble).requires_grad_();
+      (fd_plain(a, b, w, c.t, eps, lambda).loss * 0.3).backward();
+      auto a32 = c.h.clone().requires_grad_(), b32 = hb.clone().requires_grad_();
+      auto w32 = c.w.clone().requires_grad_();
+      (output_layer_fd_loss(a32, b32, w32, c.t, eps, lambda, 0, 7).loss * 0.3).backward();
+      EXPECT_TRUE(torch::allclose(a32.grad().to(torch::kDouble), a.grad(), 1e-4, 1e-5))
+          << eps << " " << lambda;
+      EXPECT_TRUE(torch::allclose(b32.grad().to(torch::kDouble), b.grad(), 1e-4, 1e-5))
+          << eps << " " << lambda;
+      EXPECT_TRUE(torch::allclose(w32.grad().to(torch::kDouble), w.grad(), 1e-4, 1e-5))
+          << eps << " " << lambda;
+      EXPECT_EQ(a32.grad()[1].abs().sum().item<double>(), 0.0);  // pad rows: none
+      EXPECT_EQ(b32.grad()[1].abs().sum().item<double>(), 0.0);
+    }
+}
+
+TEST(OutputFdLossTest, GradientOfTheSharedSideMatchesFiniteDifferences) {
+  auto c = make_case(6, 5, 9, 9);
+  auto hb = c.h + 0.5 * torch::randn_like(c.h);
+  auto b = hb.clone().requires_grad_();
+  output_layer_fd_loss(c.h, b, c.w, c.t, 0.1, 1.0, 0).loss.backward();
+  const double step = 1e-3;
+  auto a64 = c.h.to(torch::kDouble), b64 = hb.to(torch::kDouble), w64 = c.w.to(torch::kDouble);
+  for (int64_t i = 0; i < 6; ++i)
+    for (int64_t j = 0; j < 5; ++j) {
+      auto bp = b64.clone(), bm = b64.clone();
+      bp[i][j] += step;
+      bm[i][j] -= step;
+      double fd = (fd_plain(a64, bp, w64, c.t, 0.1, 1.0).loss.item<double>() -
+                   fd_plain(a64, bm, w64, c.t, 0.1, 1.0).loss.item<double>()) / (2 * step);
+      EXPECT_NEAR(b.grad()[i][j].item<double>(), fd, 1e-4) << i << "," << j;
+    }
+}
+
+TEST(OutputFdLossTest, Bf16StaysCloseToFp32AndBadShapesAreRejected) {
+  auto c = make_case(300, 64, 1000, 10);
+  auto hb0 = c.h + 0.5 * torch::randn_like(c.h);
+  auto a = c.h.clone().requires_grad_(), b = hb0.clone().requires_grad_();
+  auto w = c.w.clone().requires_grad_();
+  auto f32 = output_layer_fd_loss(a, b, w, c.t, 0.1, 1.0, 0);
+  f32.loss.backward();
+  auto da = a.grad().clone(), db = b.grad().clone(), dw = w.grad().clone();
+  for (auto* p : {&a, &b, &w}) p->mutable_grad().zero_();
+  {
+    PrecisionGuard g(Precision::kBf16);
+    auto b16 = output_layer_fd_loss(a, b, w, c.t, 0.1, 1.0, 0);
+    b16.loss.backward();
+    EXPECT_NEAR(b16.loss.item<double>() / f32.loss.item<double>(), 1.0, 1e-2);
+    EXPECT_NEAR(b16.kl.item<double>() / f32.kl.item<double>(), 1.0, 5e-2);
+  }
+  EXPECT_LT(((a.grad() - da).norm() / da.norm()).item<double>(), 3e-2);
+  EXPECT_LT(((b.grad() - db).norm() / db.norm()).item<double>(), 3e-2);
+  EXPECT_LT(((w.grad() - dw).norm() / dw.norm()).item<double>(), 3e-2);
+  EXPECT_THROW(output_layer_fd_loss(c.h, c.h.slice(0, 0, 5), c.w, c.t, 0.1, 1.0, 0), c10::Error);
+  EXPECT_THROW(output_layer_fd_loss(c.h, c.h, c.w.t(), c.t, 0.1, 1.0, 0), c10::Error);
+}
+
 }  // namespace
 }  // namespace strata::kernels

@@ -85,17 +85,30 @@ TEST(ObjectiveTest, FuseDistillationRecipeEqualsTheHandWrittenExpressionBitwise)
   std::vector<torch::Tensor> got;
   recipe_loss(cfg, m, b, norm, metrics, &got);
   auto keys = [&](bool shared) { return kLms.keys(m, b.examples, false, shared); };
-  auto logits = m->forward(b.src, b.prev, nullptr, keys(false));
-  auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
-  auto l = label_smoothed_nll(lp, b.target.view(-1), 0.1, 0);
-  auto sh = m->forward(b.src, b.prev, nullptr, keys(true));
-  auto lps = torch::log_softmax(sh, -1).view({-1, sh.size(-1)});
-  auto ls = label_smoothed_nll(lps, b.target.view(-1), 0.1, 0);
-  auto kl = symmetric_kl(lp, lps, b.target.view(-1), 0);
-  ((0.5 * (l.loss + ls.loss) + 0.5 * kl) / norm).backward();
+  // Both passes' states through the fused output layer + loss (kernels/output_loss.h).
+  auto ls = m->decode_states(b.prev, m->encode(b.src, nullptr, keys(false)));
+  auto sh = m->decode_states(b.prev, m->encode(b.src, nullptr, keys(true)));
+  auto f = kernels::output_layer_fd_loss(ls.view({-1, ls.size(-1)}), sh.view({-1, sh.size(-1)}),
+                                         m->embed->weight, b.target.view(-1), 0.1, 0.5, 0);
+  (f.loss / norm).backward();
   EXPECT_TRUE(test::same_grads(got, test::grads(*m)));
+  EXPECT_EQ(metrics.get("ce.loss"), f.ce_a.item<double>());
+  EXPECT_EQ(metrics.get("fd.kl"), f.kl.item<double>());
+  {  // which is the plain composition over the whole log-softmaxes, up to rounding
+    torch::NoGradGuard ng;
+    auto logits = m->forward(b.src, b.prev, nullptr, keys(false));
+    auto lp = torch::log_softmax(logits, -1).view({-1, logits.size(-1)});
+    auto l = label_smoothed_nll(lp, b.target.view(-1), 0.1, 0);
+    auto s = m->forward(b.src, b.prev, nullptr, keys(true));
+    auto lps = torch::log_softmax(s, -1).view({-1, s.size(-1)});
+    auto l2 = label_smoothed_nll(lps, b.target.view(-1), 0.1, 0);
+    auto kl = symmetric_kl(lp, lps, b.target.view(-1), 0);
+    auto want = 0.5 * (l.loss + l2.loss) + 0.5 * kl;
+    EXPECT_NEAR(f.loss.item<double>(), want.item<double>(), 1e-4 * want.item<double>());
+    EXPECT_NEAR(metrics.get("fd.kl"), kl.item<double>(), 1e-4 + 1e-3 * kl.item<double>());
+  }
   nlohmann::json record;
   Objective({cfg}).log(metrics, record);
-  EXPECT_TRUE(record.contains("fd"));
+  EXPECT_TRUE(record.contains("fd") && record.contains("loss") && record.contains("nll"));
   EXPECT_FALSE(record.contains("moe"));  // a dense model: no router record
 }

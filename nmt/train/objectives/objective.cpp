@@ -11,9 +11,12 @@ namespace strata::nmt {
 
 Objective::Objective(const ObjectiveSetup& setup) {
   // The recipe, in log order. A new objective is one more line here.
-  add(CrossEntropyTerm::make(setup));
+  // Fuse Distillation's loss holds both passes' cross-entropies: it takes the CE term's place.
+  if (auto fd = FuseDistillationTerm::make(setup))
+    add(std::move(fd));
+  else
+    add(CrossEntropyTerm::make(setup));
   add(RouterLossTerm::make(setup));
-  add(FuseDistillationTerm::make(setup));
   add(WordKdTerm::make(setup));
 }
 
