@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "data/html_text.h"
 #include "nmt/util/error.h"
 #include "nmt/util/utf8.h"
 
@@ -138,8 +139,9 @@ HttpReply translate(const json& p, const ApiContext& cx) {
     return error_reply(400, "Invalid request: request (" + std::to_string(chars) + ") exceeds text limit (" +
                                 std::to_string(cx.char_limit) + ")");
   const std::string format = string_param(p, "format");
-  if (!format.empty() && format != "text")
-    return error_reply(400, "Invalid request: format '" + format + "' is not supported yet (text only)");
+  if (!format.empty() && format != "text" && format != "html")
+    return error_reply(400, "Invalid request: format must be text or html, got '" + format + "'");
+  const bool html = format == "html";
   int alternatives = 0;
   if (p.contains("alternatives") && !p["alternatives"].is_null()) {
     const std::string a = string_param(p, "alternatives");
@@ -177,12 +179,26 @@ HttpReply translate(const json& p, const ApiContext& cx) {
   std::vector<std::vector<std::string>> out(texts.size());
   std::map<std::string, std::vector<size_t>> by_source;
   for (size_t i = 0; i < texts.size(); ++i) by_source[sources[i]].push_back(i);
+  data::HtmlStats html_stats;
   for (const auto& [src, idx] : by_source) {
     Job job;
     job.src = src;
     job.tgt = *tgt;
     job.nbest = alternatives + 1;
     for (size_t i : idx) job.lines.push_back(texts[i]);
+    if (html) {  // markup kept, the text between it translated (data/html_text.h); no alternatives
+      job.nbest = 1;
+      auto lines = [&](const std::vector<std::string>& l) {
+        Job j{l, job.src, job.tgt, 1};
+        const JobResult r = cx.translate(std::move(j));
+        std::vector<std::string> best;
+        for (const auto& n : r) best.push_back(n.empty() ? std::string() : n[0]);
+        return best;
+      };
+      const auto docs = data::translate_html(job.lines, lines, &html_stats);
+      for (size_t k = 0; k < idx.size(); ++k) out[idx[k]] = {docs[k]};
+      continue;
+    }
     const JobResult r = cx.translate(std::move(job));
     for (size_t k = 0; k < idx.size(); ++k) out[idx[k]] = r.at(k);
   }
@@ -196,10 +212,12 @@ HttpReply translate(const json& p, const ApiContext& cx) {
   std::string detected_langs;
   if (autodetect)
     for (const auto& d : detected) detected_langs += (detected_langs.empty() ? "" : ",") + d["language"].get<std::string>();
-  const std::map<std::string, std::string> log = {{"source", autodetect ? "auto:" + detected_langs : sources[0]},
+  std::map<std::string, std::string> log = {{"source", autodetect ? "auto:" + detected_langs : sources[0]},
                                                   {"target", *tgt},
                                                   {"characters", std::to_string(chars)},
-                                                  {"texts", std::to_string(texts.size())}};
+                                                  {"texts", std::to_string(texts.size())},
+                                                  {"format", html ? "html" : "text"}};
+  if (html) log["html_split_runs"] = std::to_string(html_stats.split_runs);
   if (is_list) {
     json t = json::array(), a = json::array();
     for (size_t i = 0; i < texts.size(); ++i) {

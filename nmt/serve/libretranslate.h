@@ -1,7 +1,8 @@
 #pragma once
 // LibreTranslate's HTTP API as its own server answers it (libretranslate/app.py), so that its
 // clients work unchanged against `strata serve`:
-//   POST /translate  q (string or array), source (code or "auto"), target, format ("text"),
+//   POST /translate  q (string or array), source (code or "auto"), target, format ("text", or
+//                    "html": markup kept, text between translated, data/html_text.h),
 //                    alternatives (n-best beyond the first), api_key; JSON or form data.
 //                    -> {"translatedText": …} (a list for a list), "detectedLanguage" for auto,
 //                    "alternatives" when asked

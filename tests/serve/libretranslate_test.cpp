@@ -87,6 +87,24 @@ TEST(LibreTranslateTest, TranslateRepliesAsLibreTranslateDoes) {
   EXPECT_EQ(a.seen.back().src, "de");
 }
 
+TEST(LibreTranslateTest, HtmlKeepsTheMarkupAndTranslatesTheTextBetween) {
+  Api a;
+  a.cx.char_limit = 1000;
+  json req = {{"q", {"<p>Save <b>the</b> file</p>", "<ul><li>a &amp; b</li><li>42</li></ul>"}},
+              {"source", "en"}, {"target", "de"}, {"format", "html"}, {"alternatives", 1}};
+  auto r = a.call("POST", "/translate", req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  // The fake upper-cases and appends ">>de" (escaped in HTML); the runs of both texts go in one
+  // job, tags as tokens; no alternatives for HTML.
+  EXPECT_EQ(json::parse(r.body),
+            json({{"translatedText", {"<p>SAVE <b>THE</b> FILE&gt;&gt;de</p>", "<ul><li>A &amp; B&gt;&gt;de</li><li>42</li></ul>"}},
+                  {"alternatives", json::array({json::array(), json::array()})}}));
+  ASSERT_EQ(a.seen.size(), 1u);
+  EXPECT_EQ(a.seen[0].lines, (std::vector<std::string>{"Save %1the%2 file", "a & b"}));
+  EXPECT_EQ(a.seen[0].nbest, 1);
+  EXPECT_EQ(r.log.at("format"), "html");
+}
+
 TEST(LibreTranslateTest, BadRequestsGetLibreTranslatesErrors) {
   Api a;
   auto err = [&](const HttpReply& r) { return json::parse(r.body).at("error").get<std::string>(); };
@@ -103,8 +121,9 @@ TEST(LibreTranslateTest, BadRequestsGetLibreTranslatesErrors) {
   EXPECT_EQ(err(r), "qq is not supported");
   r = a.call("POST", "/translate", R"({"q": "0123456789012345678901234567890123456789X", "source": "en", "target": "de"})");
   EXPECT_EQ(err(r), "Invalid request: request (41) exceeds text limit (40)");
-  r = a.call("POST", "/translate", R"({"q": "x", "source": "en", "target": "de", "format": "html"})");
+  r = a.call("POST", "/translate", R"({"q": "x", "source": "en", "target": "de", "format": "xml"})");
   EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(err(r), "Invalid request: format must be text or html, got 'xml'");
   r = a.call("POST", "/translate", R"({"q": "x", "source": "en", "target": "de", "alternatives": 9})");
   EXPECT_EQ(r.status, 400);
   r = a.call("POST", "/translate", R"({"q": 5, "source": "en", "target": "de"})");
