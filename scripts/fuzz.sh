@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of tests/fuzz/ one after the other (docs/RELIABILITY.md "Fuzzing").
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 600 s, every data target)
-# Targets: mo ftl properties dtd help_html zip deb data_config split_tsv eval_input, and
+# Targets: mo ftl properties dtd help_html html_text zip deb data_config split_tsv eval_input, and
 # checkpoint (only when named: it builds strata_nmt with clang, which takes long).
 # Configures and builds build-fuzz/ (clang++-15, -DSTRATA_FUZZ=ON; scripts/bootstrap.sh --fuzz
 # installs clang and libFuzzer). Each target runs in one process (-jobs=1 -workers=1) on the
@@ -16,7 +16,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-600}
 shift || true
-all_data=(mo ftl properties dtd help_html zip deb data_config split_tsv eval_input)
+all_data=(mo ftl properties dtd help_html html_text zip deb data_config split_tsv eval_input)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_data[@]}")
 build=${BUILD_DIR:-$here/build-fuzz}
