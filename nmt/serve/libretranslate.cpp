@@ -180,6 +180,14 @@ HttpReply translate(const json& p, const ApiContext& cx) {
   std::map<std::string, std::vector<size_t>> by_source;
   for (size_t i = 0; i < texts.size(); ++i) by_source[sources[i]].push_back(i);
   data::HtmlStats html_stats;
+  BatchInfo largest;  // the largest batch this request's lines rode in
+  auto run = [&](Job j) {
+    j.batch = std::make_shared<BatchInfo>();
+    auto info = j.batch;
+    JobResult r = cx.translate(std::move(j));
+    if (info->lines > largest.lines) largest = *info;
+    return r;
+  };
   for (const auto& [src, idx] : by_source) {
     Job job;
     job.src = src;
@@ -189,8 +197,7 @@ HttpReply translate(const json& p, const ApiContext& cx) {
     if (html) {  // markup kept, the text between it translated (data/html_text.h); no alternatives
       job.nbest = 1;
       auto lines = [&](const std::vector<std::string>& l) {
-        Job j{l, job.src, job.tgt, 1};
-        const JobResult r = cx.translate(std::move(j));
+        const JobResult r = run(Job{l, job.src, job.tgt, 1, nullptr});
         std::vector<std::string> best;
         for (const auto& n : r) best.push_back(n.empty() ? std::string() : n[0]);
         return best;
@@ -199,7 +206,7 @@ HttpReply translate(const json& p, const ApiContext& cx) {
       for (size_t k = 0; k < idx.size(); ++k) out[idx[k]] = {docs[k]};
       continue;
     }
-    const JobResult r = cx.translate(std::move(job));
+    const JobResult r = run(std::move(job));
     for (size_t k = 0; k < idx.size(); ++k) out[idx[k]] = r.at(k);
   }
   auto best = [&](size_t i) { return out[i].empty() ? std::string() : out[i][0]; };
@@ -218,6 +225,10 @@ HttpReply translate(const json& p, const ApiContext& cx) {
                                                   {"texts", std::to_string(texts.size())},
                                                   {"format", html ? "html" : "text"}};
   if (html) log["html_split_runs"] = std::to_string(html_stats.split_runs);
+  if (largest.requests > 0) {  // known where the queue reports it (strata serve)
+    log["batch_requests"] = std::to_string(largest.requests);
+    log["batch_lines"] = std::to_string(largest.lines);
+  }
   if (is_list) {
     json t = json::array(), a = json::array();
     for (size_t i = 0; i < texts.size(); ++i) {

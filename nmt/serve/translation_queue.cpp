@@ -96,6 +96,7 @@ void TranslationQueue::work() {
         JobResult mine(all.begin() + static_cast<std::ptrdiff_t>(at),
                        all.begin() + static_cast<std::ptrdiff_t>(at + p.job.lines.size()));
         at += p.job.lines.size();
+        if (p.job.batch) *p.job.batch = BatchInfo{static_cast<int>(batch.size()), static_cast<int64_t>(lines.size())};
         p.promise.set_value(std::move(mine));
       }
     } catch (...) {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,10 +29,17 @@ struct QueueOptions {
   int max_queued = 256;   // requests waiting; beyond that submit() refuses
 };
 
+// The batch a job was translated in (for the request's log line).
+struct BatchInfo {
+  int requests = 0;   // jobs in the batch
+  int64_t lines = 0;  // lines in the batch
+};
+
 struct Job {
   std::vector<std::string> lines;
   std::string src, tgt;  // src may be empty when the model does not need it
   int nbest = 1;
+  std::shared_ptr<BatchInfo> batch;  // optional: filled before the job's result is ready
 };
 
 using JobResult = std::vector<std::vector<std::string>>;  // [line][k]

@@ -174,7 +174,9 @@ TEST(ServeCliTest, LibreTranslateApiOverHttpEqualsTranslateAndStopsOnSigterm) {
   // JSON-lines request log on stderr; SIGTERM: status 0 and a closing line.
   EXPECT_EQ(s.stop(), 0);
   const std::string log = test::read_file(d / "serve.log");
-  EXPECT_NE(log.find("{\"bytes_in\""), std::string::npos) << log;
+  EXPECT_NE(log.find("{\"batch_lines\":\""), std::string::npos) << log;  // the batch it rode in
+  EXPECT_NE(log.find("\"batch_requests\":\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"bytes_in\""), std::string::npos) << log;
   EXPECT_NE(log.find("\"characters\":\"13\",\"event\":\"request\""), std::string::npos) << log;  // "open the file"
   EXPECT_NE(log.find("\"source\":\"en\",\"status\":200,\"target\":\"de\",\"texts\":\"3\""), std::string::npos) << log;
   EXPECT_NE(log.find("[serve] stopped: "), std::string::npos) << log;

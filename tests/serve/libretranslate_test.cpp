@@ -103,6 +103,7 @@ TEST(LibreTranslateTest, HtmlKeepsTheMarkupAndTranslatesTheTextBetween) {
   EXPECT_EQ(a.seen[0].lines, (std::vector<std::string>{"Save %1the%2 file", "a & b"}));
   EXPECT_EQ(a.seen[0].nbest, 1);
   EXPECT_EQ(r.log.at("format"), "html");
+  EXPECT_EQ(r.log.count("batch_requests"), 0u);  // the fake reports no batch
 }
 
 TEST(LibreTranslateTest, BadRequestsGetLibreTranslatesErrors) {
@@ -239,9 +240,21 @@ TEST(TranslationQueueTest, ConcurrentRequestsOfADirectionShareABatchAndGetTheirO
       },
       [](const std::string&) { return int64_t{100}; }, QueueOptions{250, 100, 64}, false);
   std::vector<std::future<JobResult>> fs;
-  for (int i = 0; i < 5; ++i) fs.push_back(*small.submit(Job{{"x"}, "en", "de", 1}));
+  std::vector<std::shared_ptr<BatchInfo>> infos;
+  for (int i = 0; i < 5; ++i) {
+    infos.push_back(std::make_shared<BatchInfo>());
+    fs.push_back(*small.submit(Job{{"x"}, "en", "de", 1, infos.back()}));
+  }
   for (auto& f : fs) EXPECT_EQ(f.get(), (JobResult{{"X>>de"}}));
   for (const auto& [size, n] : small.batch_sizes()) EXPECT_LE(size, 2);
+  // Each job learns the batch it rode in: the batch sizes of the queue, one entry per job.
+  std::map<int, int64_t> from_jobs;
+  for (const auto& info : infos) {
+    EXPECT_EQ(info->lines, info->requests);  // one line per job here
+    from_jobs[info->requests] += 1;
+  }
+  for (auto& [size, n] : from_jobs) n /= size;
+  EXPECT_EQ(from_jobs, small.batch_sizes());
   // A full queue refuses; a stopped one too. A throwing batch passes the exception on.
   std::promise<void> gate;
   auto opened = gate.get_future().share();
