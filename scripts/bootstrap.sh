@@ -39,6 +39,7 @@ pkgs=(
   dpkg-dev                                           # apt-get source
   gettext                                            # msgfmt/msgcat: .mo parser tests, checks of written .po files
   curl                                               # HTTP client of the server tests (strata serve)
+  python3-websockets                                 # WebSocket client of the server tests (Marian's protocol)
   libssl-dev                                         # md5 (OpenSSL) for the split order
   libpng-dev                                         # PNG heat maps (strata analyze routing)
   libdnnl-dev                                        # oneDNN: int8 and bf16 products (kernels/)

@@ -153,7 +153,15 @@ int run_serve(const std::vector<std::string>& args) {
     metrics.record(known.count(path) ? path : "other", reply.status,
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return reply;
-  });
+  }, nmt::serve::WebSocketHandlers{
+      [&](const nmt::serve::Request& r) { return nmt::serve::check_websocket_upgrade(r.target, api); },
+      [&](const nmt::serve::Request& upgrade, const std::string& message) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto reply = nmt::serve::handle_marian_message(upgrade.target, message, api);
+        metrics.record("websocket", reply.log.count("error") ? 400 : 200,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        return reply;
+      }});
   // SIGTERM and SIGINT: stop accepting, finish the requests in flight, exit 0.
   g_server.store(&server);
   struct sigaction sa {};

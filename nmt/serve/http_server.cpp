@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -29,6 +30,7 @@ using Clock = std::chrono::steady_clock;
 struct HttpServer::Impl {
   ServerOptions options;
   Handler handler;
+  WebSocketHandlers websocket;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::atomic<bool> stopping{false};
@@ -38,6 +40,7 @@ struct HttpServer::Impl {
   ServerStats stats;
 
   void session(tcp::socket sock);
+  void websocket_session(tcp::socket& sock, const http::request<http::string_body>& req, const Request& upgrade);
 };
 
 namespace {
@@ -67,7 +70,149 @@ HttpReply error_json(int status, const std::string& message) {
   return {status, nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
+void log_line(const nlohmann::json& log) {
+  std::fprintf(stderr, "%s\n", log.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
+
+// The socket under a WebSocket stream, with the server's deadlines: while idle (between
+// messages) a read waits as long as it takes, waking every second to see a stop; once bytes of
+// a message arrive, every read and write must finish by the deadline (asio's blocking calls
+// ignore SO_RCVTIMEO, hence the poll before each call, as in the HTTP session).
+class DeadlineStream {
+ public:
+  using executor_type = tcp::socket::executor_type;
+  DeadlineStream(tcp::socket& sock, const std::atomic<bool>& stopping, int timeout_s)
+      : sock_(sock), stopping_(stopping), timeout_(std::chrono::seconds(timeout_s)) {}
+  executor_type get_executor() noexcept { return sock_.get_executor(); }
+  tcp::socket& socket() { return sock_; }
+  // Between messages: reads wait without a deadline until bytes come.
+  void idle() { idle_ = true; }
+  // From now on (e.g. writing a reply) the deadline applies.
+  void busy() {
+    idle_ = false;
+    deadline_ = Clock::now() + timeout_;
+  }
+
+  template <class Buffers>
+  size_t read_some(const Buffers& b, beast::error_code& ec) {
+    if (!wait(POLLIN, ec)) return 0;
+    return sock_.read_some(b, ec);
+  }
+  template <class Buffers>
+  size_t read_some(const Buffers& b) {
+    beast::error_code ec;
+    const size_t n = read_some(b, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& b, beast::error_code& ec) {
+    if (!wait(POLLOUT, ec)) return 0;
+    return sock_.write_some(b, ec);
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& b) {
+    beast::error_code ec;
+    const size_t n = write_some(b, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+ private:
+  bool wait(short events, beast::error_code& ec) {
+    for (;;) {
+      int wait_ms = 1000;
+      if (!idle_ || events != POLLIN) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
+        if (left <= 0) {
+          ec = beast::error::timeout;
+          return false;
+        }
+        wait_ms = static_cast<int>(std::min<int64_t>(left, 1000));
+      }
+      pollfd p{sock_.native_handle(), events, 0};
+      const int ready = ::poll(&p, 1, wait_ms);
+      if (ready < 0 && errno != EINTR) {
+        ec = beast::error_code(errno, boost::system::system_category());
+        return false;
+      }
+      if (ready > 0) {
+        if (idle_ && events == POLLIN) busy();  // a message begins: its deadline starts
+        return true;
+      }
+      if (idle_ && events == POLLIN && stopping_) {
+        ec = net::error::operation_aborted;
+        return false;
+      }
+    }
+  }
+
+  tcp::socket& sock_;
+  const std::atomic<bool>& stopping_;
+  std::chrono::seconds timeout_;
+  bool idle_ = false;
+  Clock::time_point deadline_ = Clock::now();
+};
+
+// Closing a WebSocket over DeadlineStream closes its socket (Beast finds this by ADL).
+void teardown(beast::role_type role, DeadlineStream& s, beast::error_code& ec) {
+  beast::websocket::teardown(role, s.socket(), ec);
+}
+
 }  // namespace
+
+void HttpServer::Impl::websocket_session(tcp::socket& sock, const http::request<http::string_body>& req,
+                                         const Request& upgrade) {
+  namespace wsns = beast::websocket;
+  DeadlineStream ds(sock, stopping, options.timeout_s);
+  wsns::stream<DeadlineStream&> ws(ds);
+  ws.read_message_max(static_cast<uint64_t>(options.body_limit));
+  ws.set_option(wsns::stream_base::decorator(
+      [](wsns::response_type& res) { res.set(http::field::server, "strata"); }));
+  beast::error_code ec;
+  ds.busy();
+  ws.accept(req, ec);
+  if (ec) return;
+  log_line({{"event", "websocket_open"}, {"id", upgrade.id}, {"path", upgrade.target.substr(0, upgrade.target.find('?'))}});
+  int64_t messages = 0;
+  for (;;) {
+    beast::flat_buffer buffer;
+    ds.idle();
+    ws.read(buffer, ec);
+    if (ec) break;  // closed by the client, timed out, stopping or broken
+    ds.busy();
+    const auto t0 = Clock::now();
+    HttpReply reply;
+    if (!ws.got_text()) {
+      reply.body = "error: send text messages";
+    } else {
+      try {
+        reply = websocket.message(upgrade, beast::buffers_to_string(buffer.data()));
+      } catch (const std::exception& e) {
+        reply.body = std::string("error: internal error: ") + e.what();
+      }
+    }
+    ws.text(true);
+    ws.write(net::buffer(reply.body), ec);
+    ++messages;
+    nlohmann::json log = {{"event", "websocket_message"}, {"id", upgrade.id + "." + std::to_string(messages)},
+                          {"bytes_in", buffer.size()},
+                          {"ms", std::round(std::chrono::duration<double, std::milli>(Clock::now() - t0).count() * 10) / 10}};
+    for (const auto& [k, v] : reply.log) log[k] = v;
+    log_line(log);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++stats.requests;
+    }
+    if (ec) break;
+    if (stopping) {  // the message in flight is answered; then the connection closes
+      ds.busy();
+      ws.close(wsns::close_code::going_away, ec);
+      break;
+    }
+  }
+  log_line({{"event", "websocket_close"}, {"id", upgrade.id}, {"messages", messages}});
+}
 
 void HttpServer::Impl::session(tcp::socket sock) {
   beast::flat_buffer buffer;
@@ -126,6 +271,24 @@ void HttpServer::Impl::session(tcp::socket sock) {
     r.content_type = std::string(req[http::field::content_type]);
     r.body = req.body();
     r.id = std::to_string(next_id++);
+    if (beast::websocket::is_upgrade(req)) {
+      std::optional<HttpReply> refused;
+      if (!websocket.accept || !websocket.message)
+        refused = error_json(400, "WebSocket is not served here");
+      else if (stopping)
+        refused = error_json(503, "Server is shutting down");
+      else
+        refused = websocket.accept(r);
+      if (!refused) {
+        websocket_session(sock, req, r);
+        return;
+      }
+      set_timeouts(sock, 5);
+      http::write(sock, make_response(req.version(), false, *refused), ec);
+      log_line({{"event", "request"}, {"id", r.id}, {"method", r.method},
+                {"path", r.target.substr(0, r.target.find('?'))}, {"status", refused->status}, {"websocket", true}});
+      return;
+    }
     HttpReply reply;
     if (req.method() == http::verb::options) {  // CORS preflight
       reply = {204, "", "text/plain"};
@@ -154,14 +317,16 @@ void HttpServer::Impl::session(tcp::socket sock) {
                           {"path", r.target.substr(0, r.target.find('?'))}, {"status", reply.status},
                           {"ms", std::round(ms * 10) / 10},           {"bytes_in", r.body.size()}};
     for (const auto& [k, v] : reply.log) log[k] = v;
-    std::fprintf(stderr, "%s\n", log.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    log_line(log);
     if (ec || !res.keep_alive()) return;
   }
 }
 
-HttpServer::HttpServer(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>()) {
+HttpServer::HttpServer(ServerOptions options, Handler handler, WebSocketHandlers websocket)
+    : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->handler = std::move(handler);
+  impl_->websocket = std::move(websocket);
   const std::string where = impl_->options.host + ":" + std::to_string(impl_->options.port);
   beast::error_code ec;
   const auto addr = net::ip::make_address(impl_->options.host, ec);

@@ -1,5 +1,5 @@
 #pragma once
-// The HTTP/1.1 transport of `strata serve` on Boost.Beast: one thread per connection (their
+// The HTTP/1.1 and WebSocket transport of `strata serve` on Boost.Beast: one thread per connection (their
 // number capped), keep-alive, a body limit, a timeout on every socket read and write (a silent or
 // trickling client cannot hold a connection longer than the request deadline), CORS for browser
 // clients, graceful stop (no new connections; those in flight finish their request). The handler
@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "nmt/serve/libretranslate.h"
@@ -34,11 +35,22 @@ struct ServerStats {
   int64_t open_connections = 0;
 };
 
+// WebSocket connections (an HTTP request with `Upgrade: websocket`); unset: refused with 400.
+struct WebSocketHandlers {
+  // The upgrade request: nullopt accepts, a reply refuses (sent as HTTP, then closed).
+  std::function<std::optional<HttpReply>(const Request&)> accept;
+  // One text message of an accepted connection -> the reply message (body) and its log fields.
+  std::function<HttpReply(const Request& upgrade, const std::string& message)> message;
+};
+
 class HttpServer {
  public:
   using Handler = std::function<HttpReply(const Request&)>;
-  // Binds (throws strata::Error naming host:port when it cannot).
-  HttpServer(ServerOptions options, Handler handler);
+  // Binds (throws strata::Error naming host:port when it cannot). A WebSocket connection waits
+  // for messages as long as it likes (it counts against max_connections), but each message must
+  // arrive whole within timeout_s of its first byte; at stop() it closes after the message in
+  // flight.
+  HttpServer(ServerOptions options, Handler handler, WebSocketHandlers websocket = {});
   ~HttpServer();
   int port() const;
   // Accepts until stop(); then waits for the open connections' requests to finish.

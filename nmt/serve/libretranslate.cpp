@@ -270,6 +270,110 @@ HttpReply detect(const json& p, const ApiContext& cx) {
 
 }  // namespace
 
+std::optional<HttpReply> check_websocket_upgrade(const std::string& target, const ApiContext& cx) {
+  const std::string path = target.substr(0, target.find('?'));
+  if (path != "/translate") return error_reply(404, "Not Found (WebSocket: /translate)");
+  try {
+    const json p = request_params(target, "", "");
+    if (!cx.api_keys.empty() && !cx.api_keys.count(string_param(p, "api_key"))) return error_reply(403, "Invalid API key");
+    const std::string source = string_param(p, "source"), tgt = string_param(p, "target");
+    if (!source.empty() && lower(source) != "auto" && !resolve(source, cx.langs))
+      return error_reply(400, source + " is not supported");
+    if ((source.empty() || lower(source) == "auto") && !cx.lid)
+      return error_reply(400, "Invalid request: give source=xx (no language identifier loaded for auto)");
+    if (!tgt.empty() && !resolve(tgt, cx.langs)) return error_reply(400, tgt + " is not supported");
+  } catch (const Error& e) {
+    return error_reply(400, std::string("Invalid request: ") + e.what());
+  }
+  return std::nullopt;
+}
+
+HttpReply handle_marian_message(const std::string& target, const std::string& message, const ApiContext& cx) {
+  HttpReply reply;
+  auto fail = [&](const std::string& why) {
+    reply.body = "error: " + why;
+    reply.log["error"] = why;
+    return reply;
+  };
+  if (find_invalid_utf8(message) != std::string::npos) return fail("the message is not valid UTF-8");
+  const size_t chars = code_points(message);
+  if (cx.char_limit >= 0 && chars > static_cast<size_t>(cx.char_limit))
+    return fail("the message (" + std::to_string(chars) + " characters) exceeds the limit (" +
+                std::to_string(cx.char_limit) + ")");
+  const json p = request_params(target, "", "");
+  const std::string source = string_param(p, "source"), default_tgt = string_param(p, "target");
+  const bool autodetect = source.empty() || lower(source) == "auto";
+  // Lines, each with its languages.
+  std::vector<std::string> lines, srcs, tgts;
+  for (size_t at = 0; at <= message.size();) {
+    size_t end = message.find('\n', at);
+    if (end == std::string::npos) end = message.size();
+    std::string line = message.substr(at, end - at);
+    at = end + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::string tgt = default_tgt;
+    if (line.rfind(">>", 0) == 0) {  // OPUS-MT's target tag
+      const size_t close = line.find("<<", 2);
+      if (close != std::string::npos && close > 2 && close <= 12) {
+        tgt = line.substr(2, close - 2);
+        line = line.substr(close + 2);
+        if (!line.empty() && line[0] == ' ') line.erase(0, 1);
+      }
+    }
+    std::string src;
+    if (!line.empty()) {
+      if (tgt.empty()) return fail("no target language: add ?target=xx to the URL or start the line with >>xx<<");
+      const auto t = resolve(tgt, cx.langs);
+      if (!t) return fail(tgt + " is not supported");
+      tgt = *t;
+      if (autodetect) {
+        if (!cx.lid) return fail("no source language: add ?source=xx to the URL");
+        const auto pred = cx.lid->predict(line);
+        const auto l = pred.lang.empty() ? std::nullopt : resolve(pred.lang, cx.langs);
+        src = l ? *l : cx.langs.front();
+      } else {
+        const auto s = resolve(source, cx.langs);
+        if (!s) return fail(source + " is not supported");
+        src = *s;
+      }
+    }
+    lines.push_back(std::move(line));
+    srcs.push_back(std::move(src));
+    tgts.push_back(std::move(tgt));
+    if (end == message.size()) break;
+  }
+  // One job per direction.
+  std::map<std::pair<std::string, std::string>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (!lines[i].empty()) groups[{srcs[i], tgts[i]}].push_back(i);
+  std::vector<std::string> out(lines.size());
+  BatchInfo largest;
+  try {
+    for (const auto& [dir, idx] : groups) {
+      Job job;
+      job.src = dir.first;
+      job.tgt = dir.second;
+      for (size_t i : idx) job.lines.push_back(lines[i]);
+      job.batch = std::make_shared<BatchInfo>();
+      auto info = job.batch;
+      const JobResult r = cx.translate(std::move(job));
+      if (info->lines > largest.lines) largest = *info;
+      for (size_t k = 0; k < idx.size(); ++k) out[idx[k]] = r.at(k).empty() ? std::string() : r.at(k)[0];
+    }
+  } catch (const Busy&) {
+    return fail("the server is busy, try again");
+  }
+  for (size_t i = 0; i < out.size(); ++i) reply.body += (i ? "\n" : "") + out[i];
+  std::string dirs;
+  for (const auto& [dir, idx] : groups) dirs += (dirs.empty() ? "" : ",") + dir.first + ">" + dir.second;
+  reply.log = {{"directions", dirs}, {"characters", std::to_string(chars)}, {"texts", std::to_string(lines.size())}};
+  if (largest.requests > 0) {
+    reply.log["batch_requests"] = std::to_string(largest.requests);
+    reply.log["batch_lines"] = std::to_string(largest.lines);
+  }
+  return reply;
+}
+
 std::map<std::string, std::string> parse_form(const std::string& body) {
   std::map<std::string, std::string> out;
   size_t at = 0;

@@ -61,6 +61,19 @@ const std::string& try_page();
 HttpReply handle_api(const std::string& method, const std::string& target, const std::string& content_type,
                      const std::string& body, const ApiContext& context);
 
+// Marian's WebSocket protocol (marian-server) on /translate, so that its clients work too: one
+// text message in, its lines translated, one text message out (the translations joined by '\n',
+// line for line; empty lines stay empty). Languages: `source` and `target` in the upgrade URL's
+// query (source default: detected per line where an identifier is loaded), and a line may start
+// with an OPUS-MT target tag ">>de<<" that sets that line's target. A message that cannot be
+// translated (no or unknown language, over the character limit, invalid UTF-8, queue full) is
+// answered with one line "error: …". `api_key` goes in the query when keys are required.
+//
+// The upgrade request (its target URL): nullopt accepts, a reply refuses (sent as HTTP).
+std::optional<HttpReply> check_websocket_upgrade(const std::string& target, const ApiContext& context);
+// One message of an accepted connection: the reply message in `body`, log fields in `log`.
+HttpReply handle_marian_message(const std::string& target, const std::string& message, const ApiContext& context);
+
 // application/x-www-form-urlencoded: key -> value (percent-decoded, '+' as space; the last of a
 // repeated key). Throws strata::Error on a bad percent escape.
 std::map<std::string, std::string> parse_form(const std::string& body);

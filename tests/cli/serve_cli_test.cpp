@@ -185,5 +185,46 @@ TEST(ServeCliTest, LibreTranslateApiOverHttpEqualsTranslateAndStopsOnSigterm) {
                               "--host not-an-ip is not an IP address");
 }
 
+TEST(ServeCliTest, MarianWebSocketProtocolOverTheWire) {
+  // A client of Debian's python3-websockets (tests/cli/ws_client.py): lines in, lines out, equal
+  // to `strata translate`; a per-line >>xx<< target; errors as a message; a refused upgrade; a
+  // message that never finishes is dropped after --timeout; an idle connection does not hold
+  // the server at SIGTERM.
+  const std::string client = (std::filesystem::current_path() / "tests/cli/ws_client.py").string();
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto tiny = test::save_tiny_checkpoint(d, data_yaml, "dense");
+  Server s("-m " + tiny.path + " --timeout 2", d / "serve.log");
+  ASSERT_GT(s.port, 0) << test::read_file(d / "serve.log");
+  auto offline = [&](const std::string& lines, const std::string& tgt) {
+    test::write_file(d / "in.txt", lines);
+    const auto r = test::run_command(kStrata + " translate -m " + tiny.path + " --tgt-lang " + tgt + " < " + (d / "in.txt"), d.str());
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+  };
+  const std::string de = offline("open the file\nsave\n", "de"), fr = offline("print the copy\n", "fr");
+  const auto r = test::run_command("/usr/bin/python3 " + client + " check 127.0.0.1 " + std::to_string(s.port), d.str());
+  ASSERT_EQ(r.status, 0) << r.err << test::read_file(d / "serve.log");
+  const json got = json::parse(r.out);
+  EXPECT_EQ(got["reply"], de + "\n" + fr.substr(0, fr.size() - 1)) << got.dump();  // the empty line stays
+  EXPECT_EQ(got["error"], "error: xx is not supported");
+  EXPECT_EQ(got["refused"], 400);
+  EXPECT_EQ(got["handshake"], "HTTP/1.1 101 Switching Protocols");
+  EXPECT_GE(got["dropped_after_s"].get<double>(), 1.5);
+  EXPECT_LE(got["dropped_after_s"].get<double>(), 6.0);
+  // An idle connection, then SIGTERM: the server closes it and exits 0.
+  const std::string idle_cmd = "/usr/bin/python3 " + client + " idle 127.0.0.1 " + std::to_string(s.port) + " > " + (d / "idle.txt") + " 2>&1 &";
+  ASSERT_EQ(std::system(idle_cmd.c_str()), 0);
+  for (int i = 0; i < 100 && test::read_file(d / "idle.txt").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(test::read_file(d / "idle.txt"), "HTTP/1.1 101 Switching Protocols\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(s.stop(), 0);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  const std::string log = test::read_file(d / "serve.log");
+  EXPECT_NE(log.find("\"directions\":\"en>de,en>fr\",\"event\":\"websocket_message\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"event\":\"websocket_close\""), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace strata

@@ -106,6 +106,46 @@ TEST(LibreTranslateTest, HtmlKeepsTheMarkupAndTranslatesTheTextBetween) {
   EXPECT_EQ(r.log.count("batch_requests"), 0u);  // the fake reports no batch
 }
 
+TEST(LibreTranslateTest, MarianWebSocketMessagesAreLinesInLinesOut) {
+  Api a;
+  a.cx.char_limit = 100;
+  // Lines keep their places (empty ones stay empty); ">>zh<<" sets a line's target; one job per
+  // direction.
+  auto r = handle_marian_message("/translate?source=en&target=de", "open\r\n\n>>zh<< save\nclose", a.cx);
+  EXPECT_EQ(r.body, "OPEN>>de\n\nSAVE>>zh-CN\nCLOSE>>de");
+  ASSERT_EQ(a.seen.size(), 2u);
+  EXPECT_EQ(a.seen[0].lines, (std::vector<std::string>{"open", "close"}));
+  EXPECT_EQ(a.seen[1].tgt, "zh-CN");
+  EXPECT_EQ(r.log.at("directions"), "en>de,en>zh-CN");
+  // No source: detected per line.
+  r = handle_marian_message("/translate?target=en", "der die das", a.cx);
+  EXPECT_EQ(r.body, "DER DIE DAS>>en");
+  EXPECT_EQ(a.seen.back().src, "de");
+  // Errors are one line; nothing is translated.
+  const size_t before = a.seen.size();
+  EXPECT_EQ(handle_marian_message("/translate?source=en", "save", a.cx).body,
+            "error: no target language: add ?target=xx to the URL or start the line with >>xx<<");
+  EXPECT_EQ(handle_marian_message("/translate?source=en&target=de", ">>xx<< save", a.cx).body, "error: xx is not supported");
+  EXPECT_EQ(handle_marian_message("/translate?source=en&target=de", "bad \xff", a.cx).body,
+            "error: the message is not valid UTF-8");
+  EXPECT_EQ(handle_marian_message("/translate?source=en&target=de", std::string(101, 'a'), a.cx).body,
+            "error: the message (101 characters) exceeds the limit (100)");
+  EXPECT_EQ(a.seen.size(), before);
+  a.cx.translate = [](Job) -> JobResult { throw Busy{}; };
+  EXPECT_EQ(handle_marian_message("/translate?source=en&target=de", "x", a.cx).body, "error: the server is busy, try again");
+  // The upgrade: only /translate, known languages, the API key when keys are required.
+  EXPECT_FALSE(check_websocket_upgrade("/translate?source=en&target=de", a.cx));
+  EXPECT_FALSE(check_websocket_upgrade("/translate", a.cx));  // auto source, target per line
+  EXPECT_EQ(check_websocket_upgrade("/other", a.cx)->status, 404);
+  EXPECT_EQ(check_websocket_upgrade("/translate?source=qq", a.cx)->status, 400);
+  EXPECT_EQ(check_websocket_upgrade("/translate?target=qq", a.cx)->status, 400);
+  a.cx.api_keys = {"k1"};
+  EXPECT_EQ(check_websocket_upgrade("/translate?source=en", a.cx)->status, 403);
+  EXPECT_FALSE(check_websocket_upgrade("/translate?source=en&api_key=k1", a.cx));
+  a.cx.lid = nullptr;
+  EXPECT_EQ(check_websocket_upgrade("/translate?api_key=k1", a.cx)->status, 400);  // auto needs the identifier
+}
+
 TEST(LibreTranslateTest, BadRequestsGetLibreTranslatesErrors) {
   Api a;
   auto err = [&](const HttpReply& r) { return json::parse(r.body).at("error").get<std::string>(); };
