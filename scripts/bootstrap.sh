@@ -40,6 +40,7 @@ pkgs=(
   gettext                                            # msgfmt/msgcat: .mo parser tests, checks of written .po files
   curl                                               # HTTP client of the server tests (strata serve)
   python3-websockets                                 # WebSocket client of the server tests (Marian's protocol)
+  chromium                                           # headless browser: the server page's test
   libssl-dev                                         # md5 (OpenSSL) for the split order
   libpng-dev                                         # PNG heat maps (strata analyze routing)
   libdnnl-dev                                        # oneDNN: int8 and bf16 products (kernels/)
@@ -79,17 +80,19 @@ say "BLAS: $(readlink -f /usr/lib/$arch/libblas.so.3)"
 # prefix inside the build tree.
 "$here/scripts/build_sentencepiece.sh" "$build_dir/third_party"
 
-# Tests only: Mozilla's Fluent parser checks the .ftl files `strata translate --format ftl` writes
-# (tests/data/catalog_test.cpp reads it from BUILD_DIR/npm/node_modules).
-# Node.js and npm are the machine's (Debian's npm package would replace a newer Node.js); without
-# them that one check is skipped, with a message in the test output.
-if [ ! -f "$build_dir/npm/node_modules/@fluent/syntax/package.json" ]; then
+# Tests only, from npm into BUILD_DIR/npm/node_modules: Mozilla's Fluent parser checks the .ftl
+# files `strata translate --format ftl` writes (tests/data/catalog_test.cpp), and the npm
+# `libretranslate` client talks to `strata serve` (tests/cli/serve_cli_test.cpp). Node.js and npm
+# are the machine's (Debian's npm package would replace a newer Node.js); without them those
+# checks are skipped, with a message in the test output.
+if [ ! -f "$build_dir/npm/node_modules/@fluent/syntax/package.json" ] ||
+   [ ! -f "$build_dir/npm/node_modules/libretranslate/package.json" ]; then
   if command -v npm >/dev/null && command -v node >/dev/null; then
     mkdir -p "$build_dir/npm"
-    (cd "$build_dir/npm" && npm install --no-audit --no-fund --silent @fluent/syntax@0.19 >/dev/null) \
-      || die "npm install @fluent/syntax failed (needs the npm registry)"
+    (cd "$build_dir/npm" && npm install --no-audit --no-fund --silent @fluent/syntax@0.19 libretranslate@1.0.1 >/dev/null) \
+      || die "npm install @fluent/syntax libretranslate failed (needs the npm registry)"
   else
-    say "no node/npm: the .ftl check with @fluent/syntax will be skipped"
+    say "no node/npm: the checks with @fluent/syntax and the libretranslate client will be skipped"
   fi
 fi
 say "done"

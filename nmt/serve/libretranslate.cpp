@@ -443,6 +443,11 @@ fetch('/languages').then((r) => r.json()).then((langs) => {
     $('target').add(new Option(l.name, l.code));
   }
   if (langs.length > 1) $('target').value = langs[1].code;
+  // A link may carry the request: /?source=en&target=de&q=text translates on load.
+  const p = new URLSearchParams(location.search);
+  if (p.get('source')) $('source').value = p.get('source');
+  if (p.get('target')) $('target').value = p.get('target');
+  if (p.get('q')) { $('input').value = p.get('q'); $('go').click(); }
 }).catch((e) => { $('status').textContent = 'cannot load the languages: ' + e; });
 $('go').addEventListener('click', async () => {
   $('status').textContent = '';
@@ -453,6 +458,7 @@ $('go').addEventListener('click', async () => {
     const j = await r.json();
     if (!r.ok) { $('status').textContent = j.error || r.statusText; return; }
     $('output').textContent = j.translatedText.join('\n');
+    document.body.dataset.translated = 'yes';
   } catch (e) { $('status').textContent = String(e); }
 });
 </script>

@@ -185,6 +185,76 @@ TEST(ServeCliTest, LibreTranslateApiOverHttpEqualsTranslateAndStopsOnSigterm) {
                               "--host not-an-ip is not an IP address");
 }
 
+TEST(ServeCliTest, TheNpmLibreTranslateClientWorksUnchanged) {
+  // The npm `libretranslate` package (1.0.1), as its users call it, pointed at `strata serve`.
+#ifdef STRATA_NODE_MODULES
+  const std::string nm = STRATA_NODE_MODULES;
+#else
+  const std::string nm = "build/npm/node_modules";
+#endif
+  if (!std::filesystem::exists(nm + "/libretranslate/package.json"))
+    GTEST_SKIP() << "the npm libretranslate client is not installed in " << nm << " (scripts/bootstrap.sh installs it)";
+  const std::string script = (std::filesystem::current_path() / "tests/cli/lt_client.js").string();
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto tiny = test::save_tiny_checkpoint(d, data_yaml, "dense");
+  Server s("-m " + tiny.path, d / "serve.log");
+  ASSERT_GT(s.port, 0) << test::read_file(d / "serve.log");
+  test::write_file(d / "in.txt", "open the file\nsave\n");
+  const auto offline = test::run_command(kStrata + " translate -m " + tiny.path + " --tgt-lang de < " + (d / "in.txt"), d.str());
+  ASSERT_EQ(offline.status, 0) << offline.err;
+  const std::string first = offline.out.substr(0, offline.out.find('\n'));
+  const std::string second = offline.out.substr(first.size() + 1, offline.out.size() - first.size() - 2);
+  const auto r = test::run_command("NODE_PATH=" + nm + " node " + script + " http://127.0.0.1:" + std::to_string(s.port), d.str());
+  ASSERT_EQ(r.status, 0) << r.err << test::read_file(d / "serve.log");
+  const json got = json::parse(r.out);
+  EXPECT_EQ(got["text"], first);
+  EXPECT_EQ(got["list"], json({first, second}));
+  // HTML: the markup comes back as it went in, around translated text.
+  const std::string html = got["html"].get<std::string>();
+  EXPECT_EQ(html.rfind("<p>", 0), 0u) << html;
+  EXPECT_NE(html.find("<b>"), std::string::npos) << html;
+  EXPECT_LT(html.find("<b>"), html.find("</b>")) << html;
+  EXPECT_EQ(html.substr(html.size() - 4), "</p>") << html;
+  // The client checks the target against /languages itself.
+  EXPECT_EQ(got["unknown"], "This language was not found/does not exist.");
+  EXPECT_EQ(s.stop(), 0);
+}
+
+TEST(ServeCliTest, ThePageTranslatesInAHeadlessBrowser) {
+  // Debian's chromium opens the page at / with a request in its URL, runs its script (languages
+  // from /languages, then /translate) and dumps the DOM; a screenshot of the same.
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "chromium is not installed (scripts/bootstrap.sh installs it)";
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto tiny = test::save_tiny_checkpoint(d, data_yaml, "dense");
+  Server s("-m " + tiny.path, d / "serve.log");
+  ASSERT_GT(s.port, 0) << test::read_file(d / "serve.log");
+  test::write_file(d / "in.txt", "open the file\n");
+  const auto offline = test::run_command(kStrata + " translate -m " + tiny.path + " --tgt-lang de < " + (d / "in.txt"), d.str());
+  ASSERT_EQ(offline.status, 0) << offline.err;
+  std::string want;
+  for (char c : offline.out.substr(0, offline.out.size() - 1))
+    want += c == '&' ? std::string("&amp;") : c == '<' ? std::string("&lt;") : c == '>' ? std::string("&gt;") : std::string(1, c);
+  const std::string url = "'http://127.0.0.1:" + std::to_string(s.port) + "/?source=en&target=de&q=open%20the%20file'";
+  // --user-data-dir: a fresh profile in the temporary directory; --no-sandbox: tests may run as root.
+  const std::string chromium = "chromium --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" +
+                               (d / "profile") + " --virtual-time-budget=15000 --window-size=1000,600 ";
+  const auto dom = test::run_command("timeout 120 " + chromium + "--dump-dom " + url + " 2>/dev/null", d.str());
+  ASSERT_EQ(dom.status, 0) << dom.err;
+  EXPECT_NE(dom.out.find("data-translated=\"yes\""), std::string::npos) << dom.out;
+  EXPECT_NE(dom.out.find("<div id=\"output\" aria-live=\"polite\">" + want + "</div>"), std::string::npos)
+      << want << "\n" << dom.out;
+  EXPECT_NE(dom.out.find("<option value=\"de\">German</option>"), std::string::npos);  // from /languages
+  const auto shot = test::run_command("timeout 120 " + chromium + "--screenshot=" + (d / "page.png") + " " + url + " 2>/dev/null", d.str());
+  ASSERT_EQ(shot.status, 0) << shot.err;
+  const std::string png = test::read_file(d / "page.png");
+  ASSERT_GT(png.size(), 1000u);
+  EXPECT_EQ(png.substr(0, 8), "\x89PNG\r\n\x1a\n");
+  EXPECT_EQ(s.stop(), 0);
+}
+
 TEST(ServeCliTest, MarianWebSocketProtocolOverTheWire) {
   // A client of Debian's python3-websockets (tests/cli/ws_client.py): lines in, lines out, equal
   // to `strata translate`; a per-line >>xx<< target; errors as a message; a refused upgrade; a
