@@ -1,9 +1,15 @@
 // `strata serve` over real HTTP on loopback, driven by curl: every endpoint and its errors, a
 // request's translation equals `strata translate`'s for the same line (also when it shares its
 // batch with concurrent requests), malformed HTTP and an oversized body get their status codes, a
-// silent connection is dropped, and SIGTERM ends the server with status 0.
+// silent connection is dropped, and SIGTERM ends the server with status 0. Also: 10,000 idle
+// connections, the npm libretranslate client, the page in headless chromium, and Marian's
+// WebSocket protocol with a python3-websockets client.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -219,6 +225,65 @@ TEST(ServeCliTest, TheNpmLibreTranslateClientWorksUnchanged) {
   // The client checks the target against /languages itself.
   EXPECT_EQ(got["unknown"], "This language was not found/does not exist.");
   EXPECT_EQ(s.stop(), 0);
+}
+
+// Resident memory of a process in MB (from /proc), -1 if unknown.
+double rss_mb(pid_t pid) {
+  const std::string status = test::read_file("/proc/" + std::to_string(pid) + "/status");
+  const auto at = status.find("VmRSS:");
+  return at == std::string::npos ? -1.0 : std::stod(status.substr(at + 6)) / 1024.0;
+}
+
+TEST(ServeCliTest, TenThousandIdleConnectionsDoNotTakeItDown) {
+  // 10,000 TCP connections that never send a byte. The server holds --max-connections of them
+  // until --timeout and answers the rest "503 Too many connections" at once: it keeps answering,
+  // its memory stays bounded, and once they are gone it serves as before.
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto tiny = test::save_tiny_checkpoint(d, data_yaml, "dense");
+  Server s("-m " + tiny.path + " --timeout 2 --max-connections 64", d / "serve.log");
+  ASSERT_GT(s.port, 0) << test::read_file(d / "serve.log");
+  const std::string health = "curl -s -m 30 -o /dev/null -w '%{http_code}' http://127.0.0.1:" + std::to_string(s.port) + "/health";
+  const double rss_before = rss_mb(s.pid);
+  std::vector<int> fds;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(s.port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool out_of_fds = false;
+  for (int i = 0; i < 10000; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+      out_of_fds = true;
+      break;
+    }
+    ::fcntl(fd, F_SETFL, O_NONBLOCK);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);  // EINPROGRESS: fine
+    fds.push_back(fd);
+  }
+  if (out_of_fds) {
+    for (int fd : fds) ::close(fd);
+    GTEST_SKIP() << "this process may open only " << fds.size() << " sockets (ulimit -n)";
+  }
+  // While they are open: an answer (200, or 503 while the slots are full), never a hang.
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto during = test::run_command(health, d.str());
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_TRUE(during.out == "200" || during.out == "503") << during.out << " " << during.err;
+  EXPECT_LT(waited, 30.0);
+  const double rss_during = rss_mb(s.pid);
+  EXPECT_LT(rss_during, rss_before + 512) << rss_before << " -> " << rss_during << " MB";
+  for (int fd : fds) ::close(fd);
+  // Gone: within --timeout and some slack, /health is 200 again.
+  std::string after;
+  for (int i = 0; i < 60 && after != "200"; ++i) {
+    after = test::run_command(health, d.str()).out;
+    if (after != "200") std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_EQ(after, "200");
+  EXPECT_EQ(s.stop(), 0);
+  std::printf("[ serve ] 10,000 idle connections: /health answered %s in %.1f s; RSS %.0f -> %.0f MB\n",
+              during.out.c_str(), waited, rss_before, rss_during);
 }
 
 TEST(ServeCliTest, ThePageTranslatesInAHeadlessBrowser) {
