@@ -70,9 +70,10 @@ void add_text(std::string_view raw, std::vector<Item>* items) {
       cur.text += raw[i];
       continue;
     }
-    const size_t semi = raw.find(';', i + 1);
-    const std::string_view ref =
-        semi == std::string_view::npos || semi - i > 33 ? std::string_view() : raw.substr(i + 1, semi - i - 1);
+    // A reference is short: look for its ';' in the next 33 bytes only (no quadratic scan).
+    const size_t semi_rel = raw.substr(i + 1, 33).find(';');
+    const size_t semi = semi_rel == std::string_view::npos ? std::string_view::npos : i + 1 + semi_rel;
+    const std::string_view ref = semi == std::string_view::npos ? std::string_view() : raw.substr(i + 1, semi - i - 1);
     std::string decoded;
     bool known = false, named = false;
     if (ref.size() >= 2 && ref[0] == '#') {
@@ -113,20 +114,50 @@ void add_text(std::string_view raw, std::vector<Item>* items) {
   flush();
 }
 
-// End of the tag that starts at `p` ('<'): one past its '>' outside quotes, npos if none.
-size_t tag_end(std::string_view s, size_t p) {
-  char quote = 0;
-  for (size_t i = p + 1; i < s.size(); ++i) {
-    if (quote != 0) {
-      if (s[i] == quote) quote = 0;
-    } else if (s[i] == '"' || s[i] == '\'') {
-      quote = s[i];
-    } else if (s[i] == '>') {
-      return i + 1;
+// Ends of tags: for a tag starting at p ('<'), one past its '>' outside quotes, npos if none.
+// Linear over a whole document however many tags fail to end: from a position outside quotes the
+// scan goes to the next '>', '"' or '\'' (precomputed), jumps over a quoted value to the next
+// position outside quotes, and every such position's outcome is remembered.
+class TagEnds {
+ public:
+  explicit TagEnds(std::string_view s)
+      : s_(s), special_(s.size() + 1, kNone), dq_(s.size() + 1, kNone), sq_(s.size() + 1, kNone),
+        memo_(s.size() + 1, kUnknown) {
+    for (size_t i = s.size(); i-- > 0;) {
+      const char c = s[i];
+      special_[i] = c == '>' || c == '"' || c == '\'' ? i : special_[i + 1];
+      dq_[i] = c == '"' ? i : dq_[i + 1];
+      sq_[i] = c == '\'' ? i : sq_[i + 1];
     }
   }
-  return std::string_view::npos;
-}
+  size_t operator()(size_t p) {
+    std::vector<size_t> path;
+    size_t at = p + 1, result = kNone;
+    for (;;) {
+      if (memo_[at] != kUnknown) {
+        result = memo_[at];
+        break;
+      }
+      path.push_back(at);
+      const size_t i = special_[at];
+      if (i == kNone) break;
+      if (s_[i] == '>') {
+        result = i + 1;
+        break;
+      }
+      const size_t close = (s_[i] == '"' ? dq_ : sq_)[i + 1];
+      if (close == kNone) break;
+      at = close + 1;
+    }
+    for (size_t q : path) memo_[q] = result;
+    return result == kNone ? std::string_view::npos : result;
+  }
+
+ private:
+  static constexpr size_t kNone = static_cast<size_t>(-1), kUnknown = static_cast<size_t>(-2);
+  std::string_view s_;
+  std::vector<size_t> special_, dq_, sq_, memo_;
+};
 
 // Whether `tag` (a start tag) has translate="no".
 bool no_translate(std::string_view tag) {
@@ -146,7 +177,7 @@ bool no_translate(std::string_view tag) {
 
 // One past the end tag that closes element `name` whose start tag ends at `from` (same-name
 // elements nest; script/style content is raw text up to the first end tag). npos: none.
-size_t element_end(std::string_view s, size_t from, const std::string& name, bool raw_text) {
+size_t element_end(std::string_view s, size_t from, const std::string& name, bool raw_text, TagEnds& tag_end) {
   int depth = 1;
   for (size_t p = s.find('<', from); p != std::string_view::npos; p = s.find('<', p + 1)) {
     const bool closing = p + 1 < s.size() && s[p + 1] == '/';
@@ -154,7 +185,7 @@ size_t element_end(std::string_view s, size_t from, const std::string& name, boo
     if (s.size() - n0 < name.size() || lower_ascii(s.substr(n0, name.size())) != name) continue;
     if (n0 + name.size() < s.size() && name_char(s[n0 + name.size()])) continue;
     if (!closing && raw_text) continue;
-    const size_t end = tag_end(s, p);
+    const size_t end = tag_end(p);
     if (end == std::string_view::npos) return end;
     if (closing) {
       if (--depth == 0) return end;
@@ -167,6 +198,7 @@ size_t element_end(std::string_view s, size_t from, const std::string& name, boo
 
 std::vector<Item> parse(std::string_view s) {
   std::vector<Item> items;
+  TagEnds tag_end(s);
   std::string text;  // raw text not yet added
   auto brk = [&](std::string_view raw) {
     add_text(text, &items);
@@ -205,8 +237,12 @@ std::vector<Item> parse(std::string_view s) {
     }
     const bool closing = s[p + 1] == '/';
     const size_t n0 = p + (closing ? 2 : 1);
-    const size_t end = tag_end(s, p);
-    if (n0 >= s.size() || !is_alpha(s[n0]) || end == std::string_view::npos) {
+    if (n0 >= s.size() || !is_alpha(s[n0])) {
+      text += s[p++];  // a '<' that starts no tag is text
+      continue;
+    }
+    const size_t end = tag_end(p);
+    if (end == std::string_view::npos) {
       text += s[p++];  // a '<' that starts no tag is text
       continue;
     }
@@ -218,7 +254,7 @@ std::vector<Item> parse(std::string_view s) {
     const bool self_closing = !closing && tag.size() >= 2 && tag[tag.size() - 2] == '/';
     if (!closing && !self_closing && kVoid.count(name) == 0 &&
         (kKept.count(name) > 0 || no_translate(tag))) {  // the whole element, kept
-      const size_t e = element_end(s, end, name, name == "script" || name == "style");
+      const size_t e = element_end(s, end, name, name == "script" || name == "style", tag_end);
       const size_t stop = e == std::string_view::npos ? s.size() : e;
       Piece pc;
       pc.kind = Piece::kTag;
@@ -276,6 +312,14 @@ bool has_token_text(const std::vector<Piece>& run) {
         if (pc.text[i] == '%' && is_digit(pc.text[i + 1])) return true;
   return false;
 }
+
+// Units of a run (its tags and entities).
+size_t units_of(const std::vector<Piece>& run) {
+  return static_cast<size_t>(std::count_if(run.begin(), run.end(), [](const Piece& pc) { return pc.kind != Piece::kText; }));
+}
+
+// Tokens have at most three digits (data/protect.h's restore reads no more).
+constexpr size_t kMaxUnits = 999;
 
 std::string raw_of(const std::vector<Piece>& run) {
   std::string out;
@@ -346,8 +390,10 @@ std::set<std::pair<size_t, size_t>> tag_pairs(const std::vector<const Piece*>& u
     if (pc->open) {
       stack.push_back(u);
     } else if (pc->close) {
-      auto it = std::find_if(stack.rbegin(), stack.rend(), [&](size_t o) { return units[o]->name == pc->name; });
-      if (it != stack.rend()) {
+      // The nearest open element of that name among the innermost 64 (bounded: no quadratic scan).
+      const auto stop = stack.size() > 64 ? stack.rbegin() + 64 : stack.rend();
+      auto it = std::find_if(stack.rbegin(), stop, [&](size_t o) { return units[o]->name == pc->name; });
+      if (it != stop) {
         pairs.insert({*it, u});
         stack.erase(std::next(it).base(), stack.end());
       }
@@ -454,8 +500,7 @@ std::vector<std::string> translate_html(const std::vector<std::string>& docs,
   for (size_t r = 0; r < runs.size(); ++r) {
     if (!has_letter(runs[r])) {
       done[r] = raw_of(runs[r]);
-    } else if (has_token_text(runs[r]) && std::any_of(runs[r].begin(), runs[r].end(),
-                                                      [](const Piece& pc) { return pc.kind != Piece::kText; })) {
+    } else if ((has_token_text(runs[r]) && units_of(runs[r]) > 0) || units_of(runs[r]) > kMaxUnits) {
       split.push_back(r);
     } else {
       prepared[r] = prepare(runs[r]);
@@ -487,10 +532,8 @@ std::vector<std::string> translate_html(const std::vector<std::string>& docs,
     auto flush = [&] {
       if (cur.empty()) return;
       Sub s{r, std::move(cur), {}, {}, false};
-      s.send = has_letter(s.pieces) &&
-               !(has_token_text(s.pieces) && std::any_of(s.pieces.begin(), s.pieces.end(), [](const Piece& pc) {
-                   return pc.kind != Piece::kText;
-                 }));
+      s.send = has_letter(s.pieces) && !(has_token_text(s.pieces) && units_of(s.pieces) > 0) &&
+               units_of(s.pieces) <= kMaxUnits;
       if (s.send) {
         s.pr = prepare(s.pieces);
         lines.push_back(s.pr.line);

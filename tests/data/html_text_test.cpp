@@ -184,6 +184,27 @@ TEST(HtmlTextTest, NoLettersNoCallAndOddMarkupIsText) {
   EXPECT_TRUE(e.calls.empty());
 }
 
+TEST(HtmlTextTest, HostileDocumentsTakeLinearTime) {
+  // Each of these would be quadratic with a naive scan (a megabyte: minutes); here they finish
+  // in well under the test timeout, and the text comes back.
+  auto same = [](const std::vector<std::string>& lines) { return lines; };
+  std::string tags;  // '<a' without a '>' outside quotes, then one quote and a '>' inside it
+  for (int i = 0; i < 200000; ++i) tags += "<a ";
+  tags += "\"x>";
+  EXPECT_EQ(translate_html({tags}, same)[0].size(), tags.size() + 4 * 200000 - 200000 + 3);
+  std::string amps(600000, '&');  // '&' without ';'
+  EXPECT_EQ(translate_html({amps + " x"}, same)[0], [&] {
+    std::string e;
+    for (size_t i = 0; i < amps.size(); ++i) e += "&amp;";
+    return e + " x";
+  }());
+  std::string nest;  // deep inline nesting closed by other names
+  for (int i = 0; i < 50000; ++i) nest += "<b>";
+  nest += "text";
+  for (int i = 0; i < 50000; ++i) nest += "</i>";
+  EXPECT_EQ(translate_html({nest}, same)[0], nest);
+}
+
 TEST(HtmlTextTest, ABatchOfDocumentsIsOneCallAndAWrongCountIsAnError) {
   Upper u;
   const auto out = translate_html({"<p>one</p>", "two", "<b>three</b> four"}, u.fn());
