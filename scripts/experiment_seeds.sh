@@ -7,8 +7,12 @@
 # direction, greedy) with the source-use diagnostic, and each seed claim marked.
 #   scripts/experiment_seeds.sh UPDATES [SHAPE]     SHAPE: d128 (the quickstart's) or d256 (default d128)
 #   scripts/experiment_seeds.sh --table UPDATES [SHAPE]
+#   SEEDS_ONLY="gshard smoe" scripts/experiment_seeds.sh UPDATES [SHAPE]   (train only these)
 # Pick UPDATES from the compute–quality curve (docs/RESULTS.md): the smallest point where the dense
 # model's shuffled-source gap is large. Resumable: scored models are skipped, interrupted ones resume.
+# Each model's scores are also kept in docs/results/seeds_SHAPE_UPDATES/NAME.json (with its training
+# time, CPU and commit) so that the comparison can be finished over several sessions and machines:
+# commit them. A model scored there is not trained again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -23,7 +27,23 @@ case "$shape" in
   *) echo "unknown shape $shape (d128, d256)" >&2; exit 2 ;;
 esac
 root=work/models/seeds_${shape}_${updates}
-mkdir -p "$root"
+kept=docs/results/seeds_${shape}_${updates}
+mkdir -p "$root" "$kept"
+only=" ${SEEDS_ONLY:-dense dense_seed2 switch gshard smoe lms_fd lms_fd_shared} "
+# keep NAME OUT MINUTES: the scores with how they were made, in the committed folder
+keep() {
+  /usr/bin/python3 - "$2/scores.json" "$kept/$1.json" "$3" <<'PY'
+import json, os, platform, subprocess, sys, time
+src, dst, minutes = sys.argv[1], sys.argv[2], float(sys.argv[3])
+s = json.load(open(src))
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+s["run"] = {"train_minutes": round(minutes, 1), "cpu": cpu, "threads": os.cpu_count(), "commit": commit,
+            "date": time.strftime("%Y-%m-%d")}
+open(dst + ".tmp", "w").write(json.dumps(s, indent=1) + "\n")
+os.replace(dst + ".tmp", dst)
+PY
+}
 # name config extra-overrides
 models="dense core8_dense --set train.seed=1
 dense_seed2 core8_dense --set train.seed=2
@@ -35,7 +55,10 @@ if [ "$table_only" = 0 ]; then
   while read -r name config extra; do
     out=$root/$name
     printf '\n== %s (%s, %s, %s updates)\n' "$name" "$config" "$shape" "$updates"
-    if [ -s "$out/scores.json" ]; then echo "scored already: $out/scores.json"; continue; fi
+    if [ -s "$kept/$name.json" ]; then echo "scored already: $kept/$name.json"; continue; fi
+    case "$only" in *" $name "*) ;; *) echo "skipped (not in SEEDS_ONLY)"; continue ;; esac
+    if [ -s "$out/scores.json" ]; then keep "$name" "$out" 0; echo "scored already: $out/scores.json"; continue; fi
+    t0=$(date +%s)
     # shellcheck disable=SC2086
     "$strata" train --config configs/experiments/$config.yaml "${shape_set[@]}" $extra \
       --set train.out_dir="$out" --set train.max_updates="$updates" --set train.max_minutes=0 \
@@ -43,17 +66,20 @@ if [ "$table_only" = 0 ]; then
     "$strata" eval -m "$out/last.pt" --split test,ood_test --max-sentences 50 --beam 1 \
       --json "$out/scores.json.tmp" > "$out/scores.txt"
     mv "$out/scores.json.tmp" "$out/scores.json"
+    keep "$name" "$out" "$(( ($(date +%s) - t0) / 60 ))"
   done <<< "$models"
   out=$root/lms_fd_shared
-  if [ ! -s "$out/scores.json" ]; then
+  case "$only" in *" lms_fd_shared "*) want_shared=1 ;; *) want_shared=0 ;; esac
+  if [ "$want_shared" = 1 ] && [ ! -s "$kept/lms_fd_shared.json" ] && [ -s "$root/lms_fd/last.pt" ]; then
     mkdir -p "$out"
     "$strata" distill condense -m "$root/lms_fd/last.pt" -o "$out/best.pt" | tee "$out/condense.txt"
     "$strata" eval -m "$out/best.pt" --split test,ood_test --max-sentences 50 --beam 1 \
       --json "$out/scores.json.tmp" > "$out/scores.txt"
     mv "$out/scores.json.tmp" "$out/scores.json"
+    keep lms_fd_shared "$out" 0
   fi
 fi
-/usr/bin/python3 - "$root" "$shape" "$updates" <<'PY'
+/usr/bin/python3 - "$kept" "$shape" "$updates" <<'PY'
 import json, os, sys
 sys.path.insert(0, "scripts")
 from results_section import write_section
@@ -63,7 +89,7 @@ names = [("dense", "dense, seed 1"), ("dense_seed2", "dense, seed 2"), ("switch"
          ("lms_fd_shared", "LMS + FD, condensed")]
 S = {}
 for n, _ in names:
-    p = f"{root}/{n}/scores.json"
+    p = f"{root}/{n}.json"
     if os.path.exists(p): S[n] = json.load(open(p))
 def avg(n, split, key, group="all"):
     return S[n][split]["averages"][group].get(key) if n in S else None
@@ -72,11 +98,12 @@ def f(v, fmt="%.2f"):
 rows = []
 for n, label in names:
     if n not in S:
-        rows.append(f"| {label} | (not run yet) | | | | | | |"); continue
+        rows.append(f"| {label} | (not run yet) | | | | | | | |"); continue
     t = S[n]["test"]
     rows.append(f"| {label} | {f(avg(n,'test','bleu'))} | {f(avg(n,'test','chrf'))} | "
                 f"{f(avg(n,'test','shuffled_chrf'))} | {f(avg(n,'test','off_target'), '%.3f')} | "
-                f"{t['beats_copy']}/{t['num_directions']} | {f(avg(n,'ood_test','bleu'))} | {f(avg(n,'ood_test','chrf'))} |")
+                f"{t['beats_copy']}/{t['num_directions']} | {f(avg(n,'ood_test','bleu'))} | {f(avg(n,'ood_test','chrf'))} | "
+                f"{f(S[n].get('run', {}).get('train_minutes'), '%.0f')} |")
 def claim(a, b, paper):
     """a − b in test BLEU against the dense seed spread."""
     if a not in S or b not in S or "dense" not in S or "dense_seed2" not in S:
@@ -93,10 +120,11 @@ section = f"""## Seed comparisons at {updates} updates ({shape})
 equal active FFN FLOPs per token, {updates} updates each; test and OOD test, first 50 sentences of
 every direction, greedy; all-directions averages. Shuffled chrF: the outputs scored against other
 sentences' references (what ignoring the source gives); off-target: share of outputs in another
-language (data/lid).
+language (data/lid). Minutes: training + scoring on the CPU named in
+docs/results/seeds_{shape}_{updates}/NAME.json (models may come from different sessions).
 
-| model | test BLEU | test chrF | shuffled chrF | off-target | dirs above copy | OOD BLEU | OOD chrF |
-|---|---:|---:|---:|---:|---:|---:|---:|
+| model | test BLEU | test chrF | shuffled chrF | off-target | dirs above copy | OOD BLEU | OOD chrF | minutes |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
 """ + "\n".join(rows) + f"""
 
 - SMoE vs GShard top-2 (Stratified MoE paper: +0.93 BLEU): {claim('smoe', 'gshard', 0.93)}

@@ -86,27 +86,35 @@ void TranslationQueue::work() {
     }
     std::vector<std::string> lines;
     for (const auto& p : batch) lines.insert(lines.end(), p.job.lines.begin(), p.job.lines.end());
+    // The batch is counted before any of its futures is ready: a caller that has its result
+    // sees its batch in stats() and batch_sizes().
+    auto count = [&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.batches;
+      stats_.jobs += static_cast<int64_t>(batch.size());
+      stats_.lines += static_cast<int64_t>(lines.size());
+      ++sizes_[static_cast<int>(batch.size())];
+    };
+    JobResult all;
     try {
-      JobResult all = translate_(lines, batch.front().job.src, batch.front().job.tgt, batch.front().job.nbest);
+      all = translate_(lines, batch.front().job.src, batch.front().job.tgt, batch.front().job.nbest);
       if (all.size() != lines.size())
         throw std::runtime_error("translation queue: " + std::to_string(all.size()) + " results for " +
                                  std::to_string(lines.size()) + " lines");
-      size_t at = 0;
-      for (auto& p : batch) {
-        JobResult mine(all.begin() + static_cast<std::ptrdiff_t>(at),
-                       all.begin() + static_cast<std::ptrdiff_t>(at + p.job.lines.size()));
-        at += p.job.lines.size();
-        if (p.job.batch) *p.job.batch = BatchInfo{static_cast<int>(batch.size()), static_cast<int64_t>(lines.size())};
-        p.promise.set_value(std::move(mine));
-      }
     } catch (...) {
+      count();
       for (auto& p : batch) p.promise.set_exception(std::current_exception());
+      continue;
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.batches;
-    stats_.jobs += static_cast<int64_t>(batch.size());
-    stats_.lines += static_cast<int64_t>(lines.size());
-    ++sizes_[static_cast<int>(batch.size())];
+    count();
+    size_t at = 0;
+    for (auto& p : batch) {
+      JobResult mine(all.begin() + static_cast<std::ptrdiff_t>(at),
+                     all.begin() + static_cast<std::ptrdiff_t>(at + p.job.lines.size()));
+      at += p.job.lines.size();
+      if (p.job.batch) *p.job.batch = BatchInfo{static_cast<int>(batch.size()), static_cast<int64_t>(lines.size())};
+      p.promise.set_value(std::move(mine));
+    }
   }
 }
 
