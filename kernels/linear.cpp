@@ -1,5 +1,8 @@
 #include "kernels/linear.h"
 
+#include <cmath>
+#include <limits>
+
 #include "kernels/bf16_matmul.h"
 #include "kernels/precision.h"
 
@@ -128,7 +131,42 @@ bool use_packed(const PackedWeight& packed, const torch::Tensor& source) {
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                      const PackedWeight& packed) {
   if (use_packed(packed, w)) return packed.linear(x, b);
+  TORCH_CHECK(!is_released(w), "this model's weights were loaded as int8 only: it runs in the int8 compute types, "
+              "without gradients");
   return linear(x, w, b);
+}
+
+Int8Weight int8_form(const torch::Tensor& weight, const PackedWeight& stored) {
+  if (stored.defined() && stored.format() == WeightFormat::kInt8 && stored.made_from(weight))
+    return {stored.data(), stored.scale()};
+  TORCH_CHECK(!is_released(weight), "int8 weights: a released weight has no other form");
+  auto [q, s] = quantize_rows(weight.detach().to(torch::kFloat).contiguous());
+  return {q, s};
+}
+
+torch::Tensor released_placeholder(torch::IntArrayRef sizes) {
+  return torch::full({}, std::numeric_limits<float>::quiet_NaN()).expand(sizes);
+}
+
+bool is_released(const torch::Tensor& t) {
+  if (!t.defined() || t.numel() == 0 || !t.is_cpu()) return false;
+  for (int64_t s : t.strides())
+    if (s != 0) return false;
+  return std::isnan(t.data_ptr<float>()[0]);
+}
+
+PackedWeight restore_int8(torch::Tensor& param, const std::string& name, const Int8Weight& w, bool release) {
+  TORCH_CHECK(param.dim() == 2 && w.q.defined() && w.scale.defined() && w.q.sizes() == param.sizes() &&
+                  w.scale.dim() == 1 && w.scale.size(0) == param.size(0),
+              "int8 weight '", name, "': q ", w.q.defined() ? w.q.sizes() : torch::IntArrayRef{}, " and scale ",
+              w.scale.defined() ? w.scale.sizes() : torch::IntArrayRef{}, " for a weight ", param.sizes());
+  PackedWeight p = PackedWeight::from_int8(w.q, w.scale);
+  torch::NoGradGuard no_grad;
+  if (release)
+    param.set_data(released_placeholder(param.sizes()));
+  else
+    param.set_data(p.dequantized());
+  return p.from(param);
 }
 
 void pack_weights(torch::nn::Module& root, ComputeType t) {

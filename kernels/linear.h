@@ -9,6 +9,9 @@
 // torch::matmul), bit for bit; tests/kernels/linear_test.cpp checks kBf16 against it.
 #include <torch/torch.h>
 
+#include <map>
+#include <string>
+
 #include "kernels/packed_linear.h"
 #include "kernels/precision.h"
 
@@ -36,13 +39,38 @@ bool use_packed(const PackedWeight& packed, const torch::Tensor& source);
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                      const PackedWeight& packed);
 
+// A packable weight as an int8 checkpoint stores it (`strata quantize`): q int8 [..., N, K] and
+// scale f32 [..., N], quantize_rows of each [N, K] matrix the layer packs (rows = outputs).
+struct Int8Weight {
+  torch::Tensor q, scale;
+};
+
 // Modules with weights that can be packed: LmsLinear, the MoE experts, the output layer.
 class PackableModule {
  public:
   virtual ~PackableModule() = default;
   // Makes the packed copies of this module's own weights in format f (drops them for kNone).
+  // kInt8 packs the stored int8 form (set_int8_weight) while the parameter is unchanged since.
+  // A weight restored with `release` can only be packed in kInt8 (else: a one-line error).
   virtual void pack_weights(WeightFormat f) = 0;
+  // Int8 checkpoints: this module's own packable weights by parameter name, in int8 (the stored
+  // form where the parameter is unchanged since set_int8_weight, else quantized now).
+  virtual std::map<std::string, Int8Weight> int8_weights() const = 0;
+  // Restores parameter `name` from its int8 form: the parameter becomes the dequantized weight,
+  // or with `release` a placeholder that holds no memory (NaN, stride 0), for int8 inference only.
+  virtual void set_int8_weight(const std::string& name, const Int8Weight& w, bool release) = 0;
 };
+
+// Helpers for PackableModule implementations (2-D weights packed as they are, [N, K]):
+// the int8 form of `weight` (stored.data()/scale() where stored.made_from(weight)).
+Int8Weight int8_form(const torch::Tensor& weight, const PackedWeight& stored);
+// Checks w against `param`'s shape [N, K] (`name` in the message), sets `param` (dequantized, or
+// a placeholder with `release`) and returns the stored form, made from the new `param`.
+PackedWeight restore_int8(torch::Tensor& param, const std::string& name, const Int8Weight& w, bool release);
+// A placeholder for a released weight of these sizes: NaN through a stride-0 view (4 bytes).
+torch::Tensor released_placeholder(torch::IntArrayRef sizes);
+// True for a placeholder made by released_placeholder.
+bool is_released(const torch::Tensor& t);
 
 // pack_weights(weight_format(t)) on every PackableModule in root, root included. Weights on a GPU
 // are not packed (bfloat16 there = LibTorch's bf16 products; int8 is an error: CPU only).

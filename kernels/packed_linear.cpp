@@ -198,6 +198,15 @@ torch::Tensor PackedWeight::dequantized() const {
   return impl_->data.to(torch::kFloat) * impl_->inv_scale.unsqueeze(1);
 }
 
+torch::Tensor PackedWeight::dequantized_rows(const torch::Tensor& rows) const {
+  auto flat = rows.reshape({-1});
+  auto sizes = rows.sizes().vec();
+  sizes.push_back(in_features());
+  if (impl_->format == WeightFormat::kBf16) return impl_->data.index_select(0, flat).to(torch::kFloat).view(sizes);
+  return (impl_->data.index_select(0, flat).to(torch::kFloat) * impl_->inv_scale.index_select(0, flat).unsqueeze(1))
+      .view(sizes);
+}
+
 int64_t PackedWeight::bytes() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   int64_t n = impl_->data.numel() * impl_->data.element_size();

@@ -49,6 +49,8 @@ class PackedWeight {
   const torch::Tensor& scale() const;
   // W as f32 (dequantized: q / s_w for int8).
   torch::Tensor dequantized() const;
+  // dequantized().index_select(0, rows) (rows any shape of i64) -> [rows..., K], without the rest.
+  torch::Tensor dequantized_rows(const torch::Tensor& rows) const;
   // Bytes this weight holds (plain copy plus oneDNN's packed copies).
   int64_t bytes() const;
 

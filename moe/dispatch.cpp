@@ -60,10 +60,58 @@ void ExpertsImpl::pack_weights(kernels::WeightFormat f) {
     return;
   }
   if (f == kernels::WeightFormat::kNone) return;
+  auto stored = [&](const std::vector<kernels::PackedWeight>& s, const torch::Tensor& w) {
+    return f == kernels::WeightFormat::kInt8 && !s.empty() && s[0].made_from(w);
+  };
+  TORCH_CHECK((stored(stored1_, w1) || !kernels::is_released(w1)) && (stored(stored2_, w2) || !kernels::is_released(w2)),
+              "this model's weights were loaded as int8 only: it runs in the int8 compute types");
   for (int64_t e = 0; e < num_experts_; ++e) {  // w [in, out] -> packed [out, in]
-    packed1_.push_back(kernels::PackedWeight::make(f, w1[e].t()).from(w1));
-    packed2_.push_back(kernels::PackedWeight::make(f, w2[e].t()).from(w2));
+    packed1_.push_back(stored(stored1_, w1) ? stored1_[e] : kernels::PackedWeight::make(f, w1[e].t()).from(w1));
+    packed2_.push_back(stored(stored2_, w2) ? stored2_[e] : kernels::PackedWeight::make(f, w2[e].t()).from(w2));
   }
+}
+
+std::map<std::string, kernels::Int8Weight> ExpertsImpl::int8_weights() const {
+  TORCH_CHECK(!source_, "experts restored on dispatch have no int8 form");
+  std::map<std::string, kernels::Int8Weight> out;
+  auto one = [&](const char* name, const torch::Tensor& w, const std::vector<kernels::PackedWeight>& s) {
+    std::vector<torch::Tensor> q, scale;
+    for (int64_t e = 0; e < num_experts_; ++e) {
+      kernels::Int8Weight x = !s.empty() && s[0].made_from(w)
+                                  ? kernels::Int8Weight{s[e].data(), s[e].scale()}
+                                  : kernels::int8_form(w[e].t().contiguous(), kernels::PackedWeight());
+      q.push_back(x.q);
+      scale.push_back(x.scale);
+    }
+    out[name] = {torch::stack(q), torch::stack(scale)};
+  };
+  one("w1", w1, stored1_);
+  one("w2", w2, stored2_);
+  return out;
+}
+
+void ExpertsImpl::set_int8_weight(const std::string& name, const kernels::Int8Weight& w, bool release) {
+  TORCH_CHECK(!source_, "experts restored on dispatch take no int8 weights");
+  TORCH_CHECK(name == "w1" || name == "w2", "experts: no int8 weight '", name, "'");
+  torch::Tensor& param = name == "w1" ? w1 : w2;
+  auto& stored = name == "w1" ? stored1_ : stored2_;
+  // Stored per expert as packed: W_eᵀ [out, in], so q [E, out, in] for a parameter [E, in, out].
+  TORCH_CHECK(w.q.defined() && w.scale.defined() && w.q.dim() == 3 && w.q.size(0) == num_experts_ &&
+                  w.q.size(1) == param.size(2) && w.q.size(2) == param.size(1) && w.scale.dim() == 2 &&
+                  w.scale.size(0) == num_experts_ && w.scale.size(1) == param.size(2),
+              "int8 weight '", name, "': q ", w.q.defined() ? w.q.sizes() : torch::IntArrayRef{}, " and scale ",
+              w.scale.defined() ? w.scale.sizes() : torch::IntArrayRef{}, " for experts ", param.sizes());
+  stored.clear();
+  std::vector<torch::Tensor> dense;
+  for (int64_t e = 0; e < num_experts_; ++e) {
+    stored.push_back(kernels::PackedWeight::from_int8(w.q[e], w.scale[e]));
+    if (!release) dense.push_back(stored.back().dequantized().t());
+  }
+  torch::NoGradGuard no_grad;
+  param.set_data(release ? kernels::released_placeholder(param.sizes()) : torch::stack(dense).contiguous());
+  for (auto& p : stored) p.from(param);
+  packed1_.clear();
+  packed2_.clear();
 }
 
 void ExpertsImpl::set_source(std::shared_ptr<const ExpertSource> source,
@@ -165,6 +213,8 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
     if (outs.empty()) return torch::zeros_like(x_sorted);
     return torch::cat(outs, 0);
   }
+  TORCH_CHECK(!kernels::is_released(w1) && !kernels::is_released(w2),
+              "this model's weights were loaded as int8 only: it runs in the int8 compute types, without gradients");
   for (int64_t e = 0; e < num_experts_; ++e) {
     if (counts[e] == 0) continue;
     auto x = x_sorted.slice(0, start, start + counts[e]);

@@ -44,6 +44,10 @@ class ExpertsImpl : public torch::nn::Module, public kernels::PackableModule {
   torch::Tensor expert(int64_t e, const torch::Tensor& x);
   // Inference: each expert's W1ᵀ [ffn, d] and W2ᵀ [d, ffn] packed in format f (kernels/).
   void pack_weights(kernels::WeightFormat f) override;
+  // Int8 checkpoints: w1 and w2 as packed, per expert: q [E, ffn, d] / [E, d, ffn], scale [E, ffn] /
+  // [E, d] (the biases stay fp32).
+  std::map<std::string, kernels::Int8Weight> int8_weights() const override;
+  void set_int8_weight(const std::string& name, const kernels::Int8Weight& w, bool release) override;
   // Weights restored on dispatch (moe/expert_store.h; inference only): from now on each expert
   // with rows comes from `cache`, made by source->load(e) on a miss (and packed in the compute
   // type's format). w1, b1 and w2 keep their shapes but become NaN placeholders without storage,
@@ -60,6 +64,7 @@ class ExpertsImpl : public torch::nn::Module, public kernels::PackableModule {
   torch::Tensor forward_from_source(const torch::Tensor& x_sorted, const std::vector<int64_t>& counts);
   int64_t num_experts_;
   std::vector<kernels::PackedWeight> packed1_, packed2_;  // per expert (pack_weights)
+  std::vector<kernels::PackedWeight> stored1_, stored2_;  // per expert, as an int8 checkpoint stored them
   kernels::WeightFormat format_ = kernels::WeightFormat::kNone;
   std::shared_ptr<const ExpertSource> source_;
   std::shared_ptr<ExpertCache> cache_;

@@ -14,6 +14,7 @@ int run_distill(const std::vector<std::string>& args);
 int run_analyze(const std::vector<std::string>& args);
 int run_checkpoint(const std::vector<std::string>& args);
 int run_compress(const std::vector<std::string>& args);
+int run_quantize(const std::vector<std::string>& args);
 int run_serve(const std::vector<std::string>& args);
 
 }  // namespace strata::cli

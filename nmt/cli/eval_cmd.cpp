@@ -93,7 +93,7 @@ int score_model(const po::variables_map& vm) {
   const std::string model = vm["model"].as<std::string>();
   const kernels::ComputeType compute = read_compute_type(vm, "eval");
   const c10::Device device = read_device(vm);
-  nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, device)));
+  nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, device, compute)));
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.to(device);
   tr.set_compute_type(compute);

@@ -41,6 +41,7 @@ const std::vector<Command>& commands() {
        strata::cli::run_checkpoint},
       {"compress", "compress a checkpoint's MoE experts (ResMoE, pruning, SVD, merging)",
        strata::cli::run_compress},
+      {"quantize", "write an int8 checkpoint (linear layers, experts, embedding)", strata::cli::run_quantize},
       {"serve", "translation server speaking LibreTranslate's HTTP API", strata::cli::run_serve},
   };
   return cmds;

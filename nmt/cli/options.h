@@ -170,6 +170,15 @@ inline nmt::LoadOptions read_load_options(const boost::program_options::variable
   return o;
 }
 
+// The same with the compute type: under the int8 types on the CPU an int8 checkpoint's weights
+// stay int8 only (LoadOptions::int8_only).
+inline nmt::LoadOptions read_load_options(const boost::program_options::variables_map& vm,
+                                          const c10::Device& device, kernels::ComputeType compute) {
+  nmt::LoadOptions o = read_load_options(vm, device);
+  o.int8_only = device.is_cpu() && kernels::weight_format(compute) == kernels::WeightFormat::kInt8;
+  return o;
+}
+
 // The loaded checkpoint must have compressed layers when --expert-memory was given.
 inline void check_expert_memory(const boost::program_options::variables_map& vm,
                                 const nmt::Checkpoint& ckpt, const std::string& model) {

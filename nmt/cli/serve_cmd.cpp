@@ -77,7 +77,7 @@ int run_serve(const std::vector<std::string>& args) {
   set_threads(vm["threads"].as<int>());
   const kernels::ComputeType compute = read_compute_type(vm, "serve");
   const std::string model = vm["model"].as<std::string>();
-  nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, c10::Device(c10::kCPU))));
+  nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, c10::Device(c10::kCPU), compute)));
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.set_compute_type(compute);
   nmt::SearchOptions search = tr.default_options();

@@ -102,7 +102,7 @@ int run_translate(const std::vector<std::string>& args) {
   const kernels::ComputeType compute = read_compute_type(vm, "translate");
   const c10::Device device = read_device(vm);
   const std::string model = vm["model"].as<std::string>();
-  nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, device)));
+  nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, device, compute)));
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.to(device);
   tr.set_compute_type(compute);

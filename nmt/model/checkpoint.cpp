@@ -90,30 +90,44 @@ std::string first_line(const std::string& msg) {
   return msg.substr(b, msg.find('\n', b) - b);
 }
 
-// True for the tensors of a compressed layer (stored in "compressed", not in "model").
-bool is_compressed(const std::string& name, const CompressedModel* compressed) {
-  if (!compressed) return false;
-  for (const auto& [module, c] : *compressed)
-    if (name.size() > module.size() && name.compare(0, module.size(), module) == 0 &&
-        name[module.size()] == '.')
-      return true;
-  return false;
+// What a file stores outside "model": compressed layers ("compressed") and int8 weights ("int8").
+struct StoredElsewhere {
+  const CompressedModel* compressed = nullptr;
+  const Int8Weights* int8 = nullptr;
+  // True for the tensors of a compressed layer and the int8 weights.
+  bool operator()(const std::string& name) const {
+    if (int8 && int8->count(name)) return true;
+    if (!compressed) return false;
+    for (const auto& [module, c] : *compressed)
+      if (name.size() > module.size() && name.compare(0, module.size(), module) == 0 &&
+          name[module.size()] == '.')
+        return true;
+    return false;
+  }
+};
+
+// The PackableModules of `model` with their name prefixes ("" for the model itself).
+std::vector<std::pair<std::string, kernels::PackableModule*>> packable_modules(torch::nn::Module& model) {
+  std::vector<std::pair<std::string, kernels::PackableModule*>> out;
+  if (auto* p = dynamic_cast<kernels::PackableModule*>(&model)) out.emplace_back("", p);
+  for (const auto& m : model.named_modules("", /*include_self=*/false))
+    if (auto* p = dynamic_cast<kernels::PackableModule*>(m.value().get())) out.emplace_back(m.key(), p);
+  return out;
 }
 
 // CPU tensors whatever the model's device, so that every checkpoint loads on a CPU-only build.
-void write_module(torch::serialize::OutputArchive& ar, torch::nn::Module& m,
-                  const CompressedModel* compressed) {
+void write_module(torch::serialize::OutputArchive& ar, torch::nn::Module& m, const StoredElsewhere& skip) {
   auto cpu = [](const torch::Tensor& t) { return t.is_cpu() ? t : t.detach().cpu(); };
   for (const auto& p : m.named_parameters())
-    if (!is_compressed(p.key(), compressed)) ar.write(p.key(), cpu(p.value()));
+    if (!skip(p.key())) ar.write(p.key(), cpu(p.value()));
   for (const auto& b : m.named_buffers())
-    if (!is_compressed(b.key(), compressed)) ar.write(b.key(), cpu(b.value()), /*is_buffer=*/true);
+    if (!skip(b.key())) ar.write(b.key(), cpu(b.value()), /*is_buffer=*/true);
 }
 
 // Reads every parameter and buffer, checking names and shapes (InputArchive would silently
 // resize mismatching tensors).
 void read_module(torch::serialize::InputArchive& ar, torch::nn::Module& m, const std::string& path,
-                 const CompressedModel* compressed) {
+                 const StoredElsewhere& skip) {
   torch::NoGradGuard no_grad;
   auto read_one = [&](const std::string& name, torch::Tensor& dst, bool buffer) {
     torch::Tensor t;
@@ -128,9 +142,9 @@ void read_module(torch::serialize::InputArchive& ar, torch::nn::Module& m, const
     dst.copy_(t);
   };
   for (auto& p : m.named_parameters())
-    if (!is_compressed(p.key(), compressed)) read_one(p.key(), p.value(), false);
+    if (!skip(p.key())) read_one(p.key(), p.value(), false);
   for (auto& b : m.named_buffers())
-    if (!is_compressed(b.key(), compressed)) read_one(b.key(), b.value(), true);
+    if (!skip(b.key())) read_one(b.key(), b.value(), true);
 }
 
 std::string read_string(torch::serialize::InputArchive& ar, const char* key, const std::string& path) {
@@ -188,15 +202,22 @@ class Digest {
 
 std::string content_digest(const std::string& config_yaml, const std::string& langs,
                            const std::string& spm_model, torch::nn::Module& model,
-                           const TrainerState* trainer, const CompressedModel* compressed) {
+                           const TrainerState* trainer, const StoredElsewhere& skip) {
+  const CompressedModel* compressed = skip.compressed;
   Digest d;
   d.str(config_yaml);
   d.str(langs);
   d.str(spm_model);
   for (const auto& p : model.named_parameters())
-    if (!is_compressed(p.key(), compressed)) d.tensor(p.key(), p.value());
+    if (!skip(p.key())) d.tensor(p.key(), p.value());
   for (const auto& b : model.named_buffers())
-    if (!is_compressed(b.key(), compressed)) d.tensor(b.key(), b.value());
+    if (!skip(b.key())) d.tensor(b.key(), b.value());
+  // Int8 weights are digested as stored (absent from the digests of other files).
+  if (skip.int8)
+    for (const auto& [name, w] : *skip.int8) {
+      d.tensor(name + ".q", w.q);
+      d.tensor(name + ".scale", w.scale);
+    }
   // A compressed layer is digested as stored (restoring it is arithmetic that may round
   // differently on another CPU); absent from the digests of other files.
   if (compressed)
@@ -220,14 +241,26 @@ std::string content_digest(const std::string& config_yaml, const std::string& la
 
 }  // namespace
 
+Int8Weights collect_int8_weights(torch::nn::Module& model) {
+  Int8Weights out;
+  for (const auto& [prefix, m] : packable_modules(model))
+    for (auto& [name, w] : m->int8_weights())
+      out[prefix.empty() ? name : prefix + "." + name] = {w.q.contiguous(), w.scale.contiguous()};
+  return out;
+}
+
 void save_checkpoint(const std::string& path, const Config& config,
                      const std::vector<std::string>& langs, const std::string& spm_model,
                      Transformer& model, torch::optim::Optimizer* optimizer,
                      const TrainerState* trainer, const ShardInfo* shard,
-                     const CompressedModel* compressed) {
+                     const CompressedModel* compressed, bool int8_weights) {
   if (compressed && compressed->empty()) compressed = nullptr;
+  TORCH_CHECK(!(int8_weights && compressed), "save_checkpoint: int8 weights and compressed layers do not mix");
+  Int8Weights int8;
+  if (int8_weights) int8 = collect_int8_weights(*model);
+  const StoredElsewhere skip{compressed, int8_weights ? &int8 : nullptr};
   torch::serialize::OutputArchive ar;
-  ar.write("strata_format", torch::tensor(compressed ? kCheckpointFormat : int64_t{2}));
+  ar.write("strata_format", torch::tensor(int8_weights ? kCheckpointFormat : compressed ? int64_t{3} : int64_t{2}));
   if (shard) {
     ar.write("shard_rank", torch::tensor(static_cast<int64_t>(shard->rank)));
     ar.write("shard_world", torch::tensor(static_cast<int64_t>(shard->world)));
@@ -237,10 +270,22 @@ void save_checkpoint(const std::string& path, const Config& config,
   ar.write("langs", c10::IValue(lang_list));
   ar.write("spm_model", c10::IValue(spm_model));
   ar.write("integrity", c10::IValue(content_digest(config_yaml, lang_list, spm_model, *model,
-                                                   trainer, compressed)));
+                                                   trainer, skip)));
   torch::serialize::OutputArchive m;
-  write_module(m, *model, compressed);
+  write_module(m, *model, skip);
   ar.write("model", m);
+  if (int8_weights) {
+    // "index": one parameter name per line; the tensors as "<name>.q" and "<name>.scale".
+    torch::serialize::OutputArchive q;
+    std::string index;
+    for (const auto& [name, w] : int8) {
+      index += name + "\n";
+      q.write(name + ".q", w.q);
+      q.write(name + ".scale", w.scale);
+    }
+    q.write("index", c10::IValue(index));
+    ar.write("int8", q);
+  }
   if (compressed) {
     // "index": one line "<module> <method>" per layer; the tensors as "<module>.<field>".
     torch::serialize::OutputArchive c;
@@ -356,6 +401,28 @@ void read_compressed(torch::serialize::InputArchive& ar, TransformerImpl& model,
   }
 }
 
+// The "int8" member: every listed name must be a parameter of the model, stored once, with its q
+// (int8) and scale (f32) tensors (their shapes are checked by the layer that takes them).
+Int8Weights read_int8(torch::serialize::InputArchive& ar, TransformerImpl& model, const std::string& path) {
+  const std::string index = read_string(ar, "index", path);
+  auto params = model.named_parameters();
+  Int8Weights out;
+  std::stringstream lines(index);
+  for (std::string name; std::getline(lines, name);) {
+    const std::string where = path + ": int8 weight '" + name + "'";
+    if (!params.find(name)) throw Error(where + ": the model has no parameter of that name");
+    if (out.count(name)) throw Error(where + ": listed twice");
+    kernels::Int8Weight w;
+    if (!ar.try_read(name + ".q", w.q) || !ar.try_read(name + ".scale", w.scale))
+      throw Error(where + ": missing its q or scale tensor");
+    if (w.q.scalar_type() != torch::kChar || w.scale.scalar_type() != torch::kFloat)
+      throw Error(where + ": q must be int8 and scale float32");
+    out[name] = std::move(w);
+  }
+  if (out.empty()) throw Error(path + ": int8 weights: empty index");
+  return out;
+}
+
 // load_checkpoint (shard null: a shard file is an error) and load_shard.
 Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOptions& options) {
   torch::serialize::InputArchive ar;
@@ -397,9 +464,14 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
     torch::serialize::InputArchive cm;
     if (format >= 3 && ar.try_read("compressed", cm)) read_compressed(cm, *c.model, path, &c.compressed);
     const CompressedModel* compressed = c.compressed.empty() ? nullptr : &c.compressed;
+    torch::serialize::InputArchive im;
+    Int8Weights int8;
+    const bool has_int8 = format >= 4 && ar.try_read("int8", im);
+    if (has_int8) int8 = read_int8(im, *c.model, path);
+    const StoredElsewhere skip{compressed, has_int8 ? &int8 : nullptr};
     torch::serialize::InputArchive m;
     if (!ar.try_read("model", m)) throw Error(path + ": checkpoint has no model weights");
-    read_module(m, *c.model, path, compressed);
+    read_module(m, *c.model, path, skip);
     torch::serialize::InputArchive t;
     if (ar.try_read("trainer", t)) {
       TrainerState s;
@@ -421,10 +493,31 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
     if (format >= 2) {
       const std::string stored = read_string(ar, "integrity", path);
       const std::string actual = content_digest(config_yaml, lang_list, c.spm_model, *c.model,
-                                                c.trainer ? &*c.trainer : nullptr, compressed);
+                                                c.trainer ? &*c.trainer : nullptr, skip);
       if (stored != actual)
         throw Error(path + ": corrupt checkpoint (its contents do not match the stored checksum)");
       c.digest = stored;
+    }
+    if (has_int8) {
+      // The verified int8 weights into their layers (dequantized, or released: int8_only).
+      auto modules = packable_modules(*c.model);
+      for (const auto& [name, w] : int8) {
+        kernels::PackableModule* owner = nullptr;  // the innermost module whose prefix fits
+        std::string local;
+        size_t longest = 0;
+        for (const auto& [prefix, mod] : modules) {
+          const bool fits = prefix.empty() || (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+                                               name[prefix.size()] == '.');
+          if (!fits || (owner && prefix.size() <= longest)) continue;
+          owner = mod;
+          longest = prefix.size();
+          local = prefix.empty() ? name : name.substr(prefix.size() + 1);
+        }
+        if (!owner) throw Error(path + ": int8 weight '" + name + "' belongs to no layer of the model");
+        owner->set_int8_weight(local, w, options.int8_only);
+      }
+      c.int8 = true;
+      if (options.int8_only) release_free_memory();
     }
     // Only verified contents are restored (validated above, before any arithmetic).
     const bool on_dispatch = options.expert_memory >= 0 || options.expert_memory_share >= 0;
@@ -432,6 +525,9 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
       return options.expert_memory >= 0 ? options.expert_memory
                                         : static_cast<int64_t>(options.expert_memory_share * dense_bytes);
     };
+    if (c.int8 && on_dispatch)
+      throw Error(path + ": an int8 checkpoint keeps its experts resident; --expert-memory and --expert-file "
+                         "need the float32 checkpoint");
     if (!options.expert_file.empty()) {
       if (!c.compressed.empty())
         throw Error(path + ": its experts are stored compressed; --expert-memory restores them on dispatch "

@@ -5,12 +5,14 @@
 // config, tensor names and shapes), with one-line errors naming the file.
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "data/spm.h"
+#include "kernels/linear.h"
 #include "nmt/config.h"
 #include "nmt/model/compressed_experts.h"
 #include "nmt/model/transformer.h"
@@ -21,7 +23,12 @@ namespace strata::nmt {
 // and trainer state, verified on load. Format 1 files still load (their zip CRCs are checked).
 // 3: adds "compressed" (MoE layers stored compressed, `strata compress`); written only by files
 // that hold compressed layers, so every other file stays readable by format-2 readers.
-constexpr int64_t kCheckpointFormat = 3;
+// 4: adds "int8" (packable weights stored as int8 with per-row scales, `strata quantize`); written
+// only by int8 files.
+constexpr int64_t kCheckpointFormat = 4;
+
+// Int8 weights by full parameter name (kernels/linear.h).
+using Int8Weights = std::map<std::string, kernels::Int8Weight>;
 
 // Trainer state stored with a training checkpoint.
 struct TrainerState {
@@ -51,6 +58,8 @@ struct Checkpoint {
   std::shared_ptr<moe::ExpertCache> expert_cache;
   // The stored integrity digest (format >= 2; empty for format 1): what expert files are bound to.
   std::string digest;
+  // The file stored its packable weights in int8 (`strata quantize`; format 4).
+  bool int8 = false;
 };
 
 struct LoadOptions {
@@ -65,6 +74,10 @@ struct LoadOptions {
   // every MoE layer reads its experts from it on dispatch, into the cache of expert_memory bytes
   // (or share), and their weights loaded from the checkpoint are freed. Needs a budget.
   std::string expert_file;
+  // Int8 checkpoints: the int8 weights stay int8 only (their fp32 parameters become placeholders
+  // without memory): the model then runs in the int8 compute types only. Else they are dequantized
+  // into the fp32 parameters (any use), and the int8 compute types still pack the stored values.
+  bool int8_only = false;
 };
 
 // The one place mapping the LMS config to layer options (num_langs: the model's languages).
@@ -85,12 +98,17 @@ struct ShardInfo {
 // Saves atomically; `optimizer` and `trainer` may be null (inference checkpoint). With `shard`,
 // `model` is rank shard->rank's part of an expert-parallel model and the file is marked as a shard.
 // With `compressed`, those Experts modules are stored in their compressed form instead of `model`'s
-// tensors (loading restores them).
+// tensors (loading restores them). With `int8_weights`, every packable weight (linear layers,
+// experts, the shared embedding/output layer) is stored in int8 with per-row scales.
 void save_checkpoint(const std::string& path, const Config& config,
                      const std::vector<std::string>& langs, const std::string& spm_model,
                      Transformer& model, torch::optim::Optimizer* optimizer,
                      const TrainerState* trainer, const ShardInfo* shard = nullptr,
-                     const CompressedModel* compressed = nullptr);
+                     const CompressedModel* compressed = nullptr, bool int8_weights = false);
+
+// Every packable weight of `model` in int8 (kernels::PackableModule::int8_weights), by full
+// parameter name: what save_checkpoint(..., int8_weights = true) stores.
+Int8Weights collect_int8_weights(torch::nn::Module& model);
 
 // Loads and validates. A shard file is an error naming `strata checkpoint merge`.
 Checkpoint load_checkpoint(const std::string& path, const LoadOptions& options = {});

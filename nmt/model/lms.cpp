@@ -123,7 +123,23 @@ torch::Tensor LmsLinearImpl::forward(const torch::Tensor& x, const LmsKeys& keys
 }
 
 void LmsLinearImpl::pack_weights(kernels::WeightFormat f) {
+  if (f == kernels::WeightFormat::kInt8 && stored_int8.made_from(weight)) {
+    packed = stored_int8;
+    return;
+  }
+  TORCH_CHECK(!kernels::is_released(weight),
+              "this model's weights were loaded as int8 only: it runs in the int8 compute types");
   packed = kernels::PackedWeight::make(f, weight).from(weight);
+}
+
+std::map<std::string, kernels::Int8Weight> LmsLinearImpl::int8_weights() const {
+  return {{"weight", kernels::int8_form(weight, stored_int8)}};
+}
+
+void LmsLinearImpl::set_int8_weight(const std::string& name, const kernels::Int8Weight& w, bool release) {
+  TORCH_CHECK(name == "weight", "LmsLinear: no int8 weight '", name, "'");
+  stored_int8 = kernels::restore_int8(weight, name, w, release);
+  packed = kernels::PackedWeight();
 }
 
 torch::Tensor LmsLinearImpl::merged_weight(int64_t slot) const {

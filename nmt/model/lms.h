@@ -82,11 +82,15 @@ class LmsLinearImpl : public torch::nn::Cloneable<LmsLinearImpl>, public kernels
   torch::Tensor merged_weight(int64_t slot) const;
   // Inference: `weight` packed in format f (kernels/packed_linear.h); the LMS banks stay fp32.
   void pack_weights(kernels::WeightFormat f) override;
+  // Int8 checkpoints: `weight` (the banks stay fp32).
+  std::map<std::string, kernels::Int8Weight> int8_weights() const override;
+  void set_int8_weight(const std::string& name, const kernels::Int8Weight& w, bool release) override;
 
   LmsLinearOptions options;
   torch::Tensor weight, bias;  // [d_out, d_in], [d_out]
   torch::Tensor lms_v, lms_f;  // [N+1, d_out, r], [N+1, r, d_in]
   kernels::PackedWeight packed;  // `weight` for inference (pack_weights), or undefined
+  kernels::PackedWeight stored_int8;  // `weight` as an int8 checkpoint stored it, or undefined
 };
 TORCH_MODULE(LmsLinear);
 

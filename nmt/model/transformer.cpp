@@ -361,7 +361,12 @@ torch::Tensor TransformerImpl::embed_tokens(const torch::Tensor& tokens, int64_t
   const int64_t T = tokens.size(1);
   TORCH_CHECK(offset + T <= options.max_positions(), "transformer: sequence of ", offset + T,
               " tokens exceeds max_positions ", options.max_positions());
-  auto x = embed(tokens) * std::sqrt(static_cast<double>(options.d_model()));
+  // A released int8 embedding (LoadOptions::int8_only) is looked up in its int8 form: the same
+  // values as the dequantized weight, row by row.
+  auto x = (stored_output_.made_from(embed->weight) && kernels::is_released(embed->weight)
+                ? stored_output_.dequantized_rows(tokens)
+                : embed(tokens)) *
+           std::sqrt(static_cast<double>(options.d_model()));
   x = x + positions_.slice(0, offset, offset + T).unsqueeze(0);
   return drop(x, options.dropout(), is_training());
 }
@@ -390,12 +395,30 @@ torch::Tensor TransformerImpl::decode(const torch::Tensor& prev, const EncoderOu
 
 torch::Tensor TransformerImpl::project(const torch::Tensor& states) {
   if (kernels::use_packed(packed_output_, embed->weight)) return packed_output_.linear(states, {});
+  TORCH_CHECK(!kernels::is_released(embed->weight),
+              "this model's weights were loaded as int8 only: it runs in the int8 compute types, without gradients");
   return kernels::matmul(states, embed->weight.t());  // [..., V]
 }
 
 void TransformerImpl::pack_weights(kernels::WeightFormat f) {
   const auto& w = embed->weight;
+  if (f == kernels::WeightFormat::kInt8 && stored_output_.made_from(w)) {
+    packed_output_ = stored_output_;
+    return;
+  }
+  TORCH_CHECK(!kernels::is_released(w),
+              "this model's weights were loaded as int8 only: it runs in the int8 compute types");
   packed_output_ = kernels::PackedWeight::make(f, w).from(w);
+}
+
+std::map<std::string, kernels::Int8Weight> TransformerImpl::int8_weights() const {
+  return {{"embed.weight", kernels::int8_form(embed->weight, stored_output_)}};
+}
+
+void TransformerImpl::set_int8_weight(const std::string& name, const kernels::Int8Weight& w, bool release) {
+  TORCH_CHECK(name == "embed.weight", "transformer: no int8 weight '", name, "'");
+  stored_output_ = kernels::restore_int8(embed->weight, name, w, release);
+  packed_output_ = kernels::PackedWeight();
 }
 
 torch::Tensor TransformerImpl::decode_states(const torch::Tensor& prev_in, const EncoderOut& enc,

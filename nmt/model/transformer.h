@@ -246,6 +246,9 @@ class TransformerImpl : public torch::nn::Module, public kernels::PackableModule
   // Inference: the output layer's weight packed in format f (kernels/); the embedding lookup stays
   // fp32. kernels::pack_weights(model, compute_type) packs this and every linear and expert.
   void pack_weights(kernels::WeightFormat f) override;
+  // Int8 checkpoints: "embed.weight" (the output layer's; a released one is also looked up in int8).
+  std::map<std::string, kernels::Int8Weight> int8_weights() const override;
+  void set_int8_weight(const std::string& name, const kernels::Int8Weight& w, bool release) override;
   torch::Tensor forward(const torch::Tensor& src, const torch::Tensor& prev,
                         MoeAux* aux = nullptr, const LmsKeys& lms = {}) {
     return decode(prev, encode(src, aux, lms), aux);
@@ -283,6 +286,7 @@ class TransformerImpl : public torch::nn::Module, public kernels::PackableModule
   std::shared_ptr<moe::Communicator> comm_;
   torch::Tensor positions_;  // [max_positions, d] sinusoidal table (buffer)
   kernels::PackedWeight packed_output_;  // embed->weight for the output layer (pack_weights)
+  kernels::PackedWeight stored_output_;  // embed->weight as an int8 checkpoint stored it
 };
 TORCH_MODULE(Transformer);
 

@@ -196,3 +196,61 @@ TEST(CompressCliTest, ExpertFileIsReadOnDispatchWithTheSameOutput) {
 }
 
 }  // namespace
+
+// strata quantize: an int8 checkpoint of a Switch model that translates in every compute type,
+// about a quarter of the weights' bytes, the same translations when quantized again (the stored
+// values are kept), its report, and one-line errors.
+TEST(QuantizeCliTest, WritesAnInt8CheckpointThatTranslatesInEveryComputeType) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto moe = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  test::write_file(d / "in.txt", "open the file\nsave\nprint the copy\n");
+  auto translate = [&](const std::string& model, const std::string& type) {
+    auto r = test::run_command(kStrata + " translate -m " + model + " --tgt-lang de --compute-type " + type + " < " +
+                                   (d / "in.txt"),
+                               d.str());
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;
+    return r.out;
+  };
+  const std::string int8 = d / "moe.int8.pt";
+  auto r = test::run_command(kStrata + " quantize -m " + moe.path + " -o " + int8 + " --json " + (d / "q.json"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("weights in int8"), std::string::npos) << r.out;
+  const auto j = nlohmann::json::parse(test::read_file(d / "q.json"));
+  EXPECT_EQ(j["output_file_bytes"].get<uintmax_t>(), std::filesystem::file_size(int8));
+  // int8 bytes: one byte per parameter plus a 4-byte scale per row.
+  EXPECT_GT(j["int8_bytes"].get<double>(), 0.25 * j["float32_bytes"].get<double>());
+  EXPECT_LT(j["int8_bytes"].get<double>(), 0.30 * j["float32_bytes"].get<double>());
+  for (const auto& w : j["weights"]) EXPECT_LT(w["relative_error"].get<double>(), 0.02) << w["name"];
+  EXPECT_LT(std::filesystem::file_size(int8), std::filesystem::file_size(moe.path));
+
+  const std::string in_int8 = translate(int8, "int8");
+  translate(int8, "float32");
+  if (test::run_command(kStrata + " translate --help", d.str()).out.find("int8_bfloat16") != std::string::npos)
+    translate(int8, "int8_bfloat16");
+  // Quantizing the int8 file again keeps its values: the same translations.
+  const std::string again = d / "again.int8.pt";
+  r = test::run_command(kStrata + " quantize -m " + int8 + " -o " + again, d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(translate(again, "int8"), in_int8);
+  // eval takes it too.
+  r = test::run_command(kStrata + " eval -m " + int8 + " --split test --max-sentences 2 --beam 1 --no-shuffled --compute-type int8",
+                        d.str());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("chrF"), std::string::npos) << r.out;
+
+  auto run = [&](const std::string& args) { return test::run_command(kStrata + " quantize " + args, d.str()); };
+  expect_one_line_error(run("-o " + (d / "x.pt")), "--model");
+  expect_one_line_error(run("-m " + moe.path), "--output");
+  expect_one_line_error(run("-m " + moe.path + " -o " + moe.path), "--output");
+  expect_one_line_error(run("-m " + (d / "missing.pt") + " -o " + (d / "x.pt")), "missing.pt");
+  r = test::run_command(kStrata + " compress -m " + moe.path + " -o " + (d / "small.pt") + " --compression 0.5", d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  expect_one_line_error(run("-m " + (d / "small.pt") + " -o " + (d / "x.pt")), "compressed");
+  expect_one_line_error(test::run_command(kStrata + " translate -m " + int8 + " --tgt-lang de --expert-memory 50% < " +
+                                              (d / "in.txt"),
+                                          d.str()),
+                        "int8 checkpoint");
+  EXPECT_FALSE(std::filesystem::exists(d / "x.pt"));
+}

@@ -1,0 +1,180 @@
+// Int8 checkpoints (`strata quantize`, checkpoint format 4) on every model kind of the fixtures:
+// the stored values are the per-row quantization of the float32 weights (checked against a plain
+// loop), loading restores exactly those values (dequantized, or kept int8 only), the int8-only
+// model gives the dequantized model's int8 logits bit for bit, holds no float32 copy of those
+// weights and refuses the other compute types in one line; quantizing again changes nothing.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "kernels/linear.h"
+#include "kernels/precision.h"
+#include "nmt/model/checkpoint.h"
+#include "nmt/util/error.h"
+#include "tests/fixtures/fixture_inputs.h"
+#include "tests/test_util.h"
+
+namespace strata {
+namespace {
+
+// Per-row symmetric quantization by hand: s = 127 / max|w[n,:]|, q = round-half-even(w · s).
+std::pair<torch::Tensor, torch::Tensor> quantize_by_hand(const torch::Tensor& w2d) {
+  auto w = w2d.contiguous();
+  const int64_t N = w.size(0), K = w.size(1);
+  auto q = torch::empty({N, K}, torch::kChar);
+  auto s = torch::empty({N}, torch::kFloat);
+  auto wa = w.accessor<float, 2>();
+  auto qa = q.accessor<int8_t, 2>();
+  for (int64_t n = 0; n < N; ++n) {
+    float amax = 0;
+    for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(wa[n][k]));
+    const float scale = amax > 0 ? 127.f / amax : 1.f;
+    for (int64_t k = 0; k < K; ++k) qa[n][k] = static_cast<int8_t>(std::nearbyint(wa[n][k] * scale));
+    s[n] = scale;
+  }
+  return {q, s};
+}
+
+int64_t storage_bytes(const torch::Tensor& t) { return static_cast<int64_t>(t.storage().nbytes()); }
+
+torch::Tensor logits_in(nmt::Transformer& m, kernels::ComputeType t) {
+  kernels::pack_weights(*m, t);
+  kernels::ComputeTypeGuard g(t);
+  return test::fixture_logits(m, test::FixtureInputs{});
+}
+
+class Int8CheckpointTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Int8CheckpointTest, StoresThePerRowQuantizationAndRestoresIt) {
+  test::TempDir d;
+  const std::string fp32 = std::string(STRATA_FIXTURES) + "/" + GetParam() + ".pt";
+  nmt::Checkpoint a = nmt::load_checkpoint(fp32);
+  a.model->eval();
+  const std::string path = d / "model.int8.pt";
+  nmt::save_checkpoint(path, a.config, a.langs, a.spm_model, a.model, nullptr, nullptr, nullptr, nullptr, true);
+
+  // The file: format 4, the int8 member lists every linear weight, every expert matrix and the
+  // shared embedding; each is the hand quantization of the float32 weight as the layer packs it.
+  torch::serialize::InputArchive ar;
+  ar.load_from(path);
+  torch::Tensor format;
+  ar.read("strata_format", format);
+  EXPECT_EQ(format.item<int64_t>(), 4);
+  const nmt::Int8Weights stored = nmt::collect_int8_weights(*a.model);
+  auto params = a.model->named_parameters();
+  int64_t linears = 0, experts = 0;
+  for (const auto& p : params) {
+    const std::string& n = p.key();
+    const bool packable = n == "embed.weight" || (p.value().dim() == 2 && n.size() > 7 &&
+                                                  n.compare(n.size() - 7, 7, ".weight") == 0 &&
+                                                  n.find("router") == std::string::npos &&
+                                                  n.find("norm") == std::string::npos) ||
+                          (n.size() > 3 && (n.compare(n.size() - 3, 3, ".w1") == 0 || n.compare(n.size() - 3, 3, ".w2") == 0));
+    EXPECT_EQ(stored.count(n), packable ? 1u : 0u) << n;
+    if (!stored.count(n)) continue;
+    const auto& w = stored.at(n);
+    if (p.value().dim() == 3) {
+      ++experts;
+      for (int64_t e = 0; e < p.value().size(0); ++e) {
+        auto [q, s] = quantize_by_hand(p.value()[e].t());
+        EXPECT_TRUE(torch::equal(w.q[e], q)) << n << " expert " << e;
+        EXPECT_TRUE(torch::equal(w.scale[e], s)) << n << " expert " << e;
+      }
+    } else {
+      ++linears;
+      auto [q, s] = quantize_by_hand(p.value());
+      EXPECT_TRUE(torch::equal(w.q, q)) << n;
+      EXPECT_TRUE(torch::equal(w.scale, s)) << n;
+    }
+  }
+  EXPECT_GE(linears, 9);  // at least the attention projections of every layer and the embedding
+  if (GetParam() != "dense" && GetParam() != "lms") EXPECT_GT(experts, 0);
+  // (The fixtures' files are mostly their SentencePiece models: sizes are checked in the CLI test.)
+
+  // Loaded back: the int8 weights become q / s, everything else is the float32 checkpoint's.
+  nmt::Checkpoint b = nmt::load_checkpoint(path);
+  b.model->eval();
+  EXPECT_TRUE(b.int8);
+  EXPECT_FALSE(a.int8);
+  for (const auto& p : b.model->named_parameters()) {
+    if (!stored.count(p.key())) {
+      EXPECT_TRUE(torch::equal(p.value(), params[p.key()])) << p.key();
+      continue;
+    }
+    const auto& w = stored.at(p.key());
+    auto deq = w.q.to(torch::kFloat) * (1.0 / w.scale).unsqueeze(-1);
+    if (deq.dim() == 3) deq = deq.transpose(1, 2);
+    EXPECT_TRUE(torch::equal(p.value(), deq)) << p.key();
+  }
+
+  // Int8 only: no float32 copy of those weights, the int8 logits of the dequantized model bit for
+  // bit (the same stored values packed), and the other compute types refused.
+  nmt::LoadOptions only;
+  only.int8_only = true;
+  nmt::Checkpoint c = nmt::load_checkpoint(path, only);
+  c.model->eval();
+  for (const auto& p : c.model->named_parameters())
+    if (stored.count(p.key())) {
+      EXPECT_TRUE(kernels::is_released(p.value())) << p.key();
+      EXPECT_LE(storage_bytes(p.value()), 4) << p.key();
+    }
+  for (auto t : {kernels::ComputeType::kInt8, kernels::ComputeType::kInt8Bfloat16}) {
+    if (t == kernels::ComputeType::kInt8Bfloat16 && !kernels::bf16_is_fast()) continue;
+    auto lb = logits_in(b.model, t), lc = logits_in(c.model, t);
+    EXPECT_TRUE(torch::equal(lb, lc)) << "max |diff| " << (lb - lc).abs().max().item<double>();
+    EXPECT_TRUE(torch::isfinite(lc).all().item<bool>());
+  }
+  // Near the float32 model's int8 logits (those quantize the same linear weights the same way;
+  // only the embedding lookup differs, by its rounding), and far from an unrelated model's.
+  auto la = logits_in(a.model, kernels::ComputeType::kInt8), lb = logits_in(b.model, kernels::ComputeType::kInt8);
+  const double spread = (la - la.mean()).abs().max().item<double>();
+  EXPECT_LT((la - lb).abs().max().item<double>(), 0.05 * spread);
+  try {
+    logits_in(c.model, kernels::ComputeType::kFloat32);
+    ADD_FAILURE() << "float32 on an int8-only model must fail";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("loaded as int8 only"), std::string::npos) << e.what();
+  }
+
+  // Quantizing the int8 checkpoint again stores the same values.
+  const nmt::Int8Weights again = nmt::collect_int8_weights(*b.model);
+  ASSERT_EQ(again.size(), stored.size());
+  for (const auto& [n, w] : stored) {
+    EXPECT_TRUE(torch::equal(again.at(n).q, w.q)) << n;
+    EXPECT_TRUE(torch::equal(again.at(n).scale, w.scale)) << n;
+  }
+  // A weight changed after loading (fine-tuning) is quantized anew, not taken from the file.
+  {
+    torch::NoGradGuard ng;
+    b.model->embed->weight.mul_(2);
+  }
+  EXPECT_FALSE(torch::equal(nmt::collect_int8_weights(*b.model).at("embed.weight").scale, stored.at("embed.weight").scale));
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, Int8CheckpointTest,
+                         ::testing::Values("dense", "switch", "gshard", "smoe", "sigma", "ac", "omni", "lms"));
+
+TEST(Int8CheckpointFileTest, BadInt8MembersAreOneLineErrorsNamingTheFile) {
+  test::TempDir d;
+  nmt::Checkpoint a = nmt::load_checkpoint(std::string(STRATA_FIXTURES) + "/dense.pt");
+  const std::string path = d / "model.int8.pt";
+  nmt::save_checkpoint(path, a.config, a.langs, a.spm_model, a.model, nullptr, nullptr, nullptr, nullptr, true);
+  // A byte of the file changed: caught before anything is restored.
+  std::string bytes = test::read_file(path);
+  bytes[bytes.size() / 2] ^= 0x20;
+  const std::string bad = d / "bad.int8.pt";
+  test::write_file(bad, bytes);
+  try {
+    nmt::load_checkpoint(bad);
+    ADD_FAILURE() << "a corrupt int8 checkpoint must not load";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind(bad + ": corrupt", 0), 0u) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+}
+
+}  // namespace
+}  // namespace strata
