@@ -30,11 +30,7 @@ int run_condense(const std::vector<std::string>& args) {
       "output,o", po::value<std::string>(), "dense checkpoint to write");
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
-  if (!vm.count("model")) throw Error("--model is required");
-  if (!vm.count("output")) throw Error("--output is required");
-  const std::string in = vm["model"].as<std::string>(), out = vm["output"].as<std::string>();
-  if (std::filesystem::absolute(in) == std::filesystem::absolute(out))
-    throw Error("--output must differ from --model (" + in + ")");
+  const auto [in, out] = read_model_and_output(vm);
   nmt::Checkpoint lms = nmt::load_checkpoint(in);
   if (!lms.config.train.fuse_distillation && lms.config.model.lms.enabled())
     std::fprintf(stderr, "strata: warning: %s was trained without fuse distillation: its shared "

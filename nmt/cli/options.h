@@ -3,9 +3,11 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/device.h"
@@ -168,6 +170,17 @@ inline nmt::LoadOptions read_load_options(const boost::program_options::variable
   o.expert_memory = m.bytes;
   o.expert_memory_share = m.share;
   return o;
+}
+
+// --model and --output of a command that writes one checkpoint from another: both required and
+// not the same file.
+inline std::pair<std::string, std::string> read_model_and_output(const boost::program_options::variables_map& vm) {
+  if (!vm.count("model")) throw Error("--model is required");
+  if (!vm.count("output")) throw Error("--output is required");
+  const std::string in = vm["model"].as<std::string>(), out = vm["output"].as<std::string>();
+  if (std::filesystem::absolute(in) == std::filesystem::absolute(out))
+    throw Error("--output must differ from --model (" + in + ")");
+  return {in, out};
 }
 
 // The same with the compute type: under the int8 types on the CPU an int8 checkpoint's weights

@@ -31,11 +31,7 @@ int run_quantize(const std::vector<std::string>& args) {
       "json", po::value<std::string>(), "also write the report (weights, sizes, errors) as JSON here");
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
-  if (!vm.count("model")) throw Error("--model is required");
-  if (!vm.count("output")) throw Error("--output is required");
-  const std::string in = vm["model"].as<std::string>(), out = vm["output"].as<std::string>();
-  if (std::filesystem::absolute(in) == std::filesystem::absolute(out))
-    throw Error("--output must differ from --model (" + in + ")");
+  const auto [in, out] = read_model_and_output(vm);
   nmt::Checkpoint ckpt = nmt::load_checkpoint(in);
   if (!ckpt.compressed.empty())
     throw Error(in + ": its experts are stored compressed ('strata compress'); quantize the checkpoint "
