@@ -149,7 +149,7 @@ torch::Tensor released_placeholder(torch::IntArrayRef sizes) {
 }
 
 bool is_released(const torch::Tensor& t) {
-  if (!t.defined() || t.numel() == 0 || !t.is_cpu()) return false;
+  if (!t.defined() || t.dim() == 0 || t.numel() == 0 || !t.is_cpu() || t.scalar_type() != torch::kFloat) return false;
   for (int64_t s : t.strides())
     if (s != 0) return false;
   return std::isnan(t.data_ptr<float>()[0]);
