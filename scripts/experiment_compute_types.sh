@@ -4,6 +4,7 @@
 # type given, then prints per split the average chrF/BLEU per type, the change from float32 and
 # the largest per-direction change. Results: <model dir>/compute_<type>.json (reused if present).
 #   scripts/experiment_compute_types.sh MODEL.pt [TYPES]      (TYPES default: float32,int8)
+# TYPES may include int8_file: MODEL quantized by `strata quantize` (MODEL.int8.pt beside it), in int8.
 #   STRATA=build/nmt/strata MAX_SENTENCES=50
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +18,13 @@ for t in ${types//,/ }; do
   out="$dir/${stem}_compute_${t}.json"
   if [ ! -s "$out" ]; then
     echo "[compute-types] $model in $t" >&2
-    "$strata" eval -m "$model" --split test,ood_test --max-sentences "$n" --beam 1 \
-      --repetition-penalty 1 --no-shuffled --compute-type "$t" --json "$out" > "$dir/${stem}_compute_${t}.txt"
+    m=$model ct=$t
+    if [ "$t" = int8_file ]; then
+      m=$dir/$stem.int8.pt ct=int8
+      [ -s "$m" ] || "$strata" quantize -m "$model" -o "$m" >&2
+    fi
+    "$strata" eval -m "$m" --split test,ood_test --max-sentences "$n" --beam 1 \
+      --repetition-penalty 1 --no-shuffled --compute-type "$ct" --json "$out" > "$dir/${stem}_compute_${t}.txt"
   fi
 done
 /usr/bin/python3 - "$dir" "$stem" "$types" "$model" <<'PY'
