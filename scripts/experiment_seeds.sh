@@ -8,6 +8,7 @@
 #   scripts/experiment_seeds.sh UPDATES [SHAPE]     SHAPE: d128 (the quickstart's) or d256 (default d128)
 #   scripts/experiment_seeds.sh --table UPDATES [SHAPE]
 #   SEEDS_ONLY="gshard smoe" scripts/experiment_seeds.sh UPDATES [SHAPE]   (train only these)
+#   STRATA=work/bin/strata STRATA_COMMIT=abc1234 ...   (a copy of the binary, and the commit it was built from)
 # Pick UPDATES from the compute–quality curve (docs/RESULTS.md): the smallest point where the dense
 # model's shuffled-source gap is large. Resumable: scored models are skipped, interrupted ones resume.
 # Each model's scores are also kept in docs/results/seeds_SHAPE_UPDATES/NAME.json (with its training
@@ -37,7 +38,8 @@ import json, os, platform, subprocess, sys, time
 src, dst, minutes = sys.argv[1], sys.argv[2], float(sys.argv[3])
 s = json.load(open(src))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+# The commit the strata binary was built from (STRATA_COMMIT when it is a copy, else this checkout's HEAD).
+commit = os.environ.get("STRATA_COMMIT") or subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 s["run"] = {"train_minutes": round(minutes, 1), "cpu": cpu, "threads": os.cpu_count(), "commit": commit,
             "date": time.strftime("%Y-%m-%d")}
 open(dst + ".tmp", "w").write(json.dumps(s, indent=1) + "\n")
