@@ -259,6 +259,10 @@ void save_checkpoint(const std::string& path, const Config& config,
   Int8Weights int8;
   if (int8_weights) int8 = collect_int8_weights(*model);
   const StoredElsewhere skip{compressed, int8_weights ? &int8 : nullptr};
+  for (const auto& p : model->named_parameters())
+    if (!skip(p.key()) && kernels::is_released(p.value()))
+      throw Error(path + ": cannot save '" + p.key() +
+                  "': the model was loaded with int8 weights only (save it as an int8 checkpoint)");
   torch::serialize::OutputArchive ar;
   ar.write("strata_format", torch::tensor(int8_weights ? kCheckpointFormat : compressed ? int64_t{3} : int64_t{2}));
   if (shard) {

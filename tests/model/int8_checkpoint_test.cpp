@@ -138,6 +138,16 @@ TEST_P(Int8CheckpointTest, StoresThePerRowQuantizationAndRestoresIt) {
     EXPECT_NE(std::string(e.what()).find("loaded as int8 only"), std::string::npos) << e.what();
   }
 
+  // The int8-only model saves as an int8 checkpoint with the same values, and refuses a float32 one.
+  {
+    const std::string again = d / "again.int8.pt";
+    nmt::save_checkpoint(again, c.config, c.langs, c.spm_model, c.model, nullptr, nullptr, nullptr, nullptr, true);
+    nmt::Checkpoint e = nmt::load_checkpoint(again);
+    for (const auto& p : e.model->named_parameters())
+      EXPECT_TRUE(torch::equal(p.value(), b.model->named_parameters()[p.key()])) << p.key();
+    EXPECT_THROW(nmt::save_checkpoint(d / "f32.pt", c.config, c.langs, c.spm_model, c.model, nullptr, nullptr), Error);
+    EXPECT_FALSE(std::filesystem::exists(d / "f32.pt"));
+  }
   // Quantizing the int8 checkpoint again stores the same values.
   const nmt::Int8Weights again = nmt::collect_int8_weights(*b.model);
   ASSERT_EQ(again.size(), stored.size());
