@@ -31,6 +31,8 @@ struct MoeConfig {
   double aux_loss_weight = 0.01;    // load-balancing loss weight (mean over MoE layers)
   double z_loss_weight = 0.0;       // router z-loss weight (ST-MoE uses 1e-3)
   std::vector<int> strata;          // smoe: experts per stratum, e.g. [4, 4]; sums to num_experts
+  bool stratum_norms = true;        // smoe: the per-stratum LayerNorms (the reference's
+                                    // --hmoe-layernorm 1); false: the block adds residuals only
   double eom = 0.0;                 // expert-output masking probability (NLLB: 0.1-0.2; 0: off)
   double expert_ffn_dropout = 0.0;  // dropout on the experts' hidden activation (Switch: 0.4 when fine-tuning)
   // Router of the layer types that take one (switch, gshard), moe/registry.h:

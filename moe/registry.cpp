@@ -80,12 +80,11 @@ void validate_moe_config(const MoeConfig& c, const ConfigFail& fail) {
   if (!router)
     fail("router", "must be " + join_alternatives(router_names()) + ", got '" + c.router + "'");
   if (!layer || !layer->uses_strata) {
-    if (!c.strata.empty()) {
-      std::string owners;
-      for (const auto& t : layer_types())
-        if (t.uses_strata) owners += (owners.empty() ? "" : " or ") + t.name;
-      fail("strata", "only applies to model.moe.type: " + owners);
-    }
+    std::string owners;
+    for (const auto& t : layer_types())
+      if (t.uses_strata) owners += (owners.empty() ? "" : " or ") + t.name;
+    if (!c.strata.empty()) fail("strata", "only applies to model.moe.type: " + owners);
+    if (!c.stratum_norms) fail("stratum_norms", "only applies to model.moe.type: " + owners);
   }
   if (layer) {
     if (c.num_experts < 1) fail("num_experts", "must be >= 1");

@@ -30,7 +30,8 @@ SmoeLayerImpl::SmoeLayerImpl(SmoeLayerOptions o) : options(std::move(o)) {
       r->weight.normal_(0, 0.02);
     }
     routers->push_back(r);
-    norms->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({options.d_model()})));
+    if (options.stratum_norms())
+      norms->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({options.d_model()})));
   }
 }
 
@@ -74,7 +75,8 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
     auto logits = routers[l]->as<torch::nn::Linear>()->forward(
         xA.scalar_type() == torch::kDouble ? xA : xA.to(torch::kFloat));
     const int64_t capacity = cf > 0 ? static_cast<int64_t>(cf * 2 * ((nA + El - 1) / El)) : 0;
-    Routing rt = route_topk(logits, k, capacity);
+    Routing rt = route_topk(logits, k, capacity,
+                            second_choice_noise(logits, k, is_training(), options.second_policy()));
     rt.expert = rt.expert + starts_[l];  // local -> global expert ids
     if (nA > 0) aux.push_back(rt.aux_loss);  // (an expert-parallel rank may have none here)
     if (l == 0) top1 = top1.index_copy(0, A, rt.expert.select(1, 0));
@@ -91,6 +93,8 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
     state = state.index_copy(0, A, next);
     passes = passes.index_add(0, A, torch::ones({nA}, i64));
     r = u;
+    out.num_passes++;
+    if (!options.stratum_norms()) continue;
     // Tokens now at the lowest remaining stratum l' are normalised with LN_{l'-1} (at the end,
     // l' = L: every token with LN_{L-1}).
     const int64_t l2 = lowest();
@@ -98,7 +102,6 @@ SmoeOutput SmoeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& u
     if (pad.defined()) B = B.index_select(0, pad.index_select(0, B).logical_not().nonzero().squeeze(1));
     auto normed = norms[l2 - 1]->as<torch::nn::LayerNorm>()->forward(u.index_select(0, B));
     u = u.index_copy(0, B, normed);
-    out.num_passes++;
   }
   out.output = pad.defined() ? torch::where(pad.unsqueeze(1), h, u) : u;
   out.passes = passes;
@@ -134,6 +137,7 @@ std::shared_ptr<SparseFfnBase> make_smoe_layer(const SparseFfnArgs& a) {
           .eval_capacity_factor(c.eval_capacity)
           .eom(c.eom)
           .expert_ffn_dropout(c.expert_ffn_dropout)
+          .stratum_norms(c.stratum_norms)
           .comm(a.comm));
 }
 

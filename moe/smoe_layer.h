@@ -5,7 +5,8 @@
 // l is a top-2 MoE over those experts; its top-1 expert's stratum s decides where it goes next
 // (s + 1; L = done), so a token gets 1 to L expert passes ("dynamic capacity"). Each pass adds
 // the residual; after a pass that leaves a token at stratum s its stream is normalised with the
-// stratum's LayerNorm LN_{s-1}, so the block's output is layer-normalised (LN_{L-1}).
+// stratum's LayerNorm LN_{s-1}, so the block's output is layer-normalised (LN_{L-1}). In training
+// the second choice of a pass is drawn with Gumbel noise, as the reference's top2gate does.
 //
 //   SmoeLayer smoe(SmoeLayerOptions(d, ffn, {4, 4}));
 //   SmoeOutput y = smoe(h, ln_ffn(h));   // h: residual stream [N, d]; returns the new stream
@@ -31,6 +32,12 @@ struct SmoeLayerOptions {
   TORCH_ARG(double, eval_capacity_factor) = 0;  // inference; <= 0: dropless (batch-invariant)
   TORCH_ARG(double, eom) = 0.0;                 // expert-output masking probability (0: off)
   TORCH_ARG(double, expert_ffn_dropout) = 0.0;  // dropout on the experts' hidden activation
+  // Training: the second choice of every pass by the Gumbel-max trick (the reference's default
+  // `sampling` policy); kAll: plain argmax. Inference is always argmax (batch-invariant).
+  TORCH_ARG(SecondExpertPolicy, second_policy) = SecondExpertPolicy::kSampling;
+  // The per-stratum LayerNorms (--hmoe-layernorm 1 in the reference). false: no norms, the block
+  // returns the residual stream after the last pass (an ablation; not in the paper's runs).
+  TORCH_ARG(bool, stratum_norms) = true;
   // Expert parallelism (moe/expert_parallel.h): this rank holds E / world experts; every pass runs
   // on all ranks at the global minimum stratum (a rank with no token there still exchanges).
   TORCH_ARG(std::shared_ptr<Communicator>, comm) = nullptr;
@@ -66,6 +73,7 @@ class SmoeLayerImpl : public SparseFfnBase {
   int64_t first_local_expert = 0;
   torch::nn::ModuleList routers{nullptr};  // routers[l]: Linear d -> E - s_l, no bias
   torch::nn::ModuleList norms{nullptr};    // norms[l]: LayerNorm after reaching stratum l + 1
+                                           // (empty without stratum_norms)
 
  private:
   std::vector<int64_t> starts_;  // s_l: first expert of stratum l; starts_[L] = E

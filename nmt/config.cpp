@@ -43,6 +43,7 @@ void visit(Config& c, Visitor&& v) {
   v("model.moe", "aux_loss_weight", c.model.moe.aux_loss_weight, at_least(0));
   v("model.moe", "z_loss_weight", c.model.moe.z_loss_weight, at_least(0));
   v("model.moe", "strata", c.model.moe.strata);
+  v("model.moe", "stratum_norms", c.model.moe.stratum_norms);
   v("model.moe", "eom", c.model.moe.eom, prob());
   v("model.moe", "expert_ffn_dropout", c.model.moe.expert_ffn_dropout, prob());
   v("model.moe", "router", c.model.moe.router);

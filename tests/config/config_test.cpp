@@ -129,6 +129,10 @@ TEST(ConfigTest, RulesBetweenFields) {
             std::string::npos);
   EXPECT_NE(error_of(with("train.max_len", "1023")).find("train.max_len: must be <= "),
             std::string::npos);
+  // SMoE's stratum LayerNorms can be switched off only where there are strata.
+  EXPECT_NE(error_of(with("model.moe.stratum_norms", "false"))
+                .find("model.moe.stratum_norms: only applies to model.moe.type: smoe"),
+            std::string::npos);
 }
 
 TEST(ConfigTest, DuplicateKeysAreErrorsWithBothLines) {

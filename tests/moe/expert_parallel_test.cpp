@@ -56,7 +56,10 @@ struct Layer {
 Layer make_layer(const std::string& kind, std::shared_ptr<Communicator> comm) {
   Layer l;
   if (kind == "smoe") {
-    l.smoe = SmoeLayer(SmoeLayerOptions(kD, kFfn, {4, 2, 2}).capacity_factor(1.0).comm(comm));
+    l.smoe = SmoeLayer(SmoeLayerOptions(kD, kFfn, {4, 2, 2})
+                           .capacity_factor(1.0)
+                           .second_policy(SecondExpertPolicy::kAll)
+                           .comm(comm));
   } else {
     l.moe = MoeLayer(MoeLayerOptions(kD, kFfn, 8)
                          .top_k(kind == "switch" ? 1 : 2)

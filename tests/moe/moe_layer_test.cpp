@@ -309,7 +309,9 @@ torch::Tensor naive_smoe(SmoeLayer& m, const torch::Tensor& h, const torch::Tens
       auto next = out + r;
       s = m->stratum_of(first + e1) + 1;
       r = next;
-      u = m->norms[s - 1]->as<torch::nn::LayerNorm>()->forward(next.unsqueeze(0))[0];
+      u = m->options.stratum_norms()
+              ? m->norms[s - 1]->as<torch::nn::LayerNorm>()->forward(next.unsqueeze(0))[0]
+              : next;
       ++n;
     }
     rows.push_back(u);
@@ -362,9 +364,12 @@ TEST(SmoeLayerTest, DropRateCountsCapacityDropsOverPasses) {
 }
 
 TEST(SmoeLayerTest, MatchesPerTokenLoopAndFiniteDifferences) {
+  for (bool norms : {true, false})
   for (std::vector<int64_t> strata : {std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2, 1}}) {
+    SCOPED_TRACE(norms ? "stratum norms" : "no stratum norms");
     torch::manual_seed(3);
-    SmoeLayer m(SmoeLayerOptions(6, 12, strata));
+    SmoeLayer m(SmoeLayerOptions(6, 12, strata).stratum_norms(norms));
+    EXPECT_EQ(m->norms->size(), norms ? strata.size() : 0u);
     m->to(torch::kDouble);
     m->eval();  // dropless
     {
@@ -392,6 +397,38 @@ TEST(SmoeLayerTest, MatchesPerTokenLoopAndFiniteDifferences) {
         EXPECT_NEAR(g[i][j].item<double>(), fd, 1e-6);
       }
   }
+}
+
+// Training draws each pass's second choice with Gumbel noise (the reference's `sampling` policy):
+// the first choices, and so the strata tokens go to, stay the router's argmax; the second
+// choices vary with the random stream; kAll and inference are deterministic.
+TEST(SmoeLayerTest, TrainingSamplesTheSecondChoiceInferenceDoesNot) {
+  torch::manual_seed(5);
+  SmoeLayer m(SmoeLayerOptions(6, 12, {4, 4}).capacity_factor(0));  // dropless
+  m->to(torch::kDouble);
+  auto h = torch::randn({64, 6}, torch::kDouble), u0 = torch::randn({64, 6}, torch::kDouble);
+  m->train();
+  torch::manual_seed(10);
+  auto a = m->forward(h, u0);
+  torch::manual_seed(11);
+  auto b = m->forward(h, u0);
+  torch::manual_seed(10);
+  auto a2 = m->forward(h, u0);
+  EXPECT_TRUE(torch::equal(a.top1, b.top1));
+  EXPECT_FALSE(torch::allclose(a.output, b.output));
+  EXPECT_TRUE(torch::equal(a.output, a2.output));  // the same stream, the same choices
+  m->options.second_policy(SecondExpertPolicy::kAll);
+  torch::manual_seed(10);
+  auto c = m->forward(h, u0);
+  torch::manual_seed(11);
+  EXPECT_TRUE(torch::equal(c.output, m->forward(h, u0).output));
+  m->options.second_policy(SecondExpertPolicy::kSampling);
+  m->eval();
+  torch::manual_seed(10);
+  auto e = m->forward(h, u0);
+  torch::manual_seed(11);
+  EXPECT_TRUE(torch::equal(e.output, m->forward(h, u0).output));
+  EXPECT_TRUE(torch::allclose(c.output, e.output, 1e-12, 1e-12));  // argmax in both
 }
 
 TEST(SmoeLayerTest, PaddingIsUntouchedAndBatchInvariant) {
