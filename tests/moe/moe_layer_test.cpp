@@ -364,38 +364,39 @@ TEST(SmoeLayerTest, DropRateCountsCapacityDropsOverPasses) {
 }
 
 TEST(SmoeLayerTest, MatchesPerTokenLoopAndFiniteDifferences) {
-  for (bool norms : {true, false})
-  for (std::vector<int64_t> strata : {std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2, 1}}) {
+  for (bool norms : {true, false}) {
     SCOPED_TRACE(norms ? "stratum norms" : "no stratum norms");
-    torch::manual_seed(3);
-    SmoeLayer m(SmoeLayerOptions(6, 12, strata).stratum_norms(norms));
-    EXPECT_EQ(m->norms->size(), norms ? strata.size() : 0u);
-    m->to(torch::kDouble);
-    m->eval();  // dropless
-    {
-      torch::NoGradGuard ng;  // larger router weights: tokens spread over strata
-      for (auto& r : *m->routers) r->as<torch::nn::Linear>()->weight.normal_(0, 1.0);
-    }
-    auto h = torch::randn({12, 6}, torch::kDouble).requires_grad_(true);
-    auto u0 = torch::randn({12, 6}, torch::kDouble);
-    auto out = m->forward(h, u0);
-    std::vector<int64_t> passes;
-    auto ref = naive_smoe(m, h, u0, &passes);
-    EXPECT_TRUE(torch::allclose(out.output, ref, 1e-9, 1e-11));
-    for (int64_t t = 0; t < 12; ++t) EXPECT_EQ(out.passes[t].item<int64_t>(), passes[t]);
-    // d(out · w)/dh by finite differences (h enters through the residual of every pass).
-    auto w = torch::randn_like(ref);
-    auto g = torch::autograd::grad({(out.output * w).sum()}, {h})[0];
-    const double eps = 1e-6;
-    for (int64_t i = 0; i < 12; i += 5)
-      for (int64_t j = 0; j < 6; j += 2) {
-        auto hp = h.detach().clone(), hm = h.detach().clone();
-        hp[i][j] += eps;
-        hm[i][j] -= eps;
-        double fd = ((m->forward(hp, u0).output * w).sum().item<double>() -
-                     (m->forward(hm, u0).output * w).sum().item<double>()) / (2 * eps);
-        EXPECT_NEAR(g[i][j].item<double>(), fd, 1e-6);
+    for (std::vector<int64_t> strata : {std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2, 1}}) {
+      torch::manual_seed(3);
+      SmoeLayer m(SmoeLayerOptions(6, 12, strata).stratum_norms(norms));
+      EXPECT_EQ(m->norms->size(), norms ? strata.size() : 0u);
+      m->to(torch::kDouble);
+      m->eval();  // dropless
+      {
+        torch::NoGradGuard ng;  // larger router weights: tokens spread over strata
+        for (auto& r : *m->routers) r->as<torch::nn::Linear>()->weight.normal_(0, 1.0);
       }
+      auto h = torch::randn({12, 6}, torch::kDouble).requires_grad_(true);
+      auto u0 = torch::randn({12, 6}, torch::kDouble);
+      auto out = m->forward(h, u0);
+      std::vector<int64_t> passes;
+      auto ref = naive_smoe(m, h, u0, &passes);
+      EXPECT_TRUE(torch::allclose(out.output, ref, 1e-9, 1e-11));
+      for (int64_t t = 0; t < 12; ++t) EXPECT_EQ(out.passes[t].item<int64_t>(), passes[t]);
+      // d(out · w)/dh by finite differences (h enters through the residual of every pass).
+      auto w = torch::randn_like(ref);
+      auto g = torch::autograd::grad({(out.output * w).sum()}, {h})[0];
+      const double eps = 1e-6;
+      for (int64_t i = 0; i < 12; i += 5)
+        for (int64_t j = 0; j < 6; j += 2) {
+          auto hp = h.detach().clone(), hm = h.detach().clone();
+          hp[i][j] += eps;
+          hm[i][j] -= eps;
+          double fd = ((m->forward(hp, u0).output * w).sum().item<double>() -
+                       (m->forward(hm, u0).output * w).sum().item<double>()) / (2 * eps);
+          EXPECT_NEAR(g[i][j].item<double>(), fd, 1e-6);
+        }
+    }
   }
 }
 
