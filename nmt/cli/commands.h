@@ -16,5 +16,6 @@ int run_checkpoint(const std::vector<std::string>& args);
 int run_compress(const std::vector<std::string>& args);
 int run_quantize(const std::vector<std::string>& args);
 int run_serve(const std::vector<std::string>& args);
+int run_predictor(const std::vector<std::string>& args);
 
 }  // namespace strata::cli

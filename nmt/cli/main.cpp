@@ -39,6 +39,8 @@ const std::vector<Command>& commands() {
        strata::cli::run_analyze},
       {"checkpoint", "split a checkpoint into per-rank shards or merge them; write its expert file",
        strata::cli::run_checkpoint},
+      {"predictor", "train an MoE model's expert predictor (offloading); measure its accuracy",
+       strata::cli::run_predictor},
       {"compress", "compress a checkpoint's MoE experts (ResMoE, pruning, SVD, merging)",
        strata::cli::run_compress},
       {"quantize", "write an int8 checkpoint (linear layers, experts, embedding)", strata::cli::run_quantize},

@@ -16,6 +16,7 @@
 
 #include "data/data_config.h"
 #include "nmt/util/error.h"
+#include "nmt/util/format.h"
 #include "data/prepare.h"
 #include "data/protect.h"
 #include "data/spm.h"
@@ -91,14 +92,6 @@ void check_log(const std::ofstream& log, bool chief, const std::string& path) {
 double now_s() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
-std::string hms(double s) {
-  char buf[32];
-  int t = static_cast<int>(s);
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", t / 3600, t / 60 % 60);
-  else std::snprintf(buf, sizeof buf, "%dm%02ds", t / 60, t % 60);
-  return buf;
 }
 
 // The model this rank trains and, under expert parallelism, `full`: all experts, initialised as

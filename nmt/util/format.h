@@ -1,6 +1,7 @@
 #pragma once
 // printf-style formatting into a std::string (for tables that are printed and also returned).
 //   std::string row = format("| %s | %.2f |\n", name.c_str(), score);
+//   std::fprintf(stderr, "%s elapsed\n", hms(seconds).c_str());
 #include <cstdarg>
 #include <cstdio>
 #include <string>
@@ -20,6 +21,12 @@ inline std::string format(const char* fmt, ...) {
   if (n > 0) std::vsnprintf(s.data(), s.size() + 1, fmt, again);
   va_end(again);
   return s;
+}
+
+// A duration for progress lines: "7m05s", "1h52m".
+inline std::string hms(double seconds) {
+  const int t = static_cast<int>(seconds);
+  return t >= 3600 ? format("%dh%02dm", t / 3600, t / 60 % 60) : format("%dm%02ds", t / 60, t % 60);
 }
 
 }  // namespace strata

@@ -1,0 +1,302 @@
+// Tests of the expert predictor (nmt/model/expert_predictor.h, nmt/train/predictor_training.h):
+// routing targets against a per-sentence run of the model, a predictor of a router that depends
+// only on token ids (Hash layers) reaching ~100%, batch invariance, predicted sets by hand, the
+// accuracy measures against a hand count, the file (round trip, corruption, a foreign model), and
+// `strata predictor` end to end.
+#include "nmt/model/expert_predictor.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/langs.h"
+#include "data/prepare.h"
+#include "nmt/analysis/routing.h"
+#include "nmt/train/predictor_training.h"
+#include "nmt/util/error.h"
+#include "tests/cli_test_util.h"
+#include "tests/tiny_checkpoint.h"
+
+using namespace strata;
+using namespace strata::nmt;
+
+namespace {
+
+const std::string kHashEveryLayer = "moe: {type: switch, num_experts: 4, every_k_layers: 1, router: hash}";
+
+// The routing targets of a checkpoint's split, every sentence pair.
+RoutingTargets targets_of(const test::TinyCheckpoint& t, const std::string& split) {
+  Checkpoint ck = load_checkpoint(t.path);
+  return checkpoint_routing_targets(ck, "", split, 0);
+}
+
+PredictorTrainOptions quick_options(int64_t updates) {
+  PredictorTrainOptions o;
+  o.dim = 32;
+  o.updates = updates;
+  o.batch_sentences = 16;
+  o.lr = 1e-2;
+  o.log_every = 1000;
+  return o;
+}
+
+}  // namespace
+
+TEST(ExpertPredictorTest, TargetsAreTheModelsFirstChoicesSentenceBySentence) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  const auto t = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  const RoutingTargets got = targets_of(t, "valid");
+  ASSERT_EQ(got.encoder_layers, (std::vector<std::string>{"enc0", "enc1"}));
+  ASSERT_EQ(got.decoder_layers, (std::vector<std::string>{"dec0", "dec1"}));
+  ASSERT_EQ(got.src.size(), 6u * 4);  // 6 directions × the 4 valid rows
+
+  // The reference: each pair alone through the model (no padding), in the split's direction order.
+  Checkpoint ck = load_checkpoint(t.path);
+  ck.model->eval();
+  torch::NoGradGuard ng;
+  data::Tokenizer tok(d / "data/spm.model");
+  std::vector<std::string> langs;
+  auto rows = data::read_split(d / "data/valid.tsv", &langs);
+  LangTags tags(tok, langs, ck.config.model.decoder_lang_tag);
+  ParallelData pd(rows, langs, tok, 62);
+  size_t i = 0;
+  for (const auto& dir : pd.directions())
+    for (uint32_t r : dir.rows) {
+      ASSERT_LT(i, got.src.size());
+      Batch b = make_batch(pd, {{r, dir.src, dir.tgt}}, tags);
+      MoeAux aux;
+      ck.model->forward(b.src, b.prev, &aux);
+      ASSERT_EQ(aux.top1.size(), 4u);
+      EXPECT_TRUE(torch::equal(got.src[i], b.src[0])) << i;
+      for (int l = 0; l < 2; ++l) EXPECT_TRUE(torch::equal(got.encoder[i][l], aux.top1[l])) << i << " enc" << l;
+      for (int l = 0; l < 2; ++l) {
+        auto want = torch::zeros({4});
+        const auto c = aux.top1[2 + l];  // one sentence: no padding
+        for (int64_t k = 0; k < c.numel(); ++k) want[c[k].item<int64_t>()] += 1;
+        EXPECT_TRUE(torch::equal(got.decoder[i][l], want)) << i << " dec" << l;
+        EXPECT_EQ(got.decoder[i][l].sum().item<double>(), static_cast<double>(b.prev.size(1)));
+      }
+      ++i;
+    }
+  EXPECT_EQ(i, got.src.size());
+}
+
+TEST(ExpertPredictorTest, LearnsARouterThatDependsOnlyOnTokenIds) {
+  // Hash layers route a token by its id alone: the encoder layers' choices are a function of the
+  // source tokens, which the predictor sees, so it must reach ~100%.
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  const auto t = test::save_tiny_checkpoint(d, data_yaml, "hash", kHashEveryLayer);
+  const RoutingTargets train = targets_of(t, "train");
+  Checkpoint ck = load_checkpoint(t.path);
+  ExpertPredictor p = train_predictor_on(train, ck.model->embed->weight, quick_options(400), nullptr);
+  const PredictorReport r = evaluate_predictor(*p, train, 2, 0.5);
+  ASSERT_EQ(r.layers.size(), 4u);
+  for (const auto& a : r.layers)
+    if (a.encoder) {
+      EXPECT_GT(a.count, 0);
+      EXPECT_GE(a.top1, 0.99) << a.name;
+      EXPECT_GE(a.topk, a.top1) << a.name;
+    } else {
+      EXPECT_GT(a.recall, 0.5) << a.name;  // the target tokens are not seen; their sets are learnt
+    }
+  // An untrained predictor is far from it (the test can fail).
+  PredictorTrainOptions none = quick_options(0);
+  ExpertPredictor p0 = train_predictor_on(train, ck.model->embed->weight, none, nullptr);
+  const PredictorReport r0 = evaluate_predictor(*p0, train, 2, 0.5);
+  EXPECT_LT(r0.layers[0].top1, 0.8);
+}
+
+TEST(ExpertPredictorTest, AccuracyMatchesAHandCount) {
+  // One sentence of 3 tokens (+ 1 padding position in a batch of two), E = 3, one encoder and one
+  // decoder layer, with the predictor's logits fixed by hand through its heads.
+  ExpertPredictorOptions o;
+  o.vocab = 10;
+  o.dim = 2;
+  o.experts = 3;
+  o.encoder_layers = {"enc0"};
+  o.decoder_layers = {"dec0"};
+  ExpertPredictor p(o);
+  torch::NoGradGuard ng;
+  // Encoder head: logits depend only on the first feature; make every token's logits = [0, 1, 2]
+  // by zero weights and a bias; decoder head: sigmoid(bias) = [0.9, 0.2, 0.6].
+  auto* enc = p->encoder_heads[0]->as<torch::nn::Linear>();
+  enc->weight.zero_();
+  enc->bias.copy_(torch::tensor({0.0f, 1.0f, 2.0f}));
+  auto* dec = p->decoder_heads[0]->as<torch::nn::Linear>();
+  dec->weight.zero_();
+  dec->bias.copy_(torch::logit(torch::tensor({0.9f, 0.2f, 0.6f})));
+  RoutingTargets t;
+  t.experts = 3;
+  t.encoder_layers = {"enc0"};
+  t.decoder_layers = {"dec0"};
+  t.src = {torch::tensor({4L, 5L, 6L}), torch::tensor({7L, 8L})};
+  t.encoder = {torch::tensor({{2L, 1L, 0L}}), torch::tensor({{2L, -1L}})};  // -1: not routed
+  t.decoder = {torch::tensor({{3.0f, 1.0f, 0.0f}}), torch::tensor({{0.0f, 0.0f, 5.0f}})};
+  const PredictorReport r = evaluate_predictor(*p, t, 2, 0.5);
+  ASSERT_EQ(r.layers.size(), 2u);
+  // Encoder: predicted order 2, 1, 0 for every token; routed targets 2, 1, 0, 2.
+  EXPECT_EQ(r.layers[0].count, 4);
+  EXPECT_DOUBLE_EQ(r.layers[0].top1, 2.0 / 4);  // the two 2s
+  EXPECT_DOUBLE_EQ(r.layers[0].topk, 3.0 / 4);  // 2, 1, 2 within the top 2
+  // Decoder: predicted set {0, 2} (p >= 0.5) for both sentences; used {0, 1} and {2}.
+  const auto& a = r.layers[1];
+  EXPECT_EQ(a.count, 2);
+  EXPECT_DOUBLE_EQ(a.used, 1.5);
+  EXPECT_DOUBLE_EQ(a.predicted, 2.0);
+  EXPECT_DOUBLE_EQ(a.recall, 2.0 / 3);     // 0 of {0,1}; 2 of {2}
+  EXPECT_DOUBLE_EQ(a.precision, 2.0 / 4);
+  EXPECT_DOUBLE_EQ(a.coverage, 8.0 / 9);   // 3 of 4 tokens, 5 of 5
+
+  // The token-id table: learnt on t it is exact on t (4→2, 5→1, 6→0, 7→2); an unseen id gets the
+  // most frequent expert (2, chosen twice).
+  PredictorReport tr = r;
+  token_table_accuracy(t, t, tr);
+  EXPECT_DOUBLE_EQ(tr.layers[0].table_top1, 1.0);
+  RoutingTargets u = t;
+  u.src = {torch::tensor({9L, 4L})};
+  u.encoder = {torch::tensor({{2L, 0L}})};
+  u.decoder = {torch::tensor({{1.0f, 0.0f, 0.0f}})};
+  token_table_accuracy(t, u, tr);
+  EXPECT_DOUBLE_EQ(tr.layers[0].table_top1, 0.5);  // 9 → 2 right, 4 → 2 wrong
+  EXPECT_EQ(tr.layers[1].table_top1, -1);           // decoder layers: not measured
+
+  // predicted_experts: the same sets (pad excluded from the encoder's).
+  const torch::Tensor src = torch::tensor({{4L, 5L, 6L}, {7L, 0L, 0L}});
+  const auto sets = predicted_experts(o, p->forward(src), src, 1, 0.5);
+  ASSERT_EQ(sets.size(), 2u);
+  EXPECT_EQ(sets[0], (std::vector<int64_t>{2}));
+  EXPECT_EQ(sets[1], (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(predicted_experts(o, p->forward(src), src, 2, 0.95)[1], (std::vector<int64_t>{0}));  // argmax kept
+}
+
+TEST(ExpertPredictorTest, ASentencesPredictionDoesNotDependOnItsBatchMates) {
+  ExpertPredictorOptions o;
+  o.vocab = 50;
+  o.dim = 8;
+  o.experts = 4;
+  o.encoder_layers = {"enc1"};
+  o.decoder_layers = {"dec1"};
+  torch::manual_seed(3);
+  ExpertPredictor p(o);
+  p->eval();
+  torch::NoGradGuard ng;
+  const auto alone = torch::tensor({{5L, 9L, 11L, 3L}});
+  const auto batch = torch::tensor({{5L, 9L, 11L, 3L, 0L, 0L, 0L}, {7L, 8L, 9L, 10L, 12L, 13L, 3L}});
+  const ExpertPrediction a = p->forward(alone), b = p->forward(batch);
+  EXPECT_TRUE(torch::allclose(a.encoder[0][0], b.encoder[0][0].narrow(0, 0, 4), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(a.decoder[0][0], b.decoder[0][0], 1e-5, 1e-6));
+}
+
+TEST(ExpertPredictorTest, FileRoundTripsAndRefusesCorruptTruncatedAndForeignFiles) {
+  test::TempDir d;
+  ExpertPredictorOptions o;
+  o.vocab = 40;
+  o.dim = 8;
+  o.experts = 4;
+  o.encoder_layers = {"enc0", "enc1"};
+  o.decoder_layers = {"dec1"};
+  torch::manual_seed(5);
+  ExpertPredictor p(o);
+  p->eval();
+  const std::string path = d / "m.predictor";
+  save_expert_predictor(path, *p, "abc123digest", {{"note", "test"}});
+  nlohmann::json h;
+  ExpertPredictor q = load_expert_predictor(path, "abc123digest", &h);
+  EXPECT_EQ(h["report"]["note"], "test");
+  EXPECT_EQ(q->options.encoder_layers, o.encoder_layers);
+  EXPECT_EQ(q->options.decoder_layers, o.decoder_layers);
+  const auto src = torch::tensor({{3L, 7L, 9L}});
+  torch::NoGradGuard ng;
+  const ExpertPrediction a = p->forward(src), b = q->forward(src);
+  for (size_t l = 0; l < 2; ++l) EXPECT_TRUE(torch::equal(a.encoder[l], b.encoder[l]));
+  EXPECT_TRUE(torch::equal(a.decoder[0], b.decoder[0]));
+
+  EXPECT_NO_THROW(load_expert_predictor(path, ""));  // no model to check against
+  EXPECT_THROW(
+      {
+        try {
+          load_expert_predictor(path, "another");
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("trained for another checkpoint"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      Error);
+  const std::string bytes = test::read_file(path);
+  const auto expect_error = [&](const std::string& content, const std::string& needle) {
+    const std::string bad = d / "bad.predictor";
+    test::write_file(bad, content);
+    try {
+      load_expert_predictor(bad, "abc123digest");
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind(bad, 0), 0u) << e.what();
+    }
+  };
+  std::string flipped = bytes;
+  flipped[flipped.size() - 100] ^= 0x10;
+  expect_error(flipped, "checksum mismatch");
+  expect_error(bytes.substr(0, bytes.size() - 10), "truncated");
+  expect_error(bytes.substr(0, 12), "not an expert predictor");
+  expect_error("STRATAXF" + bytes.substr(8), "not an expert predictor");
+  std::string header = bytes;
+  header[20] = '#';  // inside the JSON
+  expect_error(header, "corrupt expert predictor header");
+  EXPECT_THROW(load_expert_predictor(d / "missing.predictor", ""), Error);
+}
+
+TEST(ExpertPredictorCliTest, TrainsReportsAndEvaluates) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  const auto t = test::save_tiny_checkpoint(d, data_yaml, "hash", kHashEveryLayer);
+  const std::string pred = d / "hash.predictor";
+  // An unknown option: a one-line error naming it.
+  test::expect_one_line_error(
+      test::run_command(test::kStrata + " predictor train -m " + t.path + " --log-every 1000", d.str()), "log-every");
+  auto r = test::run_command(test::kStrata + " predictor train -m " + t.path + " --updates 300 --dim 32 --batch 16" +
+                            " --lr 0.01 --threads 1", d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("| enc0 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| dec1 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("[predictor] update 300/300"), std::string::npos) << r.err;
+  ASSERT_TRUE(std::filesystem::exists(pred));
+  // The JSON-lines log: train records, then the accuracy on both splits.
+  std::ifstream log(pred + ".jsonl");
+  std::string line, last;
+  int train_records = 0;
+  while (std::getline(log, line)) {
+    const auto j = nlohmann::json::parse(line);
+    train_records += j["event"] == "train";
+    last = line;
+  }
+  EXPECT_GE(train_records, 3);
+  const auto acc = nlohmann::json::parse(last);
+  EXPECT_EQ(acc["event"], "accuracy");
+  EXPECT_EQ(acc["split"], "valid");
+  EXPECT_GE(acc["report"]["layers"][0]["top1"].get<double>(), 0.99);  // hash: exact on its tokens
+
+  const std::string json = d / "acc.json";
+  r = test::run_command(test::kStrata + " predictor eval -m " + t.path + " -p " + pred + " --split test --json " +
+                            json + " --threads 1", d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(test::read_file(json));
+  EXPECT_EQ(j["layers"].size(), 4u);
+  EXPECT_EQ(j["layers"][0]["layer"], "enc0");
+
+  // Bad input: a dense model, a predictor of another model, a missing model.
+  const auto dense = test::save_tiny_checkpoint(d, data_yaml, "dense");
+  test::expect_one_line_error(test::run_command(test::kStrata + " predictor train -m " + dense.path, d.str()),
+                              "not an MoE model");
+  const auto other = test::save_tiny_checkpoint(d, data_yaml, "other", test::kSwitchEveryLayer);
+  test::expect_one_line_error(
+      test::run_command(test::kStrata + " predictor eval -m " + other.path + " -p " + pred, d.str()),
+      "trained for another checkpoint");
+  test::expect_one_line_error(test::run_command(test::kStrata + " predictor eval -m " + pred + ".pt -p " + pred, d.str()),
+                              "hash.predictor.pt");
+  test::expect_one_line_error(
+      test::run_command(test::kStrata + " predictor train -m " + t.path + " --threshold 2", d.str()), "--threshold");
+}
