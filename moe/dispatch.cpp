@@ -139,27 +139,40 @@ torch::Tensor ExpertsImpl::expert(int64_t e, const torch::Tensor& x) {
   return hook_hidden(this, e, torch::relu(x.matmul(w.w1) + w.b1)).matmul(w.w2) + b2[e];
 }
 
+CachedExpert ExpertsImpl::make_expert(int64_t e, bool packed) const {
+  CachedExpert c;
+  c.w = source_->load(e);
+  if (packed) {  // w [in, out] -> packed [out, in]; the f32 copies are then not kept
+    c.packed1 = kernels::PackedWeight::make(format_, c.w.w1.t());
+    c.packed2 = kernels::PackedWeight::make(format_, c.w.w2.t());
+    c.w.w1 = c.w.w2 = torch::Tensor();
+  }
+  return c;
+}
+
+bool ExpertsImpl::restores_packed() const {
+  return format_ != kernels::WeightFormat::kNone && format_ == kernels::compute_weight_format();
+}
+
+bool ExpertsImpl::prefetch(int64_t e) {
+  if (!source_) return true;
+  TORCH_CHECK(e >= 0 && e < num_experts_, "experts: no expert ", e, " to prefetch");
+  torch::NoGradGuard no_grad;
+  const bool packed = restores_packed();
+  return cache_->prefetch(this, e, [&] { return make_expert(e, packed); });
+}
+
 torch::Tensor ExpertsImpl::forward_from_source(const torch::Tensor& x_sorted,
                                                const std::vector<int64_t>& counts) {
   TORCH_CHECK(!is_training(), "experts: weights restored on dispatch are for inference only");
   torch::NoGradGuard no_grad;
-  const bool packed = format_ != kernels::WeightFormat::kNone &&
-                      format_ == kernels::compute_weight_format() && x_sorted.is_cpu();
+  const bool packed = restores_packed() && x_sorted.is_cpu();
   std::vector<torch::Tensor> outs;
   int64_t start = 0;
   for (int64_t e = 0; e < num_experts_; ++e) {
     if (counts[e] == 0) continue;
     auto x = x_sorted.slice(0, start, start + counts[e]);
-    auto make = [&] {
-      CachedExpert c;
-      c.w = source_->load(e);
-      if (packed) {  // w [in, out] -> packed [out, in]; the f32 copies are then not kept
-        c.packed1 = kernels::PackedWeight::make(format_, c.w.w1.t());
-        c.packed2 = kernels::PackedWeight::make(format_, c.w.w2.t());
-        c.w.w1 = c.w.w2 = torch::Tensor();
-      }
-      return c;
-    };
+    auto make = [&] { return make_expert(e, packed); };
     auto held = cache_->get(this, e, make);
     if (held->packed1.defined() != packed) {  // made under another compute type
       held.reset();

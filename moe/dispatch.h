@@ -57,11 +57,20 @@ class ExpertsImpl : public torch::nn::Module, public kernels::PackableModule {
   const std::shared_ptr<ExpertCache>& cache() const { return cache_; }
   // Expert e's weights, resident or restored (without going through the cache).
   ExpertWeights weights(int64_t e) const;
+  // Weights restored on dispatch: brings expert e into the cache ahead of its use, as the
+  // current thread's compute type will use it (ExpertCache::prefetch: never evicts; safe while
+  // another thread runs forward). False when it was skipped; no-op (true) for resident weights.
+  bool prefetch(int64_t e);
+  int64_t num_experts() const { return num_experts_; }
   torch::Tensor w1, b1, w2, b2;  // [E, d, ffn], [E, ffn], [E, ffn, d], [E, d]
   double dropout;
 
  private:
   torch::Tensor forward_from_source(const torch::Tensor& x_sorted, const std::vector<int64_t>& counts);
+  // Expert e from the source, packed in format_ when `packed` (then without its f32 copies).
+  CachedExpert make_expert(int64_t e, bool packed) const;
+  // Whether experts restored now are packed: a format is set and the compute type uses it.
+  bool restores_packed() const;
   int64_t num_experts_;
   std::vector<kernels::PackedWeight> packed1_, packed2_;  // per expert (pack_weights)
   std::vector<kernels::PackedWeight> stored1_, stored2_;  // per expert, as an int8 checkpoint stored them

@@ -34,9 +34,46 @@ void ExpertCache::insert(const Key& k, std::shared_ptr<const CachedExpert> x, do
   Slot& s = slots_[k];
   s.expert = std::move(x);
   s.bytes = s.expert->bytes();
+  last_bytes_[k.first] = s.bytes;
   s.lru = lru_.begin();
   stats_.resident_bytes += s.bytes;
   stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.resident_bytes);
+}
+
+bool ExpertCache::prefetch_fits(const Key& k) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = slots_.find(k);
+  if (it != slots_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return true;
+  }
+  const auto last = last_bytes_.find(k.first);
+  if (last != last_bytes_.end() && stats_.resident_bytes + last->second > budget_) {
+    ++stats_.prefetch_skipped;
+    return false;
+  }
+  return true;
+}
+
+bool ExpertCache::insert_prefetched(const Key& k, std::shared_ptr<const CachedExpert> x, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.prefetch_seconds += seconds;
+  const int64_t bytes = x->bytes();
+  last_bytes_[k.first] = bytes;
+  if (slots_.count(k)) return true;  // made meanwhile on the decoding thread
+  if (stats_.resident_bytes + bytes > budget_) {
+    ++stats_.prefetch_skipped;
+    return false;
+  }
+  ++stats_.prefetched;
+  lru_.push_front(k);
+  Slot& s = slots_[k];
+  s.expert = std::move(x);
+  s.bytes = bytes;
+  s.lru = lru_.begin();
+  stats_.resident_bytes += bytes;
+  stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.resident_bytes);
+  return true;
 }
 
 void ExpertCache::settle(const void* layer, int64_t e) {
@@ -66,6 +103,7 @@ void ExpertCache::evict_to(int64_t budget) {
 
 void ExpertCache::drop(const void* layer) {
   std::lock_guard<std::mutex> lock(mu_);
+  last_bytes_.erase(layer);
   for (auto it = lru_.begin(); it != lru_.end();) {
     if (it->first != layer) {
       ++it;

@@ -6,6 +6,7 @@
 //   auto cache = std::make_shared<moe::ExpertCache>(64 << 20);       // 64 MiB over all layers
 //   experts->set_source(source, cache);   // w1/b1/w2 become NaN placeholders (no storage)
 //   auto y = experts(x_sorted, counts);  // each expert with rows: cache hit, or source->load(e)
+//   experts->prefetch(e);                 // ahead of use, from another thread (never evicts)
 //
 // Eviction: least recently used. An expert is charged what it holds (its f32 weights, or its
 // packed int8/bf16 weights with oneDNN's reordered copies, measured after each product), and the
@@ -50,6 +51,10 @@ struct ExpertCacheStats {
   int64_t resident_bytes = 0;  // now
   int64_t peak_bytes = 0;      // most ever resident, the expert in use included
   double load_seconds = 0;     // in ExpertSource::load and packing
+  // Prefetches (prefetch()): experts brought in ahead of use, and those skipped because they did
+  // not fit beside what was resident (a prefetch never evicts), with the time spent making them.
+  int64_t prefetched = 0, prefetch_skipped = 0;
+  double prefetch_seconds = 0;
 };
 
 class ExpertCache {
@@ -62,6 +67,13 @@ class ExpertCache {
   // After a product with `layer`'s expert e: re-measures what it holds and evicts the least
   // recently used experts until the cache is within budget.
   void settle(const void* layer, int64_t e);
+  // Brings expert e of `layer` in ahead of its use (a prefetch thread, while other experts are in
+  // use): made by `make` unless resident, and kept only if it fits the budget beside what is
+  // resident, so a prefetch never evicts (a resident expert becomes the most recent). Skipped
+  // without calling `make` when the last expert made for `layer` would not fit. True when the
+  // expert is resident afterwards.
+  template <typename Make>
+  bool prefetch(const void* layer, int64_t e, Make&& make);
   // Drops every expert of `layer` (its compute type changed).
   void drop(const void* layer);
   int64_t budget() const { return budget_; }
@@ -76,12 +88,15 @@ class ExpertCache {
   };
   std::shared_ptr<const CachedExpert> lookup(const Key& k);  // mu_ held
   void insert(const Key& k, std::shared_ptr<const CachedExpert> x, double seconds);
+  bool prefetch_fits(const Key& k);  // resident (made most recent) or likely to fit; counts a skip
+  bool insert_prefetched(const Key& k, std::shared_ptr<const CachedExpert> x, double seconds);
   void evict_to(int64_t budget);  // mu_ held
 
   int64_t budget_;
   mutable std::mutex mu_;
   std::map<Key, Slot> slots_;
   std::list<Key> lru_;
+  std::map<const void*, int64_t> last_bytes_;  // per layer: bytes of the expert made last
   ExpertCacheStats stats_;
 };
 
@@ -99,6 +114,20 @@ std::shared_ptr<const CachedExpert> ExpertCache::get(const void* layer, int64_t 
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   insert(k, x, s);
   return x;
+}
+
+template <typename Make>
+bool ExpertCache::prefetch(const void* layer, int64_t e, Make&& make) {
+  const Key k{layer, e};
+  if (!prefetch_fits(k)) return false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (slots_.count(k)) return true;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto x = std::make_shared<const CachedExpert>(make());
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return insert_prefetched(k, std::move(x), s);
 }
 
 }  // namespace strata::moe

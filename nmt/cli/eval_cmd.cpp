@@ -97,6 +97,7 @@ int score_model(const po::variables_map& vm) {
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.to(device);
   tr.set_compute_type(compute);
+  set_up_expert_prefetch(vm, tr);
   std::string data_cfg_path =
       vm.count("data") ? vm["data"].as<std::string>() : tr.config().train.data;
   data::DataConfig dcfg = data::load_data_config(data_cfg_path, {});
@@ -129,7 +130,7 @@ int score_model(const po::variables_map& vm) {
   if (vm.count("json")) {
     write_file_atomically(vm["json"].as<std::string>(), report.dump(2) + "\n");
   }
-  report_expert_cache(tr.checkpoint(), "eval");
+  report_expert_cache(tr, "eval");
   return 0;
 }
 

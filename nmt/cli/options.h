@@ -12,6 +12,8 @@
 
 #include "kernels/device.h"
 #include "kernels/precision.h"
+#include "nmt/decode/expert_prefetch.h"
+#include "nmt/decode/translator.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/util/system.h"
 #include "nmt/util/error.h"
@@ -81,7 +83,11 @@ inline void add_expert_memory_option(boost::program_options::options_description
       "layers' dense size: 25%, 0.25) instead of holding every expert from load time on")(
       "expert-file", po::value<std::string>(),
       "an expert file of the checkpoint ('strata checkpoint experts'): experts are read from it "
-      "(memory-mapped) on dispatch, within --expert-memory");
+      "(memory-mapped) on dispatch, within --expert-memory")(
+      "expert-predictor", po::value<std::string>(),
+      "with --expert-memory: a predictor of the model ('strata predictor train') brings each next "
+      "batch's predicted experts in while the current one decodes (never evicting; the router "
+      "still decides, so the output is unchanged)");
 }
 
 // Its value: bytes (share < 0) or a share in [0, 1] of the dense size (bytes < 0). One-line
@@ -201,9 +207,22 @@ inline void check_expert_memory(const boost::program_options::variables_map& vm,
                 "this one has neither");
 }
 
-// After a run with --expert-memory: one line on stderr with what the cache did, or an error when
-// the checkpoint had nothing to restore on dispatch.
-inline void report_expert_cache(const nmt::Checkpoint& ckpt, const char* command) {
+// --expert-predictor: the translator prefetches each next batch's predicted experts
+// (nmt/decode/expert_prefetch.h). Needs experts restored on dispatch (--expert-memory).
+inline void set_up_expert_prefetch(const boost::program_options::variables_map& vm, nmt::Translator& tr) {
+  if (!vm.count("expert-predictor")) return;
+  if (!tr.checkpoint().expert_cache)
+    throw Error("--expert-predictor needs experts restored on dispatch (--expert-memory SIZE with "
+                "--expert-file or a compressed checkpoint)");
+  tr.set_prefetcher(std::make_shared<nmt::ExpertPrefetcher>(
+      *tr.model(), nmt::load_expert_predictor(vm["expert-predictor"].as<std::string>(), tr.checkpoint().digest),
+      /*top_k=*/2, /*threshold=*/0.5));
+}
+
+// After a run with --expert-memory: one line on stderr with what the cache did (and the
+// prefetcher, with --expert-predictor).
+inline void report_expert_cache(const nmt::Translator& tr, const char* command) {
+  const nmt::Checkpoint& ckpt = tr.checkpoint();
   if (!ckpt.expert_cache) return;
   const auto s = ckpt.expert_cache->stats();
   std::fprintf(stderr,
@@ -212,6 +231,15 @@ inline void report_expert_cache(const nmt::Checkpoint& ckpt, const char* command
                command, ckpt.expert_cache->budget() / 1e6, s.peak_bytes / 1e6,
                static_cast<long long>(s.hits), static_cast<long long>(s.misses), s.load_seconds,
                static_cast<long long>(s.evictions), resident_bytes() / 1e6, peak_resident_bytes() / 1e6);
+  if (const auto* pf = tr.prefetcher()) {
+    const auto p = pf->stats();
+    std::fprintf(stderr,
+                 "[%s] expert prefetch: %lld batches, %lld predicted (layer, expert) pairs, %lld brought in "
+                 "ahead (%.2f s), %lld skipped for want of budget, %.2f s predicting\n",
+                 command, static_cast<long long>(p.batches), static_cast<long long>(p.requested),
+                 static_cast<long long>(s.prefetched), s.prefetch_seconds,
+                 static_cast<long long>(s.prefetch_skipped), p.predict_seconds);
+  }
 }
 
 }  // namespace strata::cli

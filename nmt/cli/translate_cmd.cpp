@@ -106,6 +106,7 @@ int run_translate(const std::vector<std::string>& args) {
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.to(device);
   tr.set_compute_type(compute);
+  set_up_expert_prefetch(vm, tr);
   tr.use_lms_shared(vm["lms-shared"].as<bool>());
   const std::string src_lang = vm.count("src-lang") ? vm["src-lang"].as<std::string>() : "";
   nmt::SearchOptions opt = tr.default_options();
@@ -174,7 +175,7 @@ int run_translate(const std::vector<std::string>& args) {
                  name.c_str(), st.entries, st.translated,
                  format == data::CatalogFormat::kPo && copt.mark_fuzzy ? " (marked fuzzy)" : "",
                  st.kept, st.copied, st.flagged);
-    report_expert_cache(tr.checkpoint(), "translate");
+    report_expert_cache(tr, "translate");
     return 0;
   }
   std::FILE* in = stdin;
@@ -224,7 +225,7 @@ int run_translate(const std::vector<std::string>& args) {
   } else {
     write_file_atomically(output, result);
   }
-  report_expert_cache(tr.checkpoint(), "translate");
+  report_expert_cache(tr, "translate");
   if (tr.truncated() > 0)
     std::fprintf(stderr, "strata: warning: %lld input lines were longer than the model's %d "
                  "positions and were truncated\n", static_cast<long long>(tr.truncated()),

@@ -1,5 +1,7 @@
 #include "nmt/decode/translator.h"
 
+#include "nmt/decode/expert_prefetch.h"
+
 #include <algorithm>
 #include <numeric>
 
@@ -78,11 +80,21 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return src[a].size() > src[b].size(); });
   std::vector<std::vector<Hypothesis>> out(src.size());
+  const auto lay_out = [&](size_t start) {
+    std::vector<TaggedSentence> sentences;
+    for (size_t i = start; i < std::min(order.size(), start + batch_size); ++i)
+      sentences.push_back({&src[order[i]], tgt_index});
+    TaggedBatch b = lay_out_batch(tags_, sentences, limit);
+    // With a prefetcher each batch is laid out one ahead and its experts brought in meanwhile.
+    if (prefetcher_) prefetcher_->start(b.src, compute_type_);
+    return b;
+  };
+  TaggedBatch next;
+  if (!order.empty()) next = lay_out(0);
   for (size_t start = 0; start < order.size(); start += batch_size) {
     size_t end = std::min(order.size(), start + batch_size);
-    std::vector<TaggedSentence> sentences;
-    for (size_t i = start; i < end; ++i) sentences.push_back({&src[order[i]], tgt_index});
-    TaggedBatch batch = lay_out_batch(tags_, sentences, limit);
+    TaggedBatch batch = std::move(next);
+    if (end < order.size()) next = lay_out(end);
     truncated_ += batch.truncated;
     const int64_t* first = batch.prev.data_ptr<int64_t>();  // [B, 1]: the start tokens
     std::vector<int64_t> firsts(first, first + batch.prev.size(0));
@@ -96,6 +108,7 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
     auto hyps = beam_search(ckpt_.model, batch.src, firsts, data::kEosId, opt, keys);
     for (size_t i = start; i < end; ++i) out[order[i]] = std::move(hyps[i - start]);
   }
+  if (prefetcher_) prefetcher_->wait();
   return out;
 }
 

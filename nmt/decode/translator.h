@@ -13,6 +13,8 @@
 
 namespace strata::nmt {
 
+class ExpertPrefetcher;  // nmt/decode/expert_prefetch.h
+
 struct Translation {
   std::string text;
   double score = 0;
@@ -58,6 +60,11 @@ class Translator {
   // the CPU and move with the model's inputs.
   void to(const torch::Device& device) { ckpt_.model->to(device); }
   kernels::ComputeType compute_type() const { return compute_type_; }
+  // Experts restored on dispatch (issue 22): before each batch decodes, `p` starts bringing in
+  // the next batch's predicted experts (nmt/decode/expert_prefetch.h); null: none. The output
+  // does not change.
+  void set_prefetcher(std::shared_ptr<ExpertPrefetcher> p) { prefetcher_ = std::move(p); }
+  const ExpertPrefetcher* prefetcher() const { return prefetcher_.get(); }
 
   const std::vector<std::string>& langs() const { return ckpt_.langs; }
   const Config& config() const { return ckpt_.config; }
@@ -76,6 +83,7 @@ class Translator {
   int64_t truncated_ = 0;
   bool lms_shared_ = false;
   kernels::ComputeType compute_type_ = kernels::ComputeType::kFloat32;
+  std::shared_ptr<ExpertPrefetcher> prefetcher_;  // last: destroyed (its thread joined) first
 };
 
 // Search options for a model: decode config plus the ids never generated (pad, bos, tags).

@@ -25,6 +25,40 @@ moe::CachedExpert expert_of(int64_t floats, float v) {
   return c;
 }
 
+TEST(ExpertCacheTest, PrefetchNeverEvictsAndSkipsWhatCannotFit) {
+  const int64_t kb = 1024;  // 256 floats
+  moe::ExpertCache cache(2 * kb);
+  int a = 0, b = 0;  // two layers
+  int made = 0;
+  auto make = [&] {
+    ++made;
+    return expert_of(256, 1.0f);
+  };
+  EXPECT_TRUE(cache.prefetch(&a, 0, make));   // {a0}
+  EXPECT_TRUE(cache.prefetch(&a, 1, make));   // {a1, a0}: full
+  EXPECT_TRUE(cache.prefetch(&a, 0, make));   // resident: not made again, now the most recent
+  EXPECT_FALSE(cache.prefetch(&b, 0, make));  // made (b's size unknown), does not fit: dropped
+  EXPECT_FALSE(cache.prefetch(&b, 1, make));  // b's last expert would not fit: not even made
+  EXPECT_EQ(made, 3);
+  auto s = cache.stats();
+  EXPECT_EQ(s.prefetched, 2);
+  EXPECT_EQ(s.prefetch_skipped, 2);
+  EXPECT_EQ(s.evictions, 0);
+  EXPECT_EQ(s.misses, 0);
+  EXPECT_EQ(s.resident_bytes, 2 * kb);
+  // Use: the prefetched experts are hits; a miss then evicts the least recent, a1 (a0 was touched).
+  cache.get(&a, 0, make);
+  cache.settle(&a, 0);
+  cache.get(&b, 0, make);
+  cache.settle(&b, 0);
+  s = cache.stats();
+  EXPECT_EQ(s.hits, 1);
+  EXPECT_EQ(s.misses, 1);
+  EXPECT_EQ(s.evictions, 1);
+  EXPECT_TRUE(cache.prefetch(&a, 0, make));  // still resident
+  EXPECT_EQ(made, 4);
+}
+
 TEST(ExpertCacheTest, EvictsLeastRecentlyUsedAndCountsBytesByHand) {
   const int64_t kb = 1024;  // 256 floats
   moe::ExpertCache cache(2 * kb);

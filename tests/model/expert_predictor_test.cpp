@@ -12,7 +12,11 @@
 
 #include "data/langs.h"
 #include "data/prepare.h"
+#include "moe/expert_store.h"
 #include "nmt/analysis/routing.h"
+#include "nmt/decode/expert_prefetch.h"
+#include "nmt/decode/translator.h"
+#include "nmt/model/expert_file.h"
 #include "nmt/train/predictor_training.h"
 #include "nmt/util/error.h"
 #include "tests/cli_test_util.h"
@@ -287,6 +291,23 @@ TEST(ExpertPredictorCliTest, TrainsReportsAndEvaluates) {
   EXPECT_EQ(j["layers"].size(), 4u);
   EXPECT_EQ(j["layers"][0]["layer"], "enc0");
 
+  // translate with the predictor prefetching: the same output as the model holding its experts.
+  test::write_file(d / "in.txt", "open the file\nsave the page\nprint\n");
+  const std::string experts = d / "hash.experts";
+  ASSERT_EQ(test::run_command(test::kStrata + " checkpoint experts --in " + t.path + " --out " + experts, d.str()).status, 0);
+  const auto plain = test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de < " + (d / "in.txt"), d.str());
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  const auto pf = test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de --expert-file " + experts +
+                                        " --expert-memory 100% --expert-predictor " + pred + " < " + (d / "in.txt"),
+                                    d.str());
+  ASSERT_EQ(pf.status, 0) << pf.err;
+  EXPECT_EQ(pf.out, plain.out);
+  EXPECT_NE(pf.err.find("[translate] expert prefetch: 1 batches"), std::string::npos) << pf.err;
+  test::expect_one_line_error(
+      test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de --expert-predictor " + pred +
+                            " < " + (d / "in.txt"), d.str()),
+      "--expert-predictor needs experts restored on dispatch");
+
   // Bad input: a dense model, a predictor of another model, a missing model.
   const auto dense = test::save_tiny_checkpoint(d, data_yaml, "dense");
   test::expect_one_line_error(test::run_command(test::kStrata + " predictor train -m " + dense.path, d.str()),
@@ -299,4 +320,99 @@ TEST(ExpertPredictorCliTest, TrainsReportsAndEvaluates) {
                               "hash.predictor.pt");
   test::expect_one_line_error(
       test::run_command(test::kStrata + " predictor train -m " + t.path + " --threshold 2", d.str()), "--threshold");
+}
+
+TEST(ExpertPrefetchTest, TranslationWithPrefetchingEqualsTheResidentModelAndTheBudgetHolds) {
+  // Exact mode: whatever the predictor says (here an untrained one), the router decides, so the
+  // output equals the model holding every expert (Switch top-1 and GShard top-2, greedy and beam);
+  // a prefetch never evicts, so the budget holds as without it.
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  std::vector<std::string> lines = {"open the file", "save", "print the copy of the file", "",
+                                    "close the window", "copy the table", "open the page"};
+  for (const std::string moe : {test::kSwitchEveryLayer,
+                                std::string("moe: {type: gshard, num_experts: 4, every_k_layers: 1}")}) {
+    const std::string name = moe.find("gshard") != std::string::npos ? "gshard" : "switch";
+    const auto tiny = test::save_tiny_checkpoint(d, data_yaml, name, moe);
+    Checkpoint ck = load_checkpoint(tiny.path);
+    const std::string experts = d / (name + ".experts"), pred = d / (name + ".predictor");
+    write_expert_file(experts, *ck.model, ck.digest);
+    ExpertPredictorOptions po;
+    po.vocab = ck.model->embed->weight.size(0);
+    po.dim = 8;
+    po.experts = 4;
+    po.encoder_layers = {"enc0", "enc1"};
+    po.decoder_layers = {"dec0", "dec1"};
+    torch::manual_seed(11);
+    ExpertPredictor p(po);
+    save_expert_predictor(pred, *p, ck.digest);
+    const int64_t one = (2 * 32 + 1) * 64 * 4;  // one expert's f32 bytes (d 32, ffn 64)
+    for (int beam : {1, 2}) {
+      const auto run = [&](const LoadOptions& lo, bool prefetch, moe::ExpertCacheStats* stats,
+                           PrefetchStats* pstats) {
+        Translator tr(load_checkpoint(tiny.path, lo));
+        if (prefetch)
+          tr.set_prefetcher(std::make_shared<ExpertPrefetcher>(
+              *tr.model(), load_expert_predictor(pred, tr.checkpoint().digest), 2, 0.5));
+        auto opt = tr.default_options();
+        opt.beam = beam;
+        auto out = tr.translate(lines, "de", opt, 2);
+        if (stats) *stats = tr.checkpoint().expert_cache->stats();
+        if (pstats) *pstats = tr.prefetcher()->stats();
+        return out;
+      };
+      const auto want = run({}, false, nullptr, nullptr);
+      for (int64_t budget : {int64_t{0}, one, int64_t{1} << 30}) {
+        LoadOptions lo;
+        lo.expert_file = experts;
+        lo.expert_memory = budget;
+        moe::ExpertCacheStats s;
+        PrefetchStats ps;
+        const auto got = run(lo, true, &s, &ps);
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t i = 0; i < got.size(); ++i) {
+          ASSERT_EQ(got[i].size(), want[i].size());
+          for (size_t k = 0; k < got[i].size(); ++k) {
+            EXPECT_EQ(got[i][k].text, want[i][k].text) << name << " beam " << beam << " budget " << budget;
+            EXPECT_EQ(got[i][k].score, want[i][k].score) << name << " beam " << beam << " budget " << budget;
+          }
+        }
+        EXPECT_EQ(ps.batches, 3);  // 6 non-empty lines in batches of 2
+        EXPECT_GT(ps.requested, 0);
+        EXPECT_LE(s.resident_bytes, budget);
+        EXPECT_LE(s.peak_bytes, budget + one);
+        if (budget == 0) {
+          EXPECT_EQ(s.prefetched, 0);  // nothing fits: skipped, never evicting
+          EXPECT_GT(s.prefetch_skipped, 0);
+        }
+        if (budget == (int64_t{1} << 30)) {
+          EXPECT_GT(s.prefetched, 0);
+          EXPECT_EQ(s.prefetch_skipped, 0);
+          EXPECT_EQ(s.evictions, 0);
+        }
+      }
+    }
+  }
+}
+
+TEST(ExpertPrefetchTest, RefusesAPredictorOfOtherLayers) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  const auto tiny = test::save_tiny_checkpoint(d, data_yaml, "switch", test::kSwitchEveryLayer);
+  Checkpoint ck = load_checkpoint(tiny.path);
+  EXPECT_EQ(moe_experts(*ck.model).size(), 4u);
+  ExpertPredictorOptions po;
+  po.vocab = ck.model->embed->weight.size(0);
+  po.experts = 4;
+  po.encoder_layers = {"enc0"};  // the model has two encoder and two decoder MoE layers
+  po.decoder_layers = {"dec0"};
+  EXPECT_THROW(ExpertPrefetcher(*ck.model, ExpertPredictor(po), 2, 0.5), Error);
+  po.encoder_layers = {"enc0", "enc1"};
+  po.decoder_layers = {"dec0", "dec1"};
+  po.experts = 8;
+  EXPECT_THROW(ExpertPrefetcher(*ck.model, ExpertPredictor(po), 2, 0.5), Error);
+  const auto smoe = test::save_tiny_checkpoint(d, data_yaml, "smoe",
+                                               "moe: {type: smoe, num_experts: 4, every_k_layers: 1, strata: [2, 2]}");
+  Checkpoint sk = load_checkpoint(smoe.path);
+  EXPECT_EQ(moe_experts(*sk.model).size(), 4u);  // SMoE: one Experts module per layer, all strata
 }

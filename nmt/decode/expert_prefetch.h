@@ -1,0 +1,66 @@
+#pragma once
+// Prefetching experts ahead of decoding (SiDA's serving loop, issue 22; exact mode): while a batch
+// decodes, a background thread runs the expert predictor (nmt/model/expert_predictor.h) on the
+// next batch's sources and brings the experts it predicts into the model's expert cache
+// (moe::ExpertsImpl::prefetch: never evicts), so that fewer of them are loaded on the decoding
+// path. The router still decides every dispatch: the output is the model's, token for token,
+// whatever the predictor says.
+//
+//   ExpertPrefetcher pf(*ck.model, load_expert_predictor(path, ck.digest), /*top_k=*/2, 0.5);
+//   pf.start(next_batch.src, compute_type);   // returns at once
+//   ... decode the current batch ...
+//   pf.wait();
+#include <torch/torch.h>
+
+#include <future>
+#include <vector>
+
+#include "kernels/precision.h"
+#include "moe/dispatch.h"
+#include "nmt/model/expert_predictor.h"
+#include "nmt/model/transformer.h"
+
+namespace strata::nmt {
+
+struct PrefetchStats {
+  int64_t batches = 0;     // batches predicted
+  int64_t requested = 0;   // (layer, expert) pairs predicted, summed over batches
+  int64_t resident = 0;    // of those, resident after the prefetch (brought in or already there)
+  double predict_seconds = 0, load_seconds = 0;  // on the prefetch thread
+};
+
+class ExpertPrefetcher {
+ public:
+  // `model`'s MoE layers must be the predictor's, in its order (encoder layers, then decoder
+  // layers), with as many experts. Throws strata::Error otherwise. SMoE: the predictor learns the
+  // first pass's choices (what its layers report); later strata's experts load on dispatch.
+  ExpertPrefetcher(TransformerImpl& model, ExpertPredictor predictor, int64_t top_k, double threshold);
+  ~ExpertPrefetcher();  // waits for the prefetch in flight
+  ExpertPrefetcher(const ExpertPrefetcher&) = delete;
+  ExpertPrefetcher& operator=(const ExpertPrefetcher&) = delete;
+
+  // Predicts the experts of the batch `src` [B, S] (the encoder's input) and brings them in, on a
+  // background thread under compute type `ct`; waits for the previous prefetch first.
+  void start(const torch::Tensor& src, kernels::ComputeType ct);
+  // Waits for the prefetch in flight (rethrows its error).
+  void wait();
+  PrefetchStats stats() const { return stats_; }
+  // The experts predicted for `src`, per MoE layer (what start() brings in).
+  std::vector<std::vector<int64_t>> predict(const torch::Tensor& src);
+
+ private:
+  void run(torch::Tensor src, kernels::ComputeType ct);
+  std::vector<moe::ExpertsImpl*> layers_;  // the predictor's MoE layers, in its order
+  ExpertPredictor predictor_;
+  int64_t top_k_;
+  double threshold_;
+  std::future<void> inflight_;
+  PrefetchStats stats_;  // written by the prefetch thread, read after wait()
+};
+
+// The Experts module of every MoE layer of `model`, encoder layers then decoder layers, bottom up
+// (the order of MoeAux::top1 and of `strata analyze routing`; SMoE holds all strata's experts in
+// one). Throws strata::Error for a layer with several Experts modules.
+std::vector<moe::ExpertsImpl*> moe_experts(TransformerImpl& model);
+
+}  // namespace strata::nmt
