@@ -1,5 +1,7 @@
 #include "moe/moe_layer.h"
 
+#include "moe/routing_override.h"
+
 #include <cmath>
 #include <tuple>
 
@@ -52,11 +54,30 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad
   // Only what the router reads is gathered (MoE forward is on the decoding hot path).
   if (router_type->uses_prev_top1) in.prev_top1 = routed(prev_top1);
   if (router_type->uses_token_ids) in.token_ids = routed(token_ids);
-  if (allowed_experts.defined()) {
-    TORCH_CHECK(router_type->restricts, "moe layer: the ", options.router(), " router cannot restrict its routing");
-    in.allowed = allowed_experts;
+  // SiDA mode (moe/routing_override.h): logits given from outside, or an allowed set per layer.
+  const torch::Tensor* given = nullptr;  // [B·T, E]
+  torch::Tensor allowed = allowed_experts;
+  if (const RoutingOverride* ov = routing_override()) {
+    const auto g = ov->logits.find(this);
+    if (g != ov->logits.end()) given = &g->second;
+    const auto a = ov->allowed.find(this);
+    if (a != ov->allowed.end()) allowed = a->second;
   }
-  Routing r = router->route(in);
+  if (allowed.defined() || given) {
+    TORCH_CHECK(router_type->restricts, "moe layer: the ", options.router(), " router cannot restrict its routing");
+    in.allowed = allowed;
+  }
+  Routing r;
+  if (given) {
+    TORCH_CHECK(given->dim() == 2 && given->size(0) == flat.size(0) && given->size(1) == E,
+                "moe layer: given routing logits of shape ", given->sizes(), " for ", flat.size(0),
+                " positions and ", E, " experts");
+    const auto logits = given->to(tokens.device(), tokens.scalar_type());
+    r = route_topk(idx.defined() ? logits.index_select(0, idx) : logits, options.top_k(), /*capacity=*/0,
+                   torch::Tensor(), allowed);
+  } else {
+    r = router->route(in);
+  }
   Dispatch disp = make_dispatch(r, E);
   torch::Tensor y;  // [N, d]
   if (options.comm()) {

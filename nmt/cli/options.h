@@ -87,7 +87,10 @@ inline void add_expert_memory_option(boost::program_options::options_description
       "expert-predictor", po::value<std::string>(),
       "with --expert-memory: a predictor of the model ('strata predictor train') brings each next "
       "batch's predicted experts in while the current one decodes (never evicting; the router "
-      "still decides, so the output is unchanged)");
+      "still decides, so the output is unchanged)")(
+      "sida", po::bool_switch(),
+      "with --expert-predictor: bypass the routers as SiDA does (encoder tokens go to the "
+      "predicted experts, decoder layers choose among the batch's predicted ones); changes the output");
 }
 
 // Its value: bytes (share < 0) or a share in [0, 1] of the dense size (bytes < 0). One-line
@@ -210,6 +213,8 @@ inline void check_expert_memory(const boost::program_options::variables_map& vm,
 // --expert-predictor: the translator prefetches each next batch's predicted experts
 // (nmt/decode/expert_prefetch.h). Needs experts restored on dispatch (--expert-memory).
 inline void set_up_expert_prefetch(const boost::program_options::variables_map& vm, nmt::Translator& tr) {
+  if (vm["sida"].as<bool>() && !vm.count("expert-predictor"))
+    throw Error("--sida needs --expert-predictor (and --expert-memory)");
   if (!vm.count("expert-predictor")) return;
   if (!tr.checkpoint().expert_cache)
     throw Error("--expert-predictor needs experts restored on dispatch (--expert-memory SIZE with "
@@ -217,6 +222,10 @@ inline void set_up_expert_prefetch(const boost::program_options::variables_map& 
   tr.set_prefetcher(std::make_shared<nmt::ExpertPrefetcher>(
       *tr.model(), nmt::load_expert_predictor(vm["expert-predictor"].as<std::string>(), tr.checkpoint().digest),
       /*top_k=*/2, /*threshold=*/0.5));
+  if (vm["sida"].as<bool>()) {
+    tr.prefetcher()->check_sida();
+    tr.set_sida(true);
+  }
 }
 
 // After a run with --expert-memory: one line on stderr with what the cache did (and the

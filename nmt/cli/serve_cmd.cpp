@@ -80,6 +80,7 @@ int run_serve(const std::vector<std::string>& args) {
   nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, c10::Device(c10::kCPU), compute)));
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.set_compute_type(compute);
+  set_up_expert_prefetch(vm, tr);
   nmt::SearchOptions search = tr.default_options();
   if (vm.count("beam")) search.beam = vm["beam"].as<int>();
   const int batch = tr.config().decode.batch_size;

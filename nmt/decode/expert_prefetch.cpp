@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "moe/registry.h"
 #include "nmt/util/error.h"
 
 namespace strata::nmt {
@@ -34,22 +35,27 @@ std::vector<moe::ExpertsImpl*> experts_in(const std::shared_ptr<moe::SparseFfnBa
   return found;
 }
 
+// The sparse FFN of every MoE layer, encoder layers then decoder layers.
+std::vector<std::pair<std::shared_ptr<moe::SparseFfnBase>, std::string>> sparse_layers(TransformerImpl& model) {
+  std::vector<std::pair<std::shared_ptr<moe::SparseFfnBase>, std::string>> out;
+  for (size_t i = 0; i < model.encoder_layers->size(); ++i)
+    if (auto s = model.encoder_layers[i]->as<EncoderLayerImpl>()->sparse) out.emplace_back(s, "enc" + std::to_string(i));
+  for (size_t i = 0; i < model.decoder_layers->size(); ++i)
+    if (auto s = model.decoder_layers[i]->as<DecoderLayerImpl>()->sparse) out.emplace_back(s, "dec" + std::to_string(i));
+  return out;
+}
+
 }  // namespace
 
 std::vector<moe::ExpertsImpl*> moe_experts(TransformerImpl& model) {
   std::vector<moe::ExpertsImpl*> out;
-  const auto add = [&](const std::shared_ptr<moe::SparseFfnBase>& sparse, const std::string& name) {
-    if (!sparse) return;
+  for (const auto& [sparse, name] : sparse_layers(model)) {
     const auto x = experts_in(sparse);
     if (x.size() != 1)
       throw Error("expert prefetch: MoE layer " + name + " has " + std::to_string(x.size()) +
                   " groups of experts; prefetching needs one per layer");
     out.push_back(x[0]);
-  };
-  for (size_t i = 0; i < model.encoder_layers->size(); ++i)
-    add(model.encoder_layers[i]->as<EncoderLayerImpl>()->sparse, "enc" + std::to_string(i));
-  for (size_t i = 0; i < model.decoder_layers->size(); ++i)
-    add(model.decoder_layers[i]->as<DecoderLayerImpl>()->sparse, "dec" + std::to_string(i));
+  }
   return out;
 }
 
@@ -65,7 +71,38 @@ ExpertPrefetcher::ExpertPrefetcher(TransformerImpl& model, ExpertPredictor predi
     if (x->num_experts() != o.experts)
       throw Error("expert prefetch: the predictor predicts " + std::to_string(o.experts) +
                   " experts per layer, the model has " + std::to_string(x->num_experts()));
+  for (const auto& [sparse, name] : sparse_layers(model)) {
+    const auto* m = dynamic_cast<const moe::MoeLayerImpl*>(sparse.get());
+    moe_layers_.push_back(m && m->router_type->restricts ? m : nullptr);
+  }
   predictor_->eval();
+}
+
+void ExpertPrefetcher::check_sida() const {
+  for (const auto* m : moe_layers_)
+    if (!m) throw Error("sida mode routes Switch/GShard layers with the softmax router only");
+}
+
+moe::RoutingOverride ExpertPrefetcher::sida_routing(const torch::Tensor& src) {
+  check_sida();
+  torch::NoGradGuard ng;
+  const auto s = src.to(torch::kCPU);
+  const ExpertPrediction p = predictor_->forward(s);
+  const auto sets = predicted_experts(predictor_->options, p, s, top_k_, threshold_);
+  moe::RoutingOverride o;
+  const int64_t E = predictor_->options.experts;
+  const size_t Le = p.encoder.size();
+  for (size_t l = 0; l < Le; ++l) o.logits[moe_layers_[l]] = p.encoder[l].reshape({-1, E});
+  for (size_t l = Le; l < sets.size(); ++l) {
+    auto allowed = torch::zeros({E}, torch::kBool);
+    for (int64_t e : sets[l]) allowed[e] = true;
+    // A top-k router needs k experts to choose from: the batch's most likely others fill in.
+    const auto order = std::get<1>(torch::sigmoid(p.decoder[l - Le]).mean(0).sort(0, /*descending=*/true));
+    for (int64_t i = 0; i < E && allowed.sum().item<int64_t>() < moe_layers_[l]->options.top_k(); ++i)
+      allowed[order[i].item<int64_t>()] = true;
+    o.allowed[moe_layers_[l]] = allowed;
+  }
+  return o;
 }
 
 ExpertPrefetcher::~ExpertPrefetcher() {

@@ -17,6 +17,8 @@
 
 #include "kernels/precision.h"
 #include "moe/dispatch.h"
+#include "moe/moe_layer.h"
+#include "moe/routing_override.h"
 #include "nmt/model/expert_predictor.h"
 #include "nmt/model/transformer.h"
 
@@ -47,10 +49,19 @@ class ExpertPrefetcher {
   PrefetchStats stats() const { return stats_; }
   // The experts predicted for `src`, per MoE layer (what start() brings in).
   std::vector<std::vector<int64_t>> predict(const torch::Tensor& src);
+  // SiDA mode (the router bypassed, moe/routing_override.h) for the batch `src`: every encoder MoE
+  // layer routes each token by the predictor's logits (its top-k, gates from their softmax), every
+  // decoder MoE layer chooses only among the experts predicted for the batch (start()'s sets), so
+  // a batch uses only predicted experts. Switch/GShard layers with the softmax router only
+  // (strata::Error otherwise). The output then depends on the predictor (and on the batch).
+  moe::RoutingOverride sida_routing(const torch::Tensor& src);
+  // Throws strata::Error unless every MoE layer can be routed so.
+  void check_sida() const;
 
  private:
   void run(torch::Tensor src, kernels::ComputeType ct);
   std::vector<moe::ExpertsImpl*> layers_;  // the predictor's MoE layers, in its order
+  std::vector<const moe::MoeLayerImpl*> moe_layers_;  // the same layers (null: not a Switch/GShard layer)
   ExpertPredictor predictor_;
   int64_t top_k_;
   double threshold_;

@@ -1,6 +1,7 @@
 #include "nmt/decode/translator.h"
 
 #include "nmt/decode/expert_prefetch.h"
+#include "moe/routing_override.h"
 
 #include <algorithm>
 #include <numeric>
@@ -105,11 +106,19 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
                                    torch::full({B}, tgt_index, torch::kLong), lms_shared_);
     }
     kernels::ComputeTypeGuard compute(compute_type_);
+    moe::RoutingOverride sida;  // SiDA mode: the predictor routes
+    if (sida_) sida = prefetcher_->sida_routing(batch.src);
+    moe::RoutingOverrideGuard route(sida_ ? &sida : moe::routing_override());
     auto hyps = beam_search(ckpt_.model, batch.src, firsts, data::kEosId, opt, keys);
     for (size_t i = start; i < end; ++i) out[order[i]] = std::move(hyps[i - start]);
   }
   if (prefetcher_) prefetcher_->wait();
   return out;
+}
+
+void Translator::set_sida(bool on) {
+  if (on && !prefetcher_) throw Error("sida mode needs an expert predictor (--expert-predictor)");
+  sida_ = on;
 }
 
 Translator::Nll Translator::score_nll(const std::vector<std::vector<int>>& src,

@@ -65,6 +65,9 @@ class Translator {
   // does not change.
   void set_prefetcher(std::shared_ptr<ExpertPrefetcher> p) { prefetcher_ = std::move(p); }
   const ExpertPrefetcher* prefetcher() const { return prefetcher_.get(); }
+  // SiDA mode (needs a prefetcher): the routers are bypassed as ExpertPrefetcher::sida_routing
+  // says, so each batch uses only its predicted experts; the output depends on the predictor.
+  void set_sida(bool on);
 
   const std::vector<std::string>& langs() const { return ckpt_.langs; }
   const Config& config() const { return ckpt_.config; }
@@ -83,6 +86,7 @@ class Translator {
   int64_t truncated_ = 0;
   bool lms_shared_ = false;
   kernels::ComputeType compute_type_ = kernels::ComputeType::kFloat32;
+  bool sida_ = false;
   std::shared_ptr<ExpertPrefetcher> prefetcher_;  // last: destroyed (its thread joined) first
 };
 

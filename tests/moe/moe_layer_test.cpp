@@ -8,6 +8,7 @@
 #include "moe/dispatch.h"
 #include "moe/moe_layer.h"
 #include "moe/router.h"
+#include "moe/routing_override.h"
 #include "nmt/decode/search.h"
 #include "nmt/model/transformer.h"
 #include "tests/torch_test_util.h"
@@ -101,6 +102,62 @@ TEST(MoeLayerTest, MatchesNaiveLoopWithDroppedTokens) {
       ASSERT_EQ(gp1[i].defined(), gp2[i].defined());
       if (gp1[i].defined()) EXPECT_TRUE(torch::allclose(gp1[i], gp2[i], 1e-9, 1e-11)) << i;
     }
+  }
+}
+
+TEST(MoeLayerTest, RoutingOverrideRoutesByGivenLogitsOrWithinTheAllowedSet) {
+  // SiDA's router bypass: with given logits every non-pad token goes to their top-k experts with
+  // the gates their softmax gives (no capacity), whatever the router says; with an allowed set the
+  // router chooses only among it. Checked token by token against expert(e, x).
+  for (int64_t k : {1, 2}) {
+    auto m = make_layer(4, k, 0.5);
+    m->eval();
+    torch::NoGradGuard ng;
+    const auto x = torch::randn({2, 3, 8}, torch::kDouble);
+    const auto pad = torch::tensor({{false, false, true}, {false, false, false}});
+    const auto given = torch::randn({6, 4}, torch::kDouble);
+    RoutingOverride o;
+    o.logits[m.get()] = given;
+    MoeOutput out;
+    {
+      RoutingOverrideGuard guard(&o);
+      out = m->forward(x, pad);
+    }
+    const auto flat = x.reshape({6, 8}), y = out.output.reshape({6, 8});
+    for (int64_t t = 0; t < 6; ++t) {
+      if (t == 2) {  // padding: not routed
+        EXPECT_EQ(y[t].abs().sum().item<double>(), 0.0);
+        continue;
+      }
+      const auto p = torch::softmax(given[t], 0);
+      const auto top = std::get<1>(p.topk(k));
+      auto want = torch::zeros({8}, torch::kDouble);
+      double norm = 0;
+      for (int64_t j = 0; j < k; ++j) norm += p[top[j]].item<double>();
+      for (int64_t j = 0; j < k; ++j) {
+        const int64_t e = top[j].item<int64_t>();
+        const double gate = k == 1 ? p[e].item<double>() : p[e].item<double>() / norm;
+        want += gate * m->experts->expert(e, flat[t].unsqueeze(0))[0];
+      }
+      // (the gates are f32, as the router's are)
+      EXPECT_TRUE(torch::allclose(y[t], want, 1e-6, 1e-8)) << "top_k " << k << " token " << t;
+      EXPECT_EQ(out.top1[t].item<int64_t>(), top[0].item<int64_t>());
+    }
+    // An allowed set: the router's choices stay inside it; without the guard nothing changes.
+    RoutingOverride a;
+    a.allowed[m.get()] = torch::tensor({false, true, false, true});
+    MoeOutput restricted;
+    {
+      RoutingOverrideGuard guard(&a);
+      restricted = m->forward(x, pad);
+    }
+    for (int64_t t = 0; t < 6; ++t) {
+      const int64_t e = restricted.top1[t].item<int64_t>();
+      if (t == 2) EXPECT_EQ(e, -1);
+      else EXPECT_TRUE(e == 1 || e == 3) << e;
+    }
+    EXPECT_TRUE(torch::equal(m->forward(x, pad).output, m->forward(x, pad).output));
+    EXPECT_EQ(routing_override(), nullptr);
   }
 }
 
