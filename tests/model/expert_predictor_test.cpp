@@ -308,6 +308,16 @@ TEST(ExpertPredictorCliTest, TrainsReportsAndEvaluates) {
                             " < " + (d / "in.txt"), d.str()),
       "--expert-predictor needs experts restored on dispatch");
 
+  // --sida: needs a predictor; the hash router cannot be bypassed.
+  test::expect_one_line_error(
+      test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de --sida < " + (d / "in.txt"), d.str()),
+      "--sida needs --expert-predictor");
+  test::expect_one_line_error(
+      test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de --expert-file " + experts +
+                            " --expert-memory 100% --expert-predictor " + pred + " --sida < " + (d / "in.txt"),
+                        d.str()),
+      "softmax router only");
+
   // Bad input: a dense model, a predictor of another model, a missing model.
   const auto dense = test::save_tiny_checkpoint(d, data_yaml, "dense");
   test::expect_one_line_error(test::run_command(test::kStrata + " predictor train -m " + dense.path, d.str()),
