@@ -7,6 +7,8 @@
 //   bench_expert_memory -m small.pt -i in.txt --tgt-lang de [--original moe.pt]
 //       [--budgets load,0B,25%,50%,100%] [--expert-file moe.experts --file-budgets 0B,25%,100%]
 //       [--compute-type float32] [--beam 1] [--batch 32]
+//       [--predictor moe.predictor --pred-budgets 25%,100%]   (the expert file read with the predictor
+//        prefetching each next batch's experts, exact; and in SiDA mode, the predictor routing)
 //
 // Prints a markdown table: process RSS after load and at its peak, the experts' resident bytes
 // (restored at load: their dense tensors; on dispatch: the cache's most), cache misses, and target
@@ -24,6 +26,7 @@
 #include "kernels/linear.h"
 #include "nmt/cli/options.h"
 #include "nmt/compress/resmoe.h"
+#include "nmt/decode/expert_prefetch.h"
 #include "nmt/decode/translator.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/util/enum_names.h"
@@ -36,6 +39,7 @@ namespace {
 struct Args {
   std::string model, original, input, tgt = "de", budgets = "load,0B,25%,50%,100%";
   std::string expert_file, file_budgets = "0B,25%,100%";
+  std::string predictor, pred_budgets = "25%,100%";
   std::string compute = "float32";
   int beam = 1, batch = 32;
 };
@@ -73,7 +77,8 @@ int child(const Args& a, const std::string& mode) {
   std::ifstream in(a.input);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   nmt::LoadOptions lo;
-  const bool file = mode.rfind("file:", 0) == 0;
+  const bool pred = mode.rfind("pred:", 0) == 0, sida = mode.rfind("sida:", 0) == 0;
+  const bool file = mode.rfind("file:", 0) == 0 || pred || sida;
   if (mode != "load" && mode != "original") {
     const auto m = cli::parse_memory_size(file ? mode.substr(5) : mode, "budgets");
     lo.expert_memory = m.bytes;
@@ -87,6 +92,11 @@ int child(const Args& a, const std::string& mode) {
     return 2;
   }
   tr.set_compute_type(*type);
+  if (pred || sida) {
+    tr.set_prefetcher(std::make_shared<nmt::ExpertPrefetcher>(
+        *tr.model(), nmt::load_expert_predictor(a.predictor, tr.checkpoint().digest), 2, 0.5));
+    tr.set_sida(sida);
+  }
   release_free_memory();
   const int64_t rss_load = resident_bytes();
   auto opt = tr.default_options();
@@ -116,6 +126,7 @@ int child(const Args& a, const std::string& mode) {
     j["misses"] = st.misses;
     j["hits"] = st.hits;
     j["restore_s"] = st.load_seconds;
+    j["prefetched"] = st.prefetched;
   } else {
     j["experts_mb"] = resident_expert_bytes(*tr.model()) / 1e6;
   }
@@ -145,6 +156,8 @@ int main(int argc, char** argv) {
     else if (k == "--budgets") a.budgets = next();
     else if (k == "--expert-file") a.expert_file = next();
     else if (k == "--file-budgets") a.file_budgets = next();
+    else if (k == "--predictor") a.predictor = next();
+    else if (k == "--pred-budgets") a.pred_budgets = next();
     else if (k == "--compute-type") a.compute = next();
     else if (k == "--beam") a.beam = std::stoi(next());
     else if (k == "--batch") a.batch = std::stoi(next());
@@ -153,7 +166,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: bench_expert_memory -m COMPRESSED.pt -i INPUT --tgt-lang L [--original MOE.pt] "
                    "[--budgets load,0B,25%%,50%%,100%%] [--expert-file MOE.experts --file-budgets 0B,25%%,100%%] "
-                   "[--compute-type float32] [--beam 1] [--batch 32]\n");
+                   "[--compute-type float32] [--beam 1] [--batch 32] [--predictor P --pred-budgets 25%%,100%%]\n");
       return 2;
     }
   }
@@ -173,11 +186,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     for (const auto& b : split_csv(a.file_budgets)) modes.push_back("file:" + b);
+    if (!a.predictor.empty())
+      for (const char* kind : {"pred:", "sida:"})
+        for (const auto& b : split_csv(a.pred_budgets)) modes.push_back(kind + b);
   }
   std::printf("expert memory: %s, %s, beam %d, batch %d, %s -> %s\n\n", a.model.c_str(), a.compute.c_str(),
               a.beam, a.batch, a.input.c_str(), a.tgt.c_str());
-  std::printf("| experts | budget MB | experts resident MB | misses | restore s | RSS after load MB | peak RSS MB | target tok/s |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| experts | budget MB | experts resident MB | misses | restore s | prefetched | RSS after load MB | peak RSS MB | target tok/s |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   const std::string self = bench::self_exe();
   for (const auto& m : modes) {
     std::string cmd = self + " -m " + a.model + " -i " + a.input + " --tgt-lang " + a.tgt + " --compute-type " +
@@ -185,6 +201,7 @@ int main(int argc, char** argv) {
                       " --child '" + m + "'";
     if (!a.original.empty()) cmd += " --original " + a.original;
     if (!a.expert_file.empty()) cmd += " --expert-file " + a.expert_file;
+    if (!a.predictor.empty()) cmd += " --predictor " + a.predictor;
     const auto j = bench::run_json(cmd);
     if (j.is_null()) {
       std::printf("| %s | (failed: %s) |\n", m.c_str(), cmd.c_str());
@@ -194,15 +211,19 @@ int main(int argc, char** argv) {
     const std::string what = m == "original" ? "original (uncompressed)"
                              : m == "load"   ? "restored at load"
                              : m.rfind("file:", 0) == 0 ? "original, expert file, " + m.substr(5)
+                             : m.rfind("pred:", 0) == 0 ? "expert file + predictor prefetch, " + m.substr(5)
+                             : m.rfind("sida:", 0) == 0 ? "expert file, SiDA mode, " + m.substr(5)
                                              : "on dispatch, " + m;
-    char budget[32] = "", misses[32] = "", restore[32] = "";
+    char budget[32] = "", misses[32] = "", restore[32] = "", prefetched[32] = "";
     if (dispatch) {
       std::snprintf(budget, sizeof budget, "%.1f", j["budget_mb"].get<double>());
       std::snprintf(misses, sizeof misses, "%lld", static_cast<long long>(j["misses"].get<int64_t>()));
       std::snprintf(restore, sizeof restore, "%.2f", j["restore_s"].get<double>());
+      if (m.rfind("pred:", 0) == 0 || m.rfind("sida:", 0) == 0)
+        std::snprintf(prefetched, sizeof prefetched, "%lld", static_cast<long long>(j["prefetched"].get<int64_t>()));
     }
-    std::printf("| %s | %s | %.1f | %s | %s | %.1f | %.1f | %.0f |\n", what.c_str(), budget,
-                j["experts_mb"].get<double>(), misses, restore, j["rss_load_mb"].get<double>(),
+    std::printf("| %s | %s | %.1f | %s | %s | %s | %.1f | %.1f | %.0f |\n", what.c_str(), budget,
+                j["experts_mb"].get<double>(), misses, restore, prefetched, j["rss_load_mb"].get<double>(),
                 j["rss_peak_mb"].get<double>(), j["tok_s"].get<double>());
     std::fflush(stdout);
   }

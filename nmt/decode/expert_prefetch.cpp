@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include <chrono>
+#include <utility>
 
 #include "moe/registry.h"
 #include "nmt/util/error.h"
@@ -76,6 +77,7 @@ ExpertPrefetcher::ExpertPrefetcher(TransformerImpl& model, ExpertPredictor predi
     moe_layers_.push_back(m && m->router_type->restricts ? m : nullptr);
   }
   predictor_->eval();
+  thread_ = std::thread([this] { worker(); });
 }
 
 void ExpertPrefetcher::check_sida() const {
@@ -106,9 +108,35 @@ moe::RoutingOverride ExpertPrefetcher::sida_routing(const torch::Tensor& src) {
 }
 
 ExpertPrefetcher::~ExpertPrefetcher() {
-  try {
-    wait();
-  } catch (...) {  // a destructor must not throw; the error was the prefetch's, not the output's
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !busy_; });
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void ExpertPrefetcher::worker() {
+  one_openmp_thread();
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || pending_.defined(); });
+    if (stop_) return;
+    const torch::Tensor src = pending_;
+    const kernels::ComputeType ct = pending_ct_;
+    pending_ = torch::Tensor();
+    lock.unlock();
+    std::exception_ptr err;
+    try {
+      run(src, ct);
+    } catch (...) {
+      err = std::current_exception();
+    }
+    lock.lock();
+    if (err && !error_) error_ = err;
+    busy_ = false;
+    cv_.notify_all();
   }
 }
 
@@ -118,8 +146,7 @@ std::vector<std::vector<int64_t>> ExpertPrefetcher::predict(const torch::Tensor&
   return predicted_experts(predictor_->options, predictor_->forward(s), s, top_k_, threshold_);
 }
 
-void ExpertPrefetcher::run(torch::Tensor src, kernels::ComputeType ct) {
-  one_openmp_thread();
+void ExpertPrefetcher::run(const torch::Tensor& src, kernels::ComputeType ct) {
   kernels::ComputeTypeGuard compute(ct);
   torch::NoGradGuard ng;
   const double t0 = now_s();
@@ -137,11 +164,19 @@ void ExpertPrefetcher::run(torch::Tensor src, kernels::ComputeType ct) {
 
 void ExpertPrefetcher::start(const torch::Tensor& src, kernels::ComputeType ct) {
   wait();
-  inflight_ = std::async(std::launch::async, [this, s = src.clone(), ct] { run(s, ct); });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = src.to(torch::kCPU).clone();
+    pending_ct_ = ct;
+    busy_ = true;
+  }
+  cv_.notify_all();
 }
 
 void ExpertPrefetcher::wait() {
-  if (inflight_.valid()) inflight_.get();
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !busy_; });
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 }  // namespace strata::nmt

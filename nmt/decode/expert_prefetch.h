@@ -12,7 +12,10 @@
 //   pf.wait();
 #include <torch/torch.h>
 
-#include <future>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "kernels/precision.h"
@@ -37,7 +40,7 @@ class ExpertPrefetcher {
   // layers), with as many experts. Throws strata::Error otherwise. SMoE: the predictor learns the
   // first pass's choices (what its layers report); later strata's experts load on dispatch.
   ExpertPrefetcher(TransformerImpl& model, ExpertPredictor predictor, int64_t top_k, double threshold);
-  ~ExpertPrefetcher();  // waits for the prefetch in flight
+  ~ExpertPrefetcher();  // waits for the prefetch in flight and ends the thread
   ExpertPrefetcher(const ExpertPrefetcher&) = delete;
   ExpertPrefetcher& operator=(const ExpertPrefetcher&) = delete;
 
@@ -59,14 +62,23 @@ class ExpertPrefetcher {
   void check_sida() const;
 
  private:
-  void run(torch::Tensor src, kernels::ComputeType ct);
+  void run(const torch::Tensor& src, kernels::ComputeType ct);
+  void worker();  // the one prefetch thread: waits for a batch, runs it, signals done
   std::vector<moe::ExpertsImpl*> layers_;  // the predictor's MoE layers, in its order
   std::vector<const moe::MoeLayerImpl*> moe_layers_;  // the same layers (null: not a Switch/GShard layer)
   ExpertPredictor predictor_;
   int64_t top_k_;
   double threshold_;
-  std::future<void> inflight_;
   PrefetchStats stats_;  // written by the prefetch thread, read after wait()
+  // One long-lived thread (LibTorch's per-thread set-up once, not per batch): start() hands it a
+  // batch under mu_, wait() waits until it is idle again.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  torch::Tensor pending_;  // the batch to prefetch, or undefined
+  kernels::ComputeType pending_ct_ = kernels::ComputeType::kFloat32;
+  bool busy_ = false, stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
 };
 
 // The Experts module of every MoE layer of `model`, encoder layers then decoder layers, bottom up
