@@ -11,6 +11,8 @@ strata=${STRATA:-build/nmt/strata}
 bench=${BENCH:-build/bench/bench_expert_memory}
 model=${1:-work/models/seeds_d128_9900/switch/last.pt}
 shift || true
+args=("$@")
+[ ${#args[@]} -gt 0 ] || args=(--batch 4)
 out=${OUT:-work/predictor}
 mkdir -p "$out"
 [ -s "$model" ] || { echo "no $model: train it with scripts/experiment_seeds.sh 9900 d128" >&2; exit 1; }
@@ -28,4 +30,4 @@ done
 awk -F'\t' 'NR > 1 && NR <= 201 { print $2 }' work/data/core8/test.tsv > "$out/in.en"
 "$bench" -m "$model" --original "$model" -i "$out/in.en" --tgt-lang de --budgets "" \
   --expert-file "$out/$name.experts" --file-budgets 25%,50%,100% --predictor "$out/$name.predictor" \
-  --pred-budgets 25%,50%,100% "${@:---batch 4}"
+  --pred-budgets 25%,50%,100% "${args[@]}"
