@@ -8,6 +8,7 @@
 
 #include "moe/registry.h"
 #include "nmt/util/error.h"
+#include "nmt/util/format.h"
 
 namespace strata::nmt {
 
@@ -24,9 +25,6 @@ void one_openmp_thread() {
   if (set) set(1);        // this thread's regions only
 }
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // The Experts modules inside one layer's sparse FFN.
 std::vector<moe::ExpertsImpl*> experts_in(const std::shared_ptr<moe::SparseFfnBase>& sparse) {

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include "nmt/model/expert_file.h"

@@ -15,9 +15,6 @@ namespace strata::nmt {
 
 namespace {
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // A training batch of sentences `ids`: src [B, S] (pad 0), encoder targets [L_enc, B, S] (-1 at
 // padding and unrouted tokens), decoder targets [L_dec, B, E] (1 = used).

@@ -89,10 +89,6 @@ void check_log(const std::ofstream& log, bool chief, const std::string& path) {
   if (chief && !log) throw Error(path + ": cannot write the training log");
 }
 
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 // The model this rank trains and, under expert parallelism, `full`: all experts, initialised as
 // at world 1, which serves validation and checkpoints (`model` holds this rank's experts,

@@ -2,6 +2,7 @@
 // printf-style formatting into a std::string (for tables that are printed and also returned).
 //   std::string row = format("| %s | %.2f |\n", name.c_str(), score);
 //   std::fprintf(stderr, "%s elapsed\n", hms(seconds).c_str());
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <string>
@@ -21,6 +22,11 @@ inline std::string format(const char* fmt, ...) {
   if (n > 0) std::vsnprintf(s.data(), s.size() + 1, fmt, again);
   va_end(again);
   return s;
+}
+
+// Seconds on the steady clock (for elapsed times and rates).
+inline double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // A duration for progress lines: "7m05s", "1h52m".
