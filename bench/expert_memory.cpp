@@ -6,15 +6,19 @@
 //
 //   bench_expert_memory -m small.pt -i in.txt --tgt-lang de [--original moe.pt]
 //       [--budgets load,0B,25%,50%,100%] [--expert-file moe.experts --file-budgets 0B,25%,100%]
-//       [--compute-type float32] [--beam 1] [--batch 32]
+//       [--compute-type float32] [--beam 1] [--batch 32] [--repeat 1]
 //       [--predictor moe.predictor --pred-budgets 25%,100%]   (the expert file read with the predictor
 //        prefetching each next batch's experts, exact; and in SiDA mode, the predictor routing)
 //
 // Prints a markdown table: process RSS after load and at its peak, the experts' resident bytes
-// (restored at load: their dense tensors; on dispatch: the cache's most), cache misses, and target
-// tokens per second (subword tokens of the outputs, timed over translate() only).
+// (restored at load: their dense tensors; on dispatch: the cache's most), cache misses and hit
+// rate, target tokens per second (subword tokens of the outputs, timed over translate() only) and
+// the median and 99th percentile of the batches' wall time (at --batch 1: sentence latency).
+// --repeat R runs every row R times, in rounds over all rows (drift spreads over the rows); the
+// table shows the median run's numbers and the range of tokens/s.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -41,8 +45,14 @@ struct Args {
   std::string expert_file, file_budgets = "0B,25%,100%";
   std::string predictor, pred_budgets = "25%,100%";
   std::string compute = "float32";
-  int beam = 1, batch = 32;
+  int beam = 1, batch = 32, repeat = 1;
 };
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5))];
+}
 
 std::vector<std::string> split_csv(const std::string& s) {
   std::vector<std::string> out;
@@ -119,6 +129,8 @@ int child(const Args& a, const std::string& mode) {
   j["seconds"] = s;
   j["tokens"] = tokens;
   j["tok_s"] = tokens / s;
+  j["batch_p50_ms"] = 1e3 * percentile(tr.batch_seconds(), 0.5);
+  j["batch_p99_ms"] = 1e3 * percentile(tr.batch_seconds(), 0.99);
   if (const auto& c = tr.checkpoint().expert_cache) {
     const auto st = c->stats();
     j["budget_mb"] = c->budget() / 1e6;
@@ -161,12 +173,13 @@ int main(int argc, char** argv) {
     else if (k == "--compute-type") a.compute = next();
     else if (k == "--beam") a.beam = std::stoi(next());
     else if (k == "--batch") a.batch = std::stoi(next());
+    else if (k == "--repeat") a.repeat = std::max(1, std::stoi(next()));
     else if (k == "--child") child_mode = next();
     else {
       std::fprintf(stderr,
                    "usage: bench_expert_memory -m COMPRESSED.pt -i INPUT --tgt-lang L [--original MOE.pt] "
                    "[--budgets load,0B,25%%,50%%,100%%] [--expert-file MOE.experts --file-budgets 0B,25%%,100%%] "
-                   "[--compute-type float32] [--beam 1] [--batch 32] [--predictor P --pred-budgets 25%%,100%%]\n");
+                   "[--compute-type float32] [--beam 1] [--batch 32] [--repeat 1] [--predictor P --pred-budgets 25%%,100%%]\n");
       return 2;
     }
   }
@@ -190,23 +203,36 @@ int main(int argc, char** argv) {
       for (const char* kind : {"pred:", "sida:"})
         for (const auto& b : split_csv(a.pred_budgets)) modes.push_back(kind + b);
   }
-  std::printf("expert memory: %s, %s, beam %d, batch %d, %s -> %s\n\n", a.model.c_str(), a.compute.c_str(),
-              a.beam, a.batch, a.input.c_str(), a.tgt.c_str());
-  std::printf("| experts | budget MB | experts resident MB | misses | restore s | prefetched | RSS after load MB | peak RSS MB | target tok/s |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("expert memory: %s, %s, beam %d, batch %d, %d run(s) per row, %s -> %s\n\n", a.model.c_str(),
+              a.compute.c_str(), a.beam, a.batch, a.repeat, a.input.c_str(), a.tgt.c_str());
   const std::string self = bench::self_exe();
-  for (const auto& m : modes) {
-    std::string cmd = self + " -m " + a.model + " -i " + a.input + " --tgt-lang " + a.tgt + " --compute-type " +
-                      a.compute + " --beam " + std::to_string(a.beam) + " --batch " + std::to_string(a.batch) +
-                      " --child '" + m + "'";
-    if (!a.original.empty()) cmd += " --original " + a.original;
-    if (!a.expert_file.empty()) cmd += " --expert-file " + a.expert_file;
-    if (!a.predictor.empty()) cmd += " --predictor " + a.predictor;
-    const auto j = bench::run_json(cmd);
-    if (j.is_null()) {
-      std::printf("| %s | (failed: %s) |\n", m.c_str(), cmd.c_str());
+  std::vector<std::vector<nlohmann::json>> runs(modes.size());
+  for (int r = 0; r < a.repeat; ++r)
+    for (size_t i = 0; i < modes.size(); ++i) {
+      std::string cmd = self + " -m " + a.model + " -i " + a.input + " --tgt-lang " + a.tgt + " --compute-type " +
+                        a.compute + " --beam " + std::to_string(a.beam) + " --batch " + std::to_string(a.batch) +
+                        " --child '" + modes[i] + "'";
+      if (!a.original.empty()) cmd += " --original " + a.original;
+      if (!a.expert_file.empty()) cmd += " --expert-file " + a.expert_file;
+      if (!a.predictor.empty()) cmd += " --predictor " + a.predictor;
+      std::fprintf(stderr, "[bench] run %d/%d: %s\n", r + 1, a.repeat, modes[i].c_str());
+      const auto j = bench::run_json(cmd);
+      if (j.is_null()) std::fprintf(stderr, "bench_expert_memory: failed: %s\n", cmd.c_str());
+      else runs[i].push_back(j);
+    }
+  std::printf("| experts | budget MB | experts resident MB | misses | hit rate | restore s | prefetched | RSS after load MB | peak RSS MB | target tok/s | range | batch p50 ms | batch p99 ms |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n");
+  for (size_t i = 0; i < modes.size(); ++i) {
+    const std::string& m = modes[i];
+    if (runs[i].empty()) {
+      std::printf("| %s | (failed) |\n", m.c_str());
       continue;
     }
+    auto& rs = runs[i];  // the median run by tokens/s stands for the row
+    std::sort(rs.begin(), rs.end(), [](const nlohmann::json& x, const nlohmann::json& y) {
+      return x["tok_s"].get<double>() < y["tok_s"].get<double>();
+    });
+    const auto& j = rs[rs.size() / 2];
     const bool dispatch = j.contains("budget_mb");
     const std::string what = m == "original" ? "original (uncompressed)"
                              : m == "load"   ? "restored at load"
@@ -214,18 +240,23 @@ int main(int argc, char** argv) {
                              : m.rfind("pred:", 0) == 0 ? "expert file + predictor prefetch, " + m.substr(5)
                              : m.rfind("sida:", 0) == 0 ? "expert file, SiDA mode, " + m.substr(5)
                                              : "on dispatch, " + m;
-    char budget[32] = "", misses[32] = "", restore[32] = "", prefetched[32] = "";
+    char budget[32] = "", misses[32] = "", hit_rate[32] = "", restore[32] = "", prefetched[32] = "";
     if (dispatch) {
+      const auto miss = j["misses"].get<int64_t>(), hits = j["hits"].get<int64_t>();
       std::snprintf(budget, sizeof budget, "%.1f", j["budget_mb"].get<double>());
-      std::snprintf(misses, sizeof misses, "%lld", static_cast<long long>(j["misses"].get<int64_t>()));
+      std::snprintf(misses, sizeof misses, "%lld", static_cast<long long>(miss));
+      if (hits + miss > 0) std::snprintf(hit_rate, sizeof hit_rate, "%.3f", static_cast<double>(hits) / (hits + miss));
       std::snprintf(restore, sizeof restore, "%.2f", j["restore_s"].get<double>());
       if (m.rfind("pred:", 0) == 0 || m.rfind("sida:", 0) == 0)
         std::snprintf(prefetched, sizeof prefetched, "%lld", static_cast<long long>(j["prefetched"].get<int64_t>()));
     }
-    std::printf("| %s | %s | %.1f | %s | %s | %s | %.1f | %.1f | %.0f |\n", what.c_str(), budget,
-                j["experts_mb"].get<double>(), misses, restore, prefetched, j["rss_load_mb"].get<double>(),
-                j["rss_peak_mb"].get<double>(), j["tok_s"].get<double>());
-    std::fflush(stdout);
+    char range[64];
+    std::snprintf(range, sizeof range, "%.0f–%.0f", rs.front()["tok_s"].get<double>(), rs.back()["tok_s"].get<double>());
+    std::printf("| %s | %s | %.1f | %s | %s | %s | %s | %.1f | %.1f | %.0f | %s | %.1f | %.1f |\n", what.c_str(),
+                budget, j["experts_mb"].get<double>(), misses, hit_rate, restore, prefetched,
+                j["rss_load_mb"].get<double>(), j["rss_peak_mb"].get<double>(), j["tok_s"].get<double>(), range,
+                j["batch_p50_ms"].get<double>(), j["batch_p99_ms"].get<double>());
   }
+  std::fflush(stdout);
   return 0;
 }

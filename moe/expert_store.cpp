@@ -22,6 +22,7 @@ std::shared_ptr<const CachedExpert> ExpertCache::lookup(const Key& k) {
   if (it == slots_.end()) return nullptr;
   ++stats_.hits;
   lru_.splice(lru_.begin(), lru_, it->second.lru);
+  it->second.batch = std::max(it->second.batch, batch_);
   return it->second.expert;
 }
 
@@ -36,6 +37,7 @@ void ExpertCache::insert(const Key& k, std::shared_ptr<const CachedExpert> x, do
   s.bytes = s.expert->bytes();
   last_bytes_[k.first] = s.bytes;
   s.lru = lru_.begin();
+  s.batch = batch_;
   stats_.resident_bytes += s.bytes;
   stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.resident_bytes);
 }
@@ -45,10 +47,11 @@ bool ExpertCache::prefetch_fits(const Key& k) {
   auto it = slots_.find(k);
   if (it != slots_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
+    it->second.batch = std::max(it->second.batch, batch_ + 1);
     return true;
   }
   const auto last = last_bytes_.find(k.first);
-  if (last != last_bytes_.end() && stats_.resident_bytes + last->second > budget_) {
+  if (last != last_bytes_.end() && !make_room_for(last->second, false)) {
     ++stats_.prefetch_skipped;
     return false;
   }
@@ -61,7 +64,7 @@ bool ExpertCache::insert_prefetched(const Key& k, std::shared_ptr<const CachedEx
   const int64_t bytes = x->bytes();
   last_bytes_[k.first] = bytes;
   if (slots_.count(k)) return true;  // made meanwhile on the decoding thread
-  if (stats_.resident_bytes + bytes > budget_) {
+  if (!make_room_for(bytes, true)) {
     ++stats_.prefetch_skipped;
     return false;
   }
@@ -71,6 +74,7 @@ bool ExpertCache::insert_prefetched(const Key& k, std::shared_ptr<const CachedEx
   s.expert = std::move(x);
   s.bytes = bytes;
   s.lru = lru_.begin();
+  s.batch = batch_ + 1;
   stats_.resident_bytes += bytes;
   stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.resident_bytes);
   return true;
@@ -99,6 +103,29 @@ void ExpertCache::evict_to(int64_t budget) {
     slots_.erase(slot);
     it = lru_.erase(it);
   }
+}
+
+bool ExpertCache::make_room_for(int64_t bytes, bool evict) {
+  if (stats_.resident_bytes + bytes <= budget_) return true;
+  int64_t stale = 0;
+  for (const auto& [k, slot] : slots_)
+    if (slot.batch < batch_) stale += slot.bytes;
+  if (stats_.resident_bytes - stale + bytes > budget_) return false;
+  for (auto it = lru_.end(); evict && stats_.resident_bytes + bytes > budget_ && it != lru_.begin();) {
+    --it;
+    auto slot = slots_.find(*it);
+    if (slot->second.batch >= batch_) continue;
+    stats_.resident_bytes -= slot->second.bytes;
+    ++stats_.evictions;
+    slots_.erase(slot);
+    it = lru_.erase(it);
+  }
+  return true;
+}
+
+void ExpertCache::begin_batch() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++batch_;
 }
 
 void ExpertCache::drop(const void* layer) {

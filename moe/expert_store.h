@@ -67,13 +67,19 @@ class ExpertCache {
   // After a product with `layer`'s expert e: re-measures what it holds and evicts the least
   // recently used experts until the cache is within budget.
   void settle(const void* layer, int64_t e);
-  // Brings expert e of `layer` in ahead of its use (a prefetch thread, while other experts are in
-  // use): made by `make` unless resident, and kept only if it fits the budget beside what is
-  // resident, so a prefetch never evicts (a resident expert becomes the most recent). Skipped
+  // Brings expert e of `layer` in ahead of its use (a prefetch thread, for the NEXT batch, while
+  // the current one decodes): made by `make` unless resident, and kept only if it fits the budget
+  // once the experts the current batch may still need are set aside. A prefetch evicts only
+  // "stale" experts, least recently used first: those neither used since begin_batch() nor
+  // prefetched since the batch before it, so it never takes an expert from the batch decoding
+  // now nor one brought in for the next. A resident expert becomes the most recent. Skipped
   // without calling `make` when the last expert made for `layer` would not fit. True when the
   // expert is resident afterwards.
   template <typename Make>
   bool prefetch(const void* layer, int64_t e, Make&& make);
+  // A new batch starts decoding (the Translator calls it): what the batches before it used
+  // becomes stale, i.e. evictable by prefetch().
+  void begin_batch();
   // Drops every expert of `layer` (its compute type changed).
   void drop(const void* layer);
   int64_t budget() const { return budget_; }
@@ -85,18 +91,23 @@ class ExpertCache {
     std::shared_ptr<const CachedExpert> expert;
     int64_t bytes = 0;
     std::list<Key>::iterator lru;  // position in lru_ (front = most recent)
+    uint64_t batch = 0;  // last batch that used it (prefetched: the next); stale when < batch_
   };
   std::shared_ptr<const CachedExpert> lookup(const Key& k);  // mu_ held
   void insert(const Key& k, std::shared_ptr<const CachedExpert> x, double seconds);
   bool prefetch_fits(const Key& k);  // resident (made most recent) or likely to fit; counts a skip
   bool insert_prefetched(const Key& k, std::shared_ptr<const CachedExpert> x, double seconds);
   void evict_to(int64_t budget);  // mu_ held
+  // mu_ held: whether `bytes` more fit once stale experts are evicted; with `evict`, evicts them
+  // (least recent first) until they do.
+  bool make_room_for(int64_t bytes, bool evict);
 
   int64_t budget_;
   mutable std::mutex mu_;
   std::map<Key, Slot> slots_;
   std::list<Key> lru_;
   std::map<const void*, int64_t> last_bytes_;  // per layer: bytes of the expert made last
+  uint64_t batch_ = 0;                          // begin_batch() calls
   ExpertCacheStats stats_;
 };
 

@@ -1,9 +1,11 @@
 #include "nmt/decode/translator.h"
 
 #include "nmt/decode/expert_prefetch.h"
+#include "moe/expert_store.h"
 #include "moe/routing_override.h"
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 
 #include "nmt/util/error.h"
@@ -91,8 +93,11 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
     return b;
   };
   TaggedBatch next;
+  batch_seconds_.clear();
   if (!order.empty()) next = lay_out(0);
   for (size_t start = 0; start < order.size(); start += batch_size) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (ckpt_.expert_cache) ckpt_.expert_cache->begin_batch();  // before the next one's prefetch
     size_t end = std::min(order.size(), start + batch_size);
     TaggedBatch batch = std::move(next);
     if (end < order.size()) next = lay_out(end);
@@ -111,6 +116,7 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
     moe::RoutingOverrideGuard route(sida_ ? &sida : moe::routing_override());
     auto hyps = beam_search(ckpt_.model, batch.src, firsts, data::kEosId, opt, keys);
     for (size_t i = start; i < end; ++i) out[order[i]] = std::move(hyps[i - start]);
+    batch_seconds_.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   if (prefetcher_) prefetcher_->wait();
   return out;

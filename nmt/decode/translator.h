@@ -77,6 +77,9 @@ class Translator {
   const LangTags& tags() const { return tags_; }  // the model's language tags
   SearchOptions default_options() const;  // from the checkpoint's decode config
   int64_t truncated() const { return truncated_; }
+  // Wall seconds of each batch of the last translate()/translate_ids() call, in decoding order
+  // (laying out the next batch included): per-sentence latency at batch size 1.
+  const std::vector<double>& batch_seconds() const { return batch_seconds_; }
 
  private:
   std::pair<int64_t, int64_t> direction(const std::string& tgt_lang, const std::string& src_lang) const;
@@ -84,6 +87,7 @@ class Translator {
   std::unique_ptr<data::Tokenizer> tok_;
   LangTags tags_;  // resolved once, here
   int64_t truncated_ = 0;
+  std::vector<double> batch_seconds_;
   bool lms_shared_ = false;
   kernels::ComputeType compute_type_ = kernels::ComputeType::kFloat32;
   bool sida_ = false;

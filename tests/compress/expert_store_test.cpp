@@ -59,6 +59,45 @@ TEST(ExpertCacheTest, PrefetchNeverEvictsAndSkipsWhatCannotFit) {
   EXPECT_EQ(made, 4);
 }
 
+// Across batches a prefetch may evict, but only stale experts: those the batch decoding now has
+// not used and that were not prefetched for the next one; least recently used first.
+TEST(ExpertCacheTest, PrefetchEvictsOnlyWhatTheCurrentAndNextBatchDoNotHold) {
+  const int64_t kb = 1024;  // 256 floats
+  moe::ExpertCache cache(2 * kb);
+  int a = 0, b = 0;  // two layers
+  int made = 0;
+  auto make = [&] {
+    ++made;
+    return expert_of(256, 1.0f);
+  };
+  auto use = [&](const void* layer, int64_t e) {
+    cache.get(layer, e, make);
+    cache.settle(layer, e);
+  };
+  EXPECT_TRUE(cache.prefetch(&a, 0, make));  // for batch 1: {a0}
+  EXPECT_TRUE(cache.prefetch(&a, 1, make));  // {a1, a0}: full
+  cache.begin_batch();                       // batch 1 decodes; a0, a1 were brought in for it
+  EXPECT_FALSE(cache.prefetch(&b, 0, make)); // for batch 2: nothing stale, b0 dropped
+  use(&a, 1);
+  use(&a, 0);                                // a0 the most recent
+  EXPECT_EQ(cache.stats().evictions, 0);
+  cache.begin_batch();                       // batch 2: a0, a1 are stale now
+  EXPECT_TRUE(cache.prefetch(&b, 0, make));  // evicts a1, the least recent stale one: {b0, a0}
+  auto s = cache.stats();
+  EXPECT_EQ(s.evictions, 1);
+  EXPECT_EQ(s.resident_bytes, 2 * kb);
+  use(&a, 0);                                // hit; batch 2 uses a0
+  EXPECT_FALSE(cache.prefetch(&b, 1, make)); // a0 in use, b0 for the next batch: not even made
+  s = cache.stats();
+  EXPECT_EQ(s.hits, 3);
+  EXPECT_EQ(s.misses, 0);
+  EXPECT_EQ(s.prefetched, 3);
+  EXPECT_EQ(s.prefetch_skipped, 2);
+  EXPECT_EQ(made, 4);
+  use(&b, 0);                                // the prefetched b0: a hit
+  EXPECT_EQ(cache.stats().hits, 4);
+}
+
 TEST(ExpertCacheTest, EvictsLeastRecentlyUsedAndCountsBytesByHand) {
   const int64_t kb = 1024;  // 256 floats
   moe::ExpertCache cache(2 * kb);

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Issue 22: expert offloading where it matters. Trains (resumably) the 192-expert Switch model of
+# configs/experiments/core8_switch32.yaml (~101 MB of experts, ~8 MB of the rest), its expert
+# predictor and its expert file, scores it in memory, in exact mode with prefetch at a 10% budget
+# (must equal the in-memory scores) and in SiDA mode, and measures memory, speed and latency at
+# budgets of 100/50/25/10% of the experts (docs/PERFORMANCE.md, "Offloading a 192-expert model").
+#   scripts/experiment_offload.sh [UPDATES] [--batch 1] [--repeat 3]
+# (training ~1 min per 100 updates on 2 quiet cores; the rest ~20 minutes. Nothing else should run.)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+strata=${STRATA:-build/nmt/strata}
+bench=${BENCH:-build/bench/bench_expert_memory}
+updates=${1:-4000}
+shift || true
+args=("$@")
+[ ${#args[@]} -gt 0 ] || args=(--batch 1 --repeat 3)
+root=${ROOT:-work/models/offload_switch32}
+mkdir -p "$root"
+log() { printf '\n== %s\n' "$*"; }
+
+log "train ($updates updates; resumes from $root/last.pt)"
+"$strata" train --config configs/experiments/core8_switch32.yaml --set train.out_dir="$root" \
+  --set train.max_updates="$updates" --set train.valid_every=$(( updates / 4 ))
+model=$root/last.pt
+
+log "expert predictor"
+[ -s "$root/model.predictor" ] || "$strata" predictor train -m "$model" -o "$root/model.predictor" \
+  --max-sentences 600 | tee "$root/predictor_train.txt"
+"$strata" predictor eval -m "$model" -p "$root/model.predictor" --split test --json "$root/predictor_test.json" \
+  | tee "$root/predictor_test.txt"
+
+log "expert file"
+[ -s "$root/model.experts" ] || "$strata" checkpoint experts --in "$model" --out "$root/model.experts"
+
+# Quality: in memory; exact mode at a 10% budget with prefetch (the router decides: the same
+# scores); SiDA mode (the predictor routes).
+ev=(eval -m "$model" --split test --max-sentences 50 --beam 1 --no-shuffled)
+off=(--expert-file "$root/model.experts" --expert-predictor "$root/model.predictor")
+for mode in memory exact sida; do
+  log "eval: $mode"
+  case $mode in
+    memory) extra=() ;;
+    exact) extra=("${off[@]}" --expert-memory 10%) ;;
+    sida) extra=("${off[@]}" --expert-memory 100% --sida) ;;
+  esac
+  "$strata" "${ev[@]}" "${extra[@]}" --json "$root/eval_$mode.json" > "$root/eval_$mode.txt"
+  grep -E "^\| (all|en->xx|xx->en|non-English) " "$root/eval_$mode.txt" | head -4
+done
+
+cmp -s <(grep "^|" "$root/eval_memory.txt") <(grep "^|" "$root/eval_exact.txt") \
+  && echo "exact mode at 10%: every direction's scores equal the in-memory model's" \
+  || { echo "exact mode at 10% differs from the in-memory model" >&2; exit 1; }
+
+log "memory, speed, latency (${args[*]})"
+# English column (2) of the test split's first 200 rows, into German.
+awk -F'\t' 'NR > 1 && NR <= 201 { print $2 }' work/data/core8/test.tsv > "$root/in.en"
+"$bench" -m "$model" --original "$model" -i "$root/in.en" --tgt-lang de --budgets "" \
+  --expert-file "$root/model.experts" --file-budgets 10%,25%,50%,100% \
+  --predictor "$root/model.predictor" --pred-budgets 10%,25%,50%,100% "${args[@]}" | tee "$root/bench.md"
