@@ -131,8 +131,7 @@ bool use_packed(const PackedWeight& packed, const torch::Tensor& source) {
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                      const PackedWeight& packed) {
   if (use_packed(packed, w)) return packed.linear(x, b);
-  TORCH_CHECK(!is_released(w), "this model's weights were loaded as int8 only: it runs in the int8 compute types, "
-              "without gradients");
+  check_not_released({&w});
   return linear(x, w, b);
 }
 
@@ -146,6 +145,12 @@ Int8Weight int8_form(const torch::Tensor& weight, const PackedWeight& stored) {
 
 torch::Tensor released_placeholder(torch::IntArrayRef sizes) {
   return torch::full({}, std::numeric_limits<float>::quiet_NaN()).expand(sizes);
+}
+
+void check_not_released(std::initializer_list<const torch::Tensor*> weights) {
+  for (const auto* w : weights)
+    TORCH_CHECK(!is_released(*w), "this model's weights were loaded as int8 only: it runs in the int8 compute "
+                "types, without gradients");
 }
 
 bool is_released(const torch::Tensor& t) {

@@ -9,6 +9,7 @@
 // torch::matmul), bit for bit; tests/kernels/linear_test.cpp checks kBf16 against it.
 #include <torch/torch.h>
 
+#include <initializer_list>
 #include <map>
 #include <string>
 
@@ -71,6 +72,9 @@ PackedWeight restore_int8(torch::Tensor& param, const std::string& name, const I
 torch::Tensor released_placeholder(torch::IntArrayRef sizes);
 // True for a placeholder made by released_placeholder.
 bool is_released(const torch::Tensor& t);
+// Throws when one of `weights` is such a placeholder: the model was loaded with its int8 weights
+// only, so an fp32/bf16 product (or training) on them cannot run.
+void check_not_released(std::initializer_list<const torch::Tensor*> weights);
 
 // pack_weights(weight_format(t)) on every PackableModule in root, root included. Weights on a GPU
 // are not packed (bfloat16 there = LibTorch's bf16 products; int8 is an error: CPU only).

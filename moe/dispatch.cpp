@@ -63,8 +63,8 @@ void ExpertsImpl::pack_weights(kernels::WeightFormat f) {
   auto stored = [&](const std::vector<kernels::PackedWeight>& s, const torch::Tensor& w) {
     return f == kernels::WeightFormat::kInt8 && !s.empty() && s[0].made_from(w);
   };
-  TORCH_CHECK((stored(stored1_, w1) || !kernels::is_released(w1)) && (stored(stored2_, w2) || !kernels::is_released(w2)),
-              "this model's weights were loaded as int8 only: it runs in the int8 compute types");
+  if (!stored(stored1_, w1)) kernels::check_not_released({&w1});
+  if (!stored(stored2_, w2)) kernels::check_not_released({&w2});
   for (int64_t e = 0; e < num_experts_; ++e) {  // w [in, out] -> packed [out, in]
     packed1_.push_back(stored(stored1_, w1) ? stored1_[e] : kernels::PackedWeight::make(f, w1[e].t()).from(w1));
     packed2_.push_back(stored(stored2_, w2) ? stored2_[e] : kernels::PackedWeight::make(f, w2[e].t()).from(w2));
@@ -226,8 +226,7 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
     if (outs.empty()) return torch::zeros_like(x_sorted);
     return torch::cat(outs, 0);
   }
-  TORCH_CHECK(!kernels::is_released(w1) && !kernels::is_released(w2),
-              "this model's weights were loaded as int8 only: it runs in the int8 compute types, without gradients");
+  kernels::check_not_released({&w1, &w2});
   for (int64_t e = 0; e < num_experts_; ++e) {
     if (counts[e] == 0) continue;
     auto x = x_sorted.slice(0, start, start + counts[e]);

@@ -127,8 +127,7 @@ void LmsLinearImpl::pack_weights(kernels::WeightFormat f) {
     packed = stored_int8;
     return;
   }
-  TORCH_CHECK(!kernels::is_released(weight),
-              "this model's weights were loaded as int8 only: it runs in the int8 compute types");
+  kernels::check_not_released({&weight});
   packed = kernels::PackedWeight::make(f, weight).from(weight);
 }
 

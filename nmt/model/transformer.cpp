@@ -395,8 +395,7 @@ torch::Tensor TransformerImpl::decode(const torch::Tensor& prev, const EncoderOu
 
 torch::Tensor TransformerImpl::project(const torch::Tensor& states) {
   if (kernels::use_packed(packed_output_, embed->weight)) return packed_output_.linear(states, {});
-  TORCH_CHECK(!kernels::is_released(embed->weight),
-              "this model's weights were loaded as int8 only: it runs in the int8 compute types, without gradients");
+  kernels::check_not_released({&embed->weight});
   return kernels::matmul(states, embed->weight.t());  // [..., V]
 }
 
@@ -406,8 +405,7 @@ void TransformerImpl::pack_weights(kernels::WeightFormat f) {
     packed_output_ = stored_output_;
     return;
   }
-  TORCH_CHECK(!kernels::is_released(w),
-              "this model's weights were loaded as int8 only: it runs in the int8 compute types");
+  kernels::check_not_released({&w});
   packed_output_ = kernels::PackedWeight::make(f, w).from(w);
 }
 
