@@ -58,7 +58,7 @@ class ExpertsImpl : public torch::nn::Module, public kernels::PackableModule {
   // Expert e's weights, resident or restored (without going through the cache).
   ExpertWeights weights(int64_t e) const;
   // Weights restored on dispatch: brings expert e into the cache ahead of its use, as the
-  // current thread's compute type will use it (ExpertCache::prefetch: never evicts; safe while
+  // current thread's compute type will use it (ExpertCache::prefetch: evicts only stale experts; safe while
   // another thread runs forward). False when it was skipped; no-op (true) for resident weights.
   bool prefetch(int64_t e);
   int64_t num_experts() const { return num_experts_; }

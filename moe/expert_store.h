@@ -6,7 +6,7 @@
 //   auto cache = std::make_shared<moe::ExpertCache>(64 << 20);       // 64 MiB over all layers
 //   experts->set_source(source, cache);   // w1/b1/w2 become NaN placeholders (no storage)
 //   auto y = experts(x_sorted, counts);  // each expert with rows: cache hit, or source->load(e)
-//   experts->prefetch(e);                 // ahead of use, from another thread (never evicts)
+//   experts->prefetch(e);                 // ahead of use, from another thread (evicts only stale experts)
 //
 // Eviction: least recently used. An expert is charged what it holds (its f32 weights, or its
 // packed int8/bf16 weights with oneDNN's reordered copies, measured after each product), and the
@@ -52,7 +52,7 @@ struct ExpertCacheStats {
   int64_t peak_bytes = 0;      // most ever resident, the expert in use included
   double load_seconds = 0;     // in ExpertSource::load and packing
   // Prefetches (prefetch()): experts brought in ahead of use, and those skipped because they did
-  // not fit beside what was resident (a prefetch never evicts), with the time spent making them.
+  // not fit beside what the current and next batch hold, with the time spent making them.
   int64_t prefetched = 0, prefetch_skipped = 0;
   double prefetch_seconds = 0;
 };

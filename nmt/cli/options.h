@@ -86,8 +86,8 @@ inline void add_expert_memory_option(boost::program_options::options_description
       "(memory-mapped) on dispatch, within --expert-memory")(
       "expert-predictor", po::value<std::string>(),
       "with --expert-memory: a predictor of the model ('strata predictor train') brings each next "
-      "batch's predicted experts in while the current one decodes (never evicting; the router "
-      "still decides, so the output is unchanged)")(
+      "batch's predicted experts in while the current one decodes (evicting only experts the "
+      "current batch does not hold; the router still decides, so the output is unchanged)")(
       "sida", po::bool_switch(),
       "with --expert-predictor: bypass the routers as SiDA does (encoder tokens go to the "
       "predicted experts, decoder layers choose among the batch's predicted ones); changes the output");

@@ -2,8 +2,8 @@
 // Prefetching experts ahead of decoding (SiDA's serving loop, issue 22; exact mode): while a batch
 // decodes, a background thread runs the expert predictor (nmt/model/expert_predictor.h) on the
 // next batch's sources and brings the experts it predicts into the model's expert cache
-// (moe::ExpertsImpl::prefetch: never evicts), so that fewer of them are loaded on the decoding
-// path. The router still decides every dispatch: the output is the model's, token for token,
+// (moe::ExpertsImpl::prefetch: evicts only experts neither the current batch nor the next holds),
+// so that fewer of them are loaded on the decoding path. The router still decides every dispatch: the output is the model's, token for token,
 // whatever the predictor says.
 //
 //   ExpertPrefetcher pf(*ck.model, load_expert_predictor(path, ck.digest), /*top_k=*/2, 0.5);
