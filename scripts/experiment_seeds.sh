@@ -138,8 +138,9 @@ equal active FFN FLOPs per token, {updates} updates each; test and OOD test, fir
 every direction, greedy; all-directions averages. Shuffled chrF: the outputs scored against other
 sentences' references (what ignoring the source gives); off-target: share of outputs in another
 language (data/lid). Valid nll: the run's last validation (train.jsonl; n/a for models scored
-before the json kept it). Minutes: training + scoring on the CPU named in
-docs/results/seeds_{shape}_{updates}/NAME.json (models may come from different sessions).
+before the json kept it). Minutes: training + scoring of the run's last invocation (a resumed run
+shows only its last part) on the CPU named in docs/results/seeds_{shape}_{updates}/NAME.json
+(models may come from different sessions).
 
 | model | valid nll | test BLEU | test chrF | shuffled chrF | off-target | dirs above copy | OOD BLEU | OOD chrF | minutes |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
@@ -161,6 +162,16 @@ what separates SMoE from the other MoE layers at this budget and learning rate (
 the paper: 8e-4, warmup 8k, 100k updates); the sampled second choice changed nothing measurable.
 Without them SMoE reaches a lower valid nll than the dense model at the same updates (2.505, the
 bf16 curve's 3x point above) and test chrF within 0.2 of GShard's.
+
+LMS + FD (d128: rank 26, Fuse Distillation's second pass through the shared slot every update)
+ends with a higher valid nll than Switch (2.447 vs 2.381; its validations at 2,475 / 4,950 /
+7,425 updates trailed Switch's by 0.07 each time) and the same test scores within the seed spread
+(+0.04 BLEU, −0.19 chrF). Condensed to its shared slot (`strata distill condense`: a model of the
+dense model's size, no language-specific weights) it keeps 98% of its BLEU (7.15 vs 7.32), 0.19
+below the weaker dense seed (7.34; the two seeds differ by 0.53). So at this budget FD does what the paper says it is
+for (a shared model that keeps nearly all of the LMS model's quality), but the language-specific
+capacity brings no gain over Switch: the paper's +1.73 BLEU is for d 512 models trained 50k updates
+or more on OPUS-100 (../shared/docs/methods.md §3), where this comparison has not been run.
 """
 write_section("docs/RESULTS.md", f"## Seed comparisons at {updates} updates ({shape})", section)
 PY
