@@ -6,16 +6,19 @@
 //
 //   bench_expert_memory -m small.pt -i in.txt --tgt-lang de [--original moe.pt]
 //       [--budgets load,0B,25%,50%,100%] [--expert-file moe.experts --file-budgets 0B,25%,100%]
-//       [--compute-type float32] [--beam 1] [--batch 32] [--repeat 1]
-//       [--predictor moe.predictor --pred-budgets 25%,100%]   (the expert file read with the predictor
-//        prefetching each next batch's experts, exact; and in SiDA mode, the predictor routing)
+//       [--compute-type float32] [--beam 1] [--batch 32] [--repeat 1] [--ref REFS]
+//       [--predictor moe.predictor --pred-budgets 25%,100% --pred-modes pred,sida]   (the expert file
+//        read with the predictor prefetching each next batch's experts: "pred" exact, "sida" in SiDA
+//        mode, the predictor routing, "restrict" in SiDA mode with --sida=restrict)
 //
 // Prints a markdown table: process RSS after load and at its peak, the experts' resident bytes
 // (restored at load: their dense tensors; on dispatch: the cache's most), cache misses and hit
 // rate, target tokens per second (subword tokens of the outputs, timed over translate() only) and
 // the median and 99th percentile of the batches' wall time (at --batch 1: sentence latency).
 // --repeat R runs every row R times, in rounds over all rows (drift spreads over the rows); the
-// table shows the median run's numbers and the range of tokens/s.
+// table shows the median run's numbers and the range of tokens/s. --ref: a reference per input
+// line; the table adds each row's corpus chrF (sacreBLEU's chrF2, nmt/eval), the quality that
+// SiDA mode keeps at this batch size.
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +35,7 @@
 #include "nmt/compress/resmoe.h"
 #include "nmt/decode/expert_prefetch.h"
 #include "nmt/decode/translator.h"
+#include "nmt/eval/chrf.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/util/enum_names.h"
 #include "nmt/util/system.h"
@@ -43,8 +47,8 @@ namespace {
 struct Args {
   std::string model, original, input, tgt = "de", budgets = "load,0B,25%,50%,100%";
   std::string expert_file, file_budgets = "0B,25%,100%";
-  std::string predictor, pred_budgets = "25%,100%";
-  std::string compute = "float32";
+  std::string predictor, pred_budgets = "25%,100%", pred_modes = "pred,sida";
+  std::string compute = "float32", ref;
   int beam = 1, batch = 32, repeat = 1;
 };
 
@@ -87,10 +91,11 @@ int child(const Args& a, const std::string& mode) {
   std::ifstream in(a.input);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   nmt::LoadOptions lo;
-  const bool pred = mode.rfind("pred:", 0) == 0, sida = mode.rfind("sida:", 0) == 0;
+  const bool pred = mode.rfind("pred:", 0) == 0, restrict = mode.rfind("restrict:", 0) == 0;
+  const bool sida = mode.rfind("sida:", 0) == 0 || restrict;
   const bool file = mode.rfind("file:", 0) == 0 || pred || sida;
   if (mode != "load" && mode != "original") {
-    const auto m = cli::parse_memory_size(file ? mode.substr(5) : mode, "budgets");
+    const auto m = cli::parse_memory_size(file ? mode.substr(mode.find(':') + 1) : mode, "budgets");
     lo.expert_memory = m.bytes;
     lo.expert_memory_share = m.share;
     if (file) lo.expert_file = a.expert_file;
@@ -103,8 +108,10 @@ int child(const Args& a, const std::string& mode) {
   }
   tr.set_compute_type(*type);
   if (pred || sida) {
-    tr.set_prefetcher(std::make_shared<nmt::ExpertPrefetcher>(
-        *tr.model(), nmt::load_expert_predictor(a.predictor, tr.checkpoint().digest), 2, 0.5));
+    auto pf = std::make_shared<nmt::ExpertPrefetcher>(
+        *tr.model(), nmt::load_expert_predictor(a.predictor, tr.checkpoint().digest), 2, 0.5);
+    pf->set_sida_restrict(restrict);
+    tr.set_prefetcher(pf);
     tr.set_sida(sida);
   }
   release_free_memory();
@@ -129,6 +136,17 @@ int child(const Args& a, const std::string& mode) {
   j["seconds"] = s;
   j["tokens"] = tokens;
   j["tok_s"] = tokens / s;
+  if (!a.ref.empty()) {
+    std::vector<std::string> refs, hyps;
+    std::ifstream rf(a.ref);
+    for (std::string l; std::getline(rf, l);) refs.push_back(l);
+    if (refs.size() != out.size()) {
+      std::fprintf(stderr, "%s: %zu lines for %zu inputs\n", a.ref.c_str(), refs.size(), out.size());
+      return 2;
+    }
+    for (const auto& o : out) hyps.push_back(o.empty() ? "" : o[0].text);
+    j["chrf"] = eval::corpus_chrf(hyps, refs).score;
+  }
   j["batch_p50_ms"] = 1e3 * percentile(tr.batch_seconds(), 0.5);
   j["batch_p99_ms"] = 1e3 * percentile(tr.batch_seconds(), 0.99);
   if (const auto& c = tr.checkpoint().expert_cache) {
@@ -170,16 +188,18 @@ int main(int argc, char** argv) {
     else if (k == "--file-budgets") a.file_budgets = next();
     else if (k == "--predictor") a.predictor = next();
     else if (k == "--pred-budgets") a.pred_budgets = next();
+    else if (k == "--pred-modes") a.pred_modes = next();
     else if (k == "--compute-type") a.compute = next();
     else if (k == "--beam") a.beam = std::stoi(next());
     else if (k == "--batch") a.batch = std::stoi(next());
+    else if (k == "--ref") a.ref = next();
     else if (k == "--repeat") a.repeat = std::max(1, std::stoi(next()));
     else if (k == "--child") child_mode = next();
     else {
       std::fprintf(stderr,
                    "usage: bench_expert_memory -m COMPRESSED.pt -i INPUT --tgt-lang L [--original MOE.pt] "
                    "[--budgets load,0B,25%%,50%%,100%%] [--expert-file MOE.experts --file-budgets 0B,25%%,100%%] "
-                   "[--compute-type float32] [--beam 1] [--batch 32] [--repeat 1] [--predictor P --pred-budgets 25%%,100%%]\n");
+                   "[--compute-type float32] [--beam 1] [--batch 32] [--repeat 1] [--ref REFS] [--predictor P --pred-budgets 25%%,100%% --pred-modes pred,sida,restrict]\n");
       return 2;
     }
   }
@@ -198,10 +218,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "bench_expert_memory: --expert-file needs --original (its checkpoint)\n");
       return 2;
     }
-    for (const auto& b : split_csv(a.file_budgets)) modes.push_back("file:" + b);
+    if (!a.file_budgets.empty())
+      for (const auto& b : split_csv(a.file_budgets)) modes.push_back("file:" + b);
     if (!a.predictor.empty())
-      for (const char* kind : {"pred:", "sida:"})
-        for (const auto& b : split_csv(a.pred_budgets)) modes.push_back(kind + b);
+      for (const auto& kind : split_csv(a.pred_modes))
+        for (const auto& b : split_csv(a.pred_budgets)) modes.push_back(kind + ":" + b);
   }
   std::printf("expert memory: %s, %s, beam %d, batch %d, %d run(s) per row, %s -> %s\n\n", a.model.c_str(),
               a.compute.c_str(), a.beam, a.batch, a.repeat, a.input.c_str(), a.tgt.c_str());
@@ -215,13 +236,19 @@ int main(int argc, char** argv) {
       if (!a.original.empty()) cmd += " --original " + a.original;
       if (!a.expert_file.empty()) cmd += " --expert-file " + a.expert_file;
       if (!a.predictor.empty()) cmd += " --predictor " + a.predictor;
+      if (!a.ref.empty()) cmd += " --ref " + a.ref;
       std::fprintf(stderr, "[bench] run %d/%d: %s\n", r + 1, a.repeat, modes[i].c_str());
       const auto j = bench::run_json(cmd);
       if (j.is_null()) std::fprintf(stderr, "bench_expert_memory: failed: %s\n", cmd.c_str());
-      else runs[i].push_back(j);
+      else {
+        std::fprintf(stderr, "[bench]   %s\n", j.dump().c_str());
+        runs[i].push_back(j);
+      }
     }
-  std::printf("| experts | budget MB | experts resident MB | misses | hit rate | restore s | prefetched | RSS after load MB | peak RSS MB | target tok/s | range | batch p50 ms | batch p99 ms |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n");
+  const bool chrf = !a.ref.empty();
+  std::printf("| experts | budget MB | experts resident MB | misses | hit rate | restore s | prefetched | RSS after load MB | peak RSS MB | target tok/s | range | batch p50 ms | batch p99 ms |%s\n",
+              chrf ? " chrF |" : "");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|%s\n", chrf ? "---:|" : "");
   for (size_t i = 0; i < modes.size(); ++i) {
     const std::string& m = modes[i];
     if (runs[i].empty()) {
@@ -239,6 +266,7 @@ int main(int argc, char** argv) {
                              : m.rfind("file:", 0) == 0 ? "original, expert file, " + m.substr(5)
                              : m.rfind("pred:", 0) == 0 ? "expert file + predictor prefetch, " + m.substr(5)
                              : m.rfind("sida:", 0) == 0 ? "expert file, SiDA mode, " + m.substr(5)
+                             : m.rfind("restrict:", 0) == 0 ? "expert file, SiDA restrict, " + m.substr(9)
                                              : "on dispatch, " + m;
     char budget[32] = "", misses[32] = "", hit_rate[32] = "", restore[32] = "", prefetched[32] = "";
     if (dispatch) {
@@ -247,15 +275,17 @@ int main(int argc, char** argv) {
       std::snprintf(misses, sizeof misses, "%lld", static_cast<long long>(miss));
       if (hits + miss > 0) std::snprintf(hit_rate, sizeof hit_rate, "%.3f", static_cast<double>(hits) / (hits + miss));
       std::snprintf(restore, sizeof restore, "%.2f", j["restore_s"].get<double>());
-      if (m.rfind("pred:", 0) == 0 || m.rfind("sida:", 0) == 0)
+      if (m.find(':') != std::string::npos && m.rfind("file:", 0) != 0)
         std::snprintf(prefetched, sizeof prefetched, "%lld", static_cast<long long>(j["prefetched"].get<int64_t>()));
     }
     char range[64];
     std::snprintf(range, sizeof range, "%.0f–%.0f", rs.front()["tok_s"].get<double>(), rs.back()["tok_s"].get<double>());
-    std::printf("| %s | %s | %.1f | %s | %s | %s | %s | %.1f | %.1f | %.0f | %s | %.1f | %.1f |\n", what.c_str(),
+    char score[32] = "";
+    if (chrf) std::snprintf(score, sizeof score, " %.2f |", j["chrf"].get<double>());
+    std::printf("| %s | %s | %.1f | %s | %s | %s | %s | %.1f | %.1f | %.0f | %s | %.1f | %.1f |%s\n", what.c_str(),
                 budget, j["experts_mb"].get<double>(), misses, hit_rate, restore, prefetched,
                 j["rss_load_mb"].get<double>(), j["rss_peak_mb"].get<double>(), j["tok_s"].get<double>(), range,
-                j["batch_p50_ms"].get<double>(), j["batch_p99_ms"].get<double>());
+                j["batch_p50_ms"].get<double>(), j["batch_p99_ms"].get<double>(), score);
   }
   std::fflush(stdout);
   return 0;

@@ -2,10 +2,13 @@
 # Issue 22: expert offloading where it matters. Trains (resumably) the 192-expert Switch model of
 # configs/experiments/core8_switch32.yaml (~101 MB of experts, ~8 MB of the rest), its expert
 # predictor and its expert file, scores it in memory, in exact mode with prefetch at a 10% budget
-# (must equal the in-memory scores) and in SiDA mode, and measures memory, speed and latency at
-# budgets of 100/50/25/10% of the experts (docs/PERFORMANCE.md, "Offloading a 192-expert model").
-#   scripts/experiment_offload.sh [UPDATES] [--batch 1] [--repeat 3]
-# (training ~1 min per 100 updates on 2 quiet cores; the rest ~20 minutes. Nothing else should run.)
+# (must equal the in-memory scores) and in SiDA mode (bypass and restrict), and measures memory,
+# speed and latency at budgets of 100/50/10% of the experts on the first 100 English test
+# sentences into German (docs/PERFORMANCE.md, "Offloading a 192-expert model"). Steps already
+# done (their files exist) are skipped.
+#   scripts/experiment_offload.sh [UPDATES] [--batch 1] [--repeat 2]
+# (bf16 training ~18 min for 4,000 updates on 2 quiet cores; predictor ~3 min; evals ~1 min each;
+# the speed table ~15 min at batch 1. Nothing else should run.)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -14,7 +17,7 @@ bench=${BENCH:-build/bench/bench_expert_memory}
 updates=${1:-4000}
 shift || true
 args=("$@")
-[ ${#args[@]} -gt 0 ] || args=(--batch 1 --repeat 3)
+[ ${#args[@]} -gt 0 ] || args=(--batch 1 --repeat 2)
 root=${ROOT:-work/models/offload_switch32}
 mkdir -p "$root"
 log() { printf '\n== %s\n' "$*"; }
@@ -27,24 +30,26 @@ model=$root/last.pt
 log "expert predictor"
 [ -s "$root/model.predictor" ] || "$strata" predictor train -m "$model" -o "$root/model.predictor" \
   --max-sentences 600 | tee "$root/predictor_train.txt"
-"$strata" predictor eval -m "$model" -p "$root/model.predictor" --split test --json "$root/predictor_test.json" \
-  | tee "$root/predictor_test.txt"
+[ -s "$root/predictor_test.json" ] || "$strata" predictor eval -m "$model" -p "$root/model.predictor" --split test \
+  --json "$root/predictor_test.json" | tee "$root/predictor_test.txt"
 
 log "expert file"
 [ -s "$root/model.experts" ] || "$strata" checkpoint experts --in "$model" --out "$root/model.experts"
 
 # Quality: in memory; exact mode at a 10% budget with prefetch (the router decides: the same
-# scores); SiDA mode (the predictor routes).
+# scores); SiDA mode (the predictor routes the encoder, decoder layers choose among the batch's
+# predicted experts); SiDA restrict (every layer chooses among the batch's predicted experts).
 ev=(eval -m "$model" --split test --max-sentences 50 --beam 1 --no-shuffled)
 off=(--expert-file "$root/model.experts" --expert-predictor "$root/model.predictor")
-for mode in memory exact sida; do
+for mode in memory exact sida restrict; do
   log "eval: $mode"
   case $mode in
     memory) extra=() ;;
     exact) extra=("${off[@]}" --expert-memory 10%) ;;
     sida) extra=("${off[@]}" --expert-memory 100% --sida) ;;
+    restrict) extra=("${off[@]}" --expert-memory 100% --sida=restrict) ;;
   esac
-  "$strata" "${ev[@]}" "${extra[@]}" --json "$root/eval_$mode.json" > "$root/eval_$mode.txt"
+  [ -s "$root/eval_$mode.json" ] || "$strata" "${ev[@]}" "${extra[@]}" --json "$root/eval_$mode.json" > "$root/eval_$mode.txt"
   grep -E "^\| (all|en->xx|xx->en|non-English) " "$root/eval_$mode.txt" | head -4
 done
 
@@ -53,8 +58,8 @@ cmp -s <(grep "^|" "$root/eval_memory.txt") <(grep "^|" "$root/eval_exact.txt") 
   || { echo "exact mode at 10% differs from the in-memory model" >&2; exit 1; }
 
 log "memory, speed, latency (${args[*]})"
-# English column (2) of the test split's first 200 rows, into German.
-awk -F'\t' 'NR > 1 && NR <= 201 { print $2 }' work/data/core8/test.tsv > "$root/in.en"
+# English column (2) of the test split's first 100 rows, into German.
+awk -F'\t' 'NR > 1 && NR <= 101 { print $2 }' work/data/core8/test.tsv > "$root/in.en"
 "$bench" -m "$model" --original "$model" -i "$root/in.en" --tgt-lang de --budgets "" \
-  --expert-file "$root/model.experts" --file-budgets 10%,25%,50%,100% \
-  --predictor "$root/model.predictor" --pred-budgets 10%,25%,50%,100% "${args[@]}" | tee "$root/bench.md"
+  --expert-file "$root/model.experts" --file-budgets 10%,50%,100% --predictor "$root/model.predictor" \
+  --pred-budgets 10%,50%,100% --pred-modes pred,sida,restrict "${args[@]}" | tee "$root/bench.md"

@@ -88,9 +88,10 @@ inline void add_expert_memory_option(boost::program_options::options_description
       "with --expert-memory: a predictor of the model ('strata predictor train') brings each next "
       "batch's predicted experts in while the current one decodes (evicting only experts the "
       "current batch does not hold; the router still decides, so the output is unchanged)")(
-      "sida", po::bool_switch(),
-      "with --expert-predictor: bypass the routers as SiDA does (encoder tokens go to the "
-      "predicted experts, decoder layers choose among the batch's predicted ones); changes the output");
+      "sida", po::value<std::string>()->implicit_value("bypass"),
+      "with --expert-predictor: route by the predictor as SiDA does (encoder tokens go to the "
+      "predicted experts, decoder layers choose among the batch's predicted ones); changes the output. "
+      "--sida=restrict: encoder layers too choose among the batch's predicted experts");
 }
 
 // Its value: bytes (share < 0) or a share in [0, 1] of the dense size (bytes < 0). One-line
@@ -213,16 +214,21 @@ inline void check_expert_memory(const boost::program_options::variables_map& vm,
 // --expert-predictor: the translator prefetches each next batch's predicted experts
 // (nmt/decode/expert_prefetch.h). Needs experts restored on dispatch (--expert-memory).
 inline void set_up_expert_prefetch(const boost::program_options::variables_map& vm, nmt::Translator& tr) {
-  if (vm["sida"].as<bool>() && !vm.count("expert-predictor"))
+  const std::string sida = vm.count("sida") ? vm["sida"].as<std::string>() : "";
+  if (!sida.empty() && sida != "bypass" && sida != "restrict")
+    throw Error("--sida: '" + sida + "' is not a mode (bypass, restrict)");
+  if (!sida.empty() && !vm.count("expert-predictor"))
     throw Error("--sida needs --expert-predictor (and --expert-memory)");
   if (!vm.count("expert-predictor")) return;
   if (!tr.checkpoint().expert_cache)
     throw Error("--expert-predictor needs experts restored on dispatch (--expert-memory SIZE with "
                 "--expert-file or a compressed checkpoint)");
-  tr.set_prefetcher(std::make_shared<nmt::ExpertPrefetcher>(
+  auto pf = std::make_shared<nmt::ExpertPrefetcher>(
       *tr.model(), nmt::load_expert_predictor(vm["expert-predictor"].as<std::string>(), tr.checkpoint().digest),
-      /*top_k=*/2, /*threshold=*/0.5));
-  if (vm["sida"].as<bool>()) {
+      /*top_k=*/2, /*threshold=*/0.5);
+  pf->set_sida_restrict(sida == "restrict");
+  tr.set_prefetcher(pf);
+  if (!sida.empty()) {
     tr.prefetcher()->check_sida();
     tr.set_sida(true);
   }

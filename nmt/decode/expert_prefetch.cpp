@@ -92,12 +92,17 @@ moe::RoutingOverride ExpertPrefetcher::sida_routing(const torch::Tensor& src) {
   moe::RoutingOverride o;
   const int64_t E = predictor_->options.experts;
   const size_t Le = p.encoder.size();
-  for (size_t l = 0; l < Le; ++l) o.logits[moe_layers_[l]] = p.encoder[l].reshape({-1, E});
-  for (size_t l = Le; l < sets.size(); ++l) {
+  for (size_t l = 0; l < sets.size(); ++l) {
+    if (l < Le && !sida_restrict_) {
+      o.logits[moe_layers_[l]] = p.encoder[l].reshape({-1, E});
+      continue;
+    }
     auto allowed = torch::zeros({E}, torch::kBool);
     for (int64_t e : sets[l]) allowed[e] = true;
     // A top-k router needs k experts to choose from: the batch's most likely others fill in.
-    const auto order = std::get<1>(torch::sigmoid(p.decoder[l - Le]).mean(0).sort(0, /*descending=*/true));
+    const auto score = l < Le ? torch::softmax(p.encoder[l].reshape({-1, E}), -1).mean(0)
+                              : torch::sigmoid(p.decoder[l - Le]).mean(0);
+    const auto order = std::get<1>(score.sort(0, /*descending=*/true));
     for (int64_t i = 0; i < E && allowed.sum().item<int64_t>() < moe_layers_[l]->options.top_k(); ++i)
       allowed[order[i].item<int64_t>()] = true;
     o.allowed[moe_layers_[l]] = allowed;

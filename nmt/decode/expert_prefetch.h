@@ -55,9 +55,14 @@ class ExpertPrefetcher {
   // SiDA mode (the router bypassed, moe/routing_override.h) for the batch `src`: every encoder MoE
   // layer routes each token by the predictor's logits (its top-k, gates from their softmax), every
   // decoder MoE layer chooses only among the experts predicted for the batch (start()'s sets), so
-  // a batch uses only predicted experts. Switch/GShard layers with the softmax router only
-  // (strata::Error otherwise). The output then depends on the predictor (and on the batch).
+  // a batch uses only predicted experts. With set_sida_restrict(true) the encoder layers too only
+  // restrict their routers to the batch's predicted set (the union of its tokens' top-k): the same
+  // experts resident, the router's own choice among them. Switch/GShard layers with the softmax
+  // router only (strata::Error otherwise). The output then depends on the predictor (and on the
+  // batch).
   moe::RoutingOverride sida_routing(const torch::Tensor& src);
+  void set_sida_restrict(bool on) { sida_restrict_ = on; }
+  bool sida_restrict() const { return sida_restrict_; }
   // Throws strata::Error unless every MoE layer can be routed so.
   void check_sida() const;
 
@@ -69,6 +74,7 @@ class ExpertPrefetcher {
   ExpertPredictor predictor_;
   int64_t top_k_;
   double threshold_;
+  bool sida_restrict_ = false;
   PrefetchStats stats_;  // written by the prefetch thread, read after wait()
   // One long-lived thread (LibTorch's per-thread set-up once, not per batch): start() hands it a
   // batch under mu_, wait() waits until it is idle again.

@@ -313,6 +313,10 @@ TEST(ExpertPredictorCliTest, TrainsReportsAndEvaluates) {
       test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de --sida < " + (d / "in.txt"), d.str()),
       "--sida needs --expert-predictor");
   test::expect_one_line_error(
+      test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de --sida=sideways < " +
+                            (d / "in.txt"), d.str()),
+      "--sida: 'sideways' is not a mode (bypass, restrict)");
+  test::expect_one_line_error(
       test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de --expert-file " + experts +
                             " --expert-memory 100% --expert-predictor " + pred + " --sida < " + (d / "in.txt"),
                         d.str()),
@@ -463,6 +467,30 @@ TEST(ExpertPrefetchTest, SidaModeUsesOnlyPredictedExpertsAllBroughtInAhead) {
   Translator resident(load_checkpoint(tiny.path));
   const auto exact = tr.translate(lines, "de", opt, 2), want = resident.translate(lines, "de", opt, 2);
   for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(exact[i][0].text, want[i][0].text);
+  // Restrict mode: every layer's router chooses within the batch's predicted set (encoder: the
+  // union of its tokens' top-k), no logits given; the same experts come in ahead (no misses).
+  Translator rt(load_checkpoint(tiny.path, lo));
+  auto rp = std::make_shared<ExpertPrefetcher>(*rt.model(), p, 2, 0.5);
+  rp->set_sida_restrict(true);
+  rt.set_prefetcher(rp);
+  rt.set_sida(true);
+  const auto restricted = rt.translate(lines, "de", opt, 2);
+  ASSERT_EQ(restricted.size(), lines.size());
+  EXPECT_EQ(rt.checkpoint().expert_cache->stats().misses, 0);
+  const torch::Tensor src = torch::tensor({5, 6, 7, 8, 9}, torch::kLong).reshape({1, 5});
+  const auto o = rp->sida_routing(src);
+  const auto sets = rp->predict(src);
+  EXPECT_TRUE(o.logits.empty());
+  ASSERT_EQ(o.allowed.size(), sets.size());
+  // ... and a predictor that predicts every expert (top-k = all, threshold 0) leaves the routers
+  // free: restrict mode then gives the resident model's output.
+  Translator all(load_checkpoint(tiny.path, lo));
+  auto ap = std::make_shared<ExpertPrefetcher>(*all.model(), p, p->options.experts, 0.0);
+  ap->set_sida_restrict(true);
+  all.set_prefetcher(ap);
+  all.set_sida(true);
+  const auto free_routing = all.translate(lines, "de", opt, 2);
+  for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(free_routing[i][0].text, want[i][0].text);
   // sida mode needs a predictor; a hash-routed model cannot be routed so.
   Translator bare(load_checkpoint(tiny.path));
   EXPECT_THROW(bare.set_sida(true), Error);
