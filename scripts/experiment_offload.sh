@@ -63,3 +63,11 @@ awk -F'\t' 'NR > 1 && NR <= 101 { print $2 }' work/data/core8/test.tsv > "$root/
 "$bench" -m "$model" --original "$model" -i "$root/in.en" --tgt-lang de --budgets "" \
   --expert-file "$root/model.experts" --file-budgets 10%,50%,100% --predictor "$root/model.predictor" \
   --pred-budgets 10%,50%,100% --pred-modes pred,sida,restrict "${args[@]}" | tee "$root/bench.md"
+
+log "quality that SiDA keeps at batch 1 and 32 (chrF against the German references)"
+awk -F'\t' 'NR > 1 && NR <= 101 { print $3 }' work/data/core8/test.tsv > "$root/ref.de"
+for b in 1 32; do
+  "$bench" -m "$model" --original "$model" -i "$root/in.en" --ref "$root/ref.de" --tgt-lang de --budgets "" \
+    --expert-file "$root/model.experts" --file-budgets "" --predictor "$root/model.predictor" \
+    --pred-budgets 100% --pred-modes sida,restrict --batch $b | tee "$root/bench_quality_b$b.md"
+done
