@@ -5,6 +5,8 @@
 // token for token and score for score like the same checkpoint restored at load time.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "kernels/linear.h"
 #include "moe/dispatch.h"
 #include "moe/expert_store.h"
@@ -25,15 +27,22 @@ moe::CachedExpert expert_of(int64_t floats, float v) {
   return c;
 }
 
-TEST(ExpertCacheTest, PrefetchNeverEvictsAndSkipsWhatCannotFit) {
-  const int64_t kb = 1024;  // 256 floats
-  moe::ExpertCache cache(2 * kb);
-  int a = 0, b = 0;  // two layers
+// A cache of two 1 KiB experts (256 floats each) and two layers, a and b; `make` counts the
+// experts it makes.
+class ExpertCachePrefetchTest : public ::testing::Test {
+ protected:
+  static constexpr int64_t kb = 1024;
+  moe::ExpertCache cache{2 * kb};
+  int a = 0, b = 0;
   int made = 0;
-  auto make = [&] {
+  std::function<moe::CachedExpert()> make = [this] {
     ++made;
     return expert_of(256, 1.0f);
   };
+};
+
+// Within one batch (no begin_batch) a prefetch never evicts.
+TEST_F(ExpertCachePrefetchTest, WithinABatchNeverEvictsAndSkipsWhatCannotFit) {
   EXPECT_TRUE(cache.prefetch(&a, 0, make));   // {a0}
   EXPECT_TRUE(cache.prefetch(&a, 1, make));   // {a1, a0}: full
   EXPECT_TRUE(cache.prefetch(&a, 0, make));   // resident: not made again, now the most recent
@@ -61,15 +70,7 @@ TEST(ExpertCacheTest, PrefetchNeverEvictsAndSkipsWhatCannotFit) {
 
 // Across batches a prefetch may evict, but only stale experts: those the batch decoding now has
 // not used and that were not prefetched for the next one; least recently used first.
-TEST(ExpertCacheTest, PrefetchEvictsOnlyWhatTheCurrentAndNextBatchDoNotHold) {
-  const int64_t kb = 1024;  // 256 floats
-  moe::ExpertCache cache(2 * kb);
-  int a = 0, b = 0;  // two layers
-  int made = 0;
-  auto make = [&] {
-    ++made;
-    return expert_of(256, 1.0f);
-  };
+TEST_F(ExpertCachePrefetchTest, EvictsOnlyWhatTheCurrentAndNextBatchDoNotHold) {
   auto use = [&](const void* layer, int64_t e) {
     cache.get(layer, e, make);
     cache.settle(layer, e);
