@@ -3,12 +3,12 @@
 # configs/experiments/core8_switch32.yaml (~101 MB of experts, ~8 MB of the rest), its expert
 # predictor and its expert file, scores it in memory, in exact mode with prefetch at a 10% budget
 # (must equal the in-memory scores) and in SiDA mode (bypass and restrict), and measures memory,
-# speed and latency at budgets of 100/50/10% of the experts on the first 100 English test
+# speed and latency at budgets of 100/50/25/10% of the experts on the first 100 English test
 # sentences into German (docs/PERFORMANCE.md, "Offloading a 192-expert model"). Steps already
 # done (their files exist) are skipped.
 #   scripts/experiment_offload.sh [UPDATES] [--batch 1] [--repeat 2]
 # (bf16 training ~18 min for 4,000 updates on 2 quiet cores; predictor ~3 min; evals ~1 min each;
-# the speed table ~15 min at batch 1. Nothing else should run.)
+# the speed table ~20 min at batch 1. Nothing else should run.)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -61,8 +61,8 @@ log "memory, speed, latency (${args[*]})"
 # English column (2) of the test split's first 100 rows, into German.
 awk -F'\t' 'NR > 1 && NR <= 101 { print $2 }' work/data/core8/test.tsv > "$root/in.en"
 "$bench" -m "$model" --original "$model" -i "$root/in.en" --tgt-lang de --budgets "" \
-  --expert-file "$root/model.experts" --file-budgets 10%,50%,100% --predictor "$root/model.predictor" \
-  --pred-budgets 10%,50%,100% --pred-modes pred,sida,restrict "${args[@]}" | tee "$root/bench.md"
+  --expert-file "$root/model.experts" --file-budgets 10%,25%,50%,100% --predictor "$root/model.predictor" \
+  --pred-budgets 10%,25%,50%,100% --pred-modes pred,sida,restrict "${args[@]}" | tee "$root/bench.md"
 
 log "quality that SiDA keeps at batch 1 and 32 (chrF against the German references)"
 awk -F'\t' 'NR > 1 && NR <= 101 { print $3 }' work/data/core8/test.tsv > "$root/ref.de"
