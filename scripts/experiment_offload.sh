@@ -71,3 +71,16 @@ for b in 1 32; do
     --expert-file "$root/model.experts" --file-budgets "" --predictor "$root/model.predictor" \
     --pred-budgets 100% --pred-modes sida,restrict --batch $b | tee "$root/bench_quality_b$b.md"
 done
+
+log "a predictor on 4x the pairs (2,400 per direction, 6,000 updates): accuracy and the two SiDA modes"
+[ -s "$root/model_2400.predictor" ] || "$strata" predictor train -m "$model" -o "$root/model_2400.predictor" \
+  --max-sentences 2400 --updates 6000 | tee "$root/predictor_2400_train.txt"
+[ -s "$root/predictor_2400_test.json" ] || "$strata" predictor eval -m "$model" -p "$root/model_2400.predictor" \
+  --split test --json "$root/predictor_2400_test.json" | tee "$root/predictor_2400_test.txt"
+for mode in sida restrict; do
+  flag=--sida; [ "$mode" = restrict ] && flag=--sida=restrict
+  [ -s "$root/eval_2400_$mode.json" ] || "$strata" "${ev[@]}" --expert-file "$root/model.experts" \
+    --expert-predictor "$root/model_2400.predictor" --expert-memory 100% $flag \
+    --json "$root/eval_2400_$mode.json" > "$root/eval_2400_$mode.txt"
+  grep -E "^\| all " "$root/eval_2400_$mode.txt" | head -1
+done
