@@ -21,12 +21,19 @@
 
 namespace strata::cli {
 
-// Parses `args` into `vm`; false (after printing `desc`) when --help was given.
+// Parses `args` into `vm`; false (after printing `desc`) when --help was given. A word that is
+// no option nor an option's value is an error (Boost would drop it silently: `translate -m M de`
+// would translate without the target language the user meant to give).
 inline bool parse_or_help(const std::vector<std::string>& args,
                           const boost::program_options::options_description& desc,
                           boost::program_options::variables_map& vm) {
   namespace po = boost::program_options;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  const po::parsed_options parsed = po::command_line_parser(args).options(desc).run();
+  for (const auto& o : parsed.options)
+    if (o.position_key >= 0)
+      throw Error("unexpected argument '" + (o.value.empty() ? o.string_key : o.value[0]) +
+                  "' (every value follows its option, e.g. --tgt-lang de; see --help)");
+  po::store(parsed, vm);
   if (vm.count("help")) {
     std::cout << desc << "\n";
     return false;

@@ -316,6 +316,11 @@ TEST(ExpertPredictorCliTest, TrainsReportsAndEvaluates) {
       test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de --sida=sideways < " +
                             (d / "in.txt"), d.str()),
       "--sida: 'sideways' is not a mode (bypass, restrict)");
+  // A word that is no option's value is refused, not dropped (Boost would ignore it).
+  test::expect_one_line_error(
+      test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de restrict < " + (d / "in.txt"),
+                        d.str()),
+      "unexpected argument 'restrict'");
   test::expect_one_line_error(
       test::run_command(test::kStrata + " translate -m " + t.path + " --tgt-lang de --expert-file " + experts +
                             " --expert-memory 100% --expert-predictor " + pred + " --sida < " + (d / "in.txt"),
