@@ -6,6 +6,8 @@
 //
 //   bench_expert_memory -m small.pt -i in.txt --tgt-lang de [--original moe.pt]
 //       [--budgets load,0B,25%,50%,100%] [--expert-file moe.experts --file-budgets 0B,25%,100%]
+//       [--slim moe.slim.pt]   (the rows that read the expert file load this slim checkpoint of
+//        --original, `strata checkpoint experts --slim`, instead of --original itself)
 //       [--compute-type float32] [--beam 1] [--batch 32] [--repeat 1] [--ref REFS]
 //       [--predictor moe.predictor --pred-budgets 25%,100% --pred-modes pred,sida]   (the expert file
 //        read with the predictor prefetching each next batch's experts: "pred" exact, "sida" in SiDA
@@ -46,7 +48,7 @@ namespace {
 
 struct Args {
   std::string model, original, input, tgt = "de", budgets = "load,0B,25%,50%,100%";
-  std::string expert_file, file_budgets = "0B,25%,100%";
+  std::string expert_file, file_budgets = "0B,25%,100%", slim;
   std::string predictor, pred_budgets = "25%,100%", pred_modes = "pred,sida";
   std::string compute = "float32", ref;
   int beam = 1, batch = 32, repeat = 1;
@@ -100,7 +102,8 @@ int child(const Args& a, const std::string& mode) {
     lo.expert_memory_share = m.share;
     if (file) lo.expert_file = a.expert_file;
   }
-  nmt::Translator tr(nmt::load_checkpoint(mode == "original" || file ? a.original : a.model, lo));
+  const std::string path = mode == "original" ? a.original : !file ? a.model : a.slim.empty() ? a.original : a.slim;
+  nmt::Translator tr(nmt::load_checkpoint(path, lo));
   const auto type = enum_value(kernels::names_of(kernels::ComputeType{}), a.compute);
   if (!type) {
     std::fprintf(stderr, "unknown --compute-type %s\n", a.compute.c_str());
@@ -185,6 +188,7 @@ int main(int argc, char** argv) {
     else if (k == "--tgt-lang") a.tgt = next();
     else if (k == "--budgets") a.budgets = next();
     else if (k == "--expert-file") a.expert_file = next();
+    else if (k == "--slim") a.slim = next();
     else if (k == "--file-budgets") a.file_budgets = next();
     else if (k == "--predictor") a.predictor = next();
     else if (k == "--pred-budgets") a.pred_budgets = next();
@@ -198,7 +202,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: bench_expert_memory -m COMPRESSED.pt -i INPUT --tgt-lang L [--original MOE.pt] "
-                   "[--budgets load,0B,25%%,50%%,100%%] [--expert-file MOE.experts --file-budgets 0B,25%%,100%%] "
+                   "[--budgets load,0B,25%%,50%%,100%%] [--expert-file MOE.experts --file-budgets 0B,25%%,100%%] [--slim MOE.slim.pt] "
                    "[--compute-type float32] [--beam 1] [--batch 32] [--repeat 1] [--ref REFS] [--predictor P --pred-budgets 25%%,100%% --pred-modes pred,sida,restrict]\n");
       return 2;
     }
@@ -235,6 +239,7 @@ int main(int argc, char** argv) {
                         " --child '" + modes[i] + "'";
       if (!a.original.empty()) cmd += " --original " + a.original;
       if (!a.expert_file.empty()) cmd += " --expert-file " + a.expert_file;
+      if (!a.slim.empty()) cmd += " --slim " + a.slim;
       if (!a.predictor.empty()) cmd += " --predictor " + a.predictor;
       if (!a.ref.empty()) cmd += " --ref " + a.ref;
       std::fprintf(stderr, "[bench] run %d/%d: %s\n", r + 1, a.repeat, modes[i].c_str());
@@ -263,7 +268,7 @@ int main(int argc, char** argv) {
     const bool dispatch = j.contains("budget_mb");
     const std::string what = m == "original" ? "original (uncompressed)"
                              : m == "load"   ? "restored at load"
-                             : m.rfind("file:", 0) == 0 ? "original, expert file, " + m.substr(5)
+                             : m.rfind("file:", 0) == 0 ? (a.slim.empty() ? "original, expert file, " : "slim, expert file, ") + m.substr(5)
                              : m.rfind("pred:", 0) == 0 ? "expert file + predictor prefetch, " + m.substr(5)
                              : m.rfind("sida:", 0) == 0 ? "expert file, SiDA mode, " + m.substr(5)
                              : m.rfind("restrict:", 0) == 0 ? "expert file, SiDA restrict, " + m.substr(9)

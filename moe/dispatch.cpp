@@ -40,14 +40,39 @@ torch::Tensor expert_output_mask(const torch::Tensor& expert_out, double p, bool
   return expert_out * keep;
 }
 
+namespace {
+thread_local bool expert_storage_deferred = false;
+
+// A NaN of `sizes` through a stride-0 view: 4 bytes whatever the shape.
+torch::Tensor nan_placeholder(torch::IntArrayRef sizes, const torch::TensorOptions& options = {}) {
+  return torch::full({}, std::numeric_limits<float>::quiet_NaN(), options).expand(sizes);
+}
+}  // namespace
+
+ExpertStorageDeferred::ExpertStorageDeferred() : previous_(expert_storage_deferred) {
+  expert_storage_deferred = true;
+}
+ExpertStorageDeferred::~ExpertStorageDeferred() { expert_storage_deferred = previous_; }
+bool ExpertStorageDeferred::active() { return expert_storage_deferred; }
+
 ExpertsImpl::ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn, double dropout_p)
     : dropout(dropout_p), num_experts_(num_experts) {
   TORCH_CHECK(dropout >= 0 && dropout < 1, "experts: dropout must be in [0, 1), got ", dropout);
-  // Each expert initialised like a dense FFN of the same shape (xavier-uniform, zero bias).
-  const double a1 = std::sqrt(6.0 / (d_model + ffn));
-  w1 = register_parameter("w1", torch::empty({num_experts, d_model, ffn}).uniform_(-a1, a1));
-  b1 = register_parameter("b1", torch::zeros({num_experts, ffn}));
-  w2 = register_parameter("w2", torch::empty({num_experts, ffn, d_model}).uniform_(-a1, a1));
+  if (expert_storage_deferred) {
+    torch::NoGradGuard no_grad;
+    w1 = register_parameter("w1", torch::empty({0}));
+    b1 = register_parameter("b1", torch::empty({0}));
+    w2 = register_parameter("w2", torch::empty({0}));
+    w1.set_data(nan_placeholder({num_experts, d_model, ffn}));
+    b1.set_data(nan_placeholder({num_experts, ffn}));
+    w2.set_data(nan_placeholder({num_experts, ffn, d_model}));
+  } else {
+    // Each expert initialised like a dense FFN of the same shape (xavier-uniform, zero bias).
+    const double a1 = std::sqrt(6.0 / (d_model + ffn));
+    w1 = register_parameter("w1", torch::empty({num_experts, d_model, ffn}).uniform_(-a1, a1));
+    b1 = register_parameter("b1", torch::zeros({num_experts, ffn}));
+    w2 = register_parameter("w2", torch::empty({num_experts, ffn, d_model}).uniform_(-a1, a1));
+  }
   b2 = register_parameter("b2", torch::zeros({num_experts, d_model}));
 }
 
@@ -120,8 +145,7 @@ void ExpertsImpl::set_source(std::shared_ptr<const ExpertSource> source,
   TORCH_CHECK(source->num_experts() == num_experts_, "experts: the source holds ",
               source->num_experts(), " experts, the layer ", num_experts_);
   torch::NoGradGuard no_grad;
-  auto nan = torch::full({}, std::numeric_limits<float>::quiet_NaN(), w1.options());
-  for (auto* t : {&w1, &b1, &w2}) t->set_data(nan.expand(t->sizes()));
+  for (auto* t : {&w1, &b1, &w2}) t->set_data(nan_placeholder(t->sizes(), t->options()));
   packed1_.clear();
   packed2_.clear();
   if (cache_) cache_->drop(this);

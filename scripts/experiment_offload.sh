@@ -33,8 +33,9 @@ log "expert predictor"
 [ -s "$root/predictor_test.json" ] || "$strata" predictor eval -m "$model" -p "$root/model.predictor" --split test \
   --json "$root/predictor_test.json" | tee "$root/predictor_test.txt"
 
-log "expert file"
-[ -s "$root/model.experts" ] || "$strata" checkpoint experts --in "$model" --out "$root/model.experts"
+log "expert file and slim checkpoint (the model without its experts)"
+[ -s "$root/model.experts" ] && [ -s "$root/model.slim.pt" ] || "$strata" checkpoint experts --in "$model" \
+  --out "$root/model.experts" --slim "$root/model.slim.pt"
 
 # Quality: in memory; exact mode at a 10% budget with prefetch (the router decides: the same
 # scores); SiDA mode (the predictor routes the encoder, decoder layers choose among the batch's
@@ -60,7 +61,16 @@ cmp -s <(grep "^|" "$root/eval_memory.txt") <(grep "^|" "$root/eval_exact.txt") 
 log "memory, speed, latency (${args[*]})"
 # English column (2) of the test split's first 100 rows, into German.
 awk -F'\t' 'NR > 1 && NR <= 101 { print $2 }' work/data/core8/test.tsv > "$root/in.en"
-"$bench" -m "$model" --original "$model" -i "$root/in.en" --tgt-lang de --budgets "" \
+# The in-memory row loads best.pt (no optimizer state, as a user translates) when it holds
+# last.pt's weights (the last validation was the best: the same translations); the other rows
+# load the slim checkpoint and read the experts from the expert file.
+whole=$model
+if cmp -s <("$strata" translate -m "$root/best.pt" --tgt-lang de < "$root/in.en" 2>/dev/null) \
+          <("$strata" translate -m "$model" --tgt-lang de < "$root/in.en" 2>/dev/null); then
+  whole=$root/best.pt
+fi
+echo "in-memory row: $whole"
+"$bench" -m "$model" --original "$whole" --slim "$root/model.slim.pt" -i "$root/in.en" --tgt-lang de --budgets "" \
   --expert-file "$root/model.experts" --file-budgets 10%,25%,50%,100% --predictor "$root/model.predictor" \
   --pred-budgets 10%,25%,50%,100% --pred-modes pred,sida,restrict "${args[@]}" | tee "$root/bench.md"
 

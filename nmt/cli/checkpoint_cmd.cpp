@@ -6,6 +6,7 @@
 // MoE checkpoint's experts to a memory-mapped expert file (nmt/model/expert_file.h).
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "nmt/util/error.h"
@@ -73,7 +74,10 @@ int run_experts(const std::vector<std::string>& args) {
       "only SIZE of experts is resident");
   desc.add_options()("help,h", "show this help")(
       "in,i", po::value<std::string>(), "an MoE checkpoint (not compressed)")(
-      "out,o", po::value<std::string>(), "the expert file to write (e.g. best.experts)");
+      "out,o", po::value<std::string>(), "the expert file to write (e.g. best.experts)")(
+      "slim", po::value<std::string>(),
+      "also write this checkpoint without the experts (e.g. best.slim.pt): loading it with --expert-file\n"
+      "never allocates the experts, so the process's peak memory follows --expert-memory");
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("in")) throw Error("checkpoint experts: --in is required");
@@ -93,6 +97,20 @@ int run_experts(const std::vector<std::string>& args) {
   std::fprintf(stderr, "[checkpoint] %s: %zu MoE layers, %lld experts, %.2f MB of expert weights\n", out.c_str(),
                f.layers().size(), static_cast<long long>(experts), bytes / 1e6);
   std::printf("%s\n", out.c_str());
+  if (vm.count("slim")) {
+    const std::string slim = vm["slim"].as<std::string>();
+    nmt::save_slim_checkpoint(slim, ck);
+    // Read back as a user would: the slim file with the expert file just written.
+    nmt::LoadOptions lo;
+    lo.expert_file = out;
+    lo.expert_memory = 0;
+    nmt::load_checkpoint(slim, lo);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(slim, ec);
+    std::fprintf(stderr, "[checkpoint] %s: the model without its experts, %.2f MB (read it with --expert-file %s)\n",
+                 slim.c_str(), ec ? 0.0 : size / 1e6, out.c_str());
+    std::printf("%s\n", slim.c_str());
+  }
   return 0;
 }
 

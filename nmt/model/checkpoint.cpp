@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "data/archive.h"
@@ -90,13 +92,29 @@ std::string first_line(const std::string& msg) {
   return msg.substr(b, msg.find('\n', b) - b);
 }
 
-// What a file stores outside "model": compressed layers ("compressed") and int8 weights ("int8").
+// A slim file's "external_experts": the Experts modules whose w1, b1 and w2 are in an expert file,
+// and the digest of the checkpoint they were taken from (the model's digest).
+struct ExternalExperts {
+  std::set<std::string> modules;
+  std::string experts_of;
+};
+
+// What a file stores outside "model": compressed layers ("compressed"), int8 weights ("int8") and
+// experts in an expert file ("external_experts").
 struct StoredElsewhere {
   const CompressedModel* compressed = nullptr;
   const Int8Weights* int8 = nullptr;
-  // True for the tensors of a compressed layer and the int8 weights.
+  const ExternalExperts* external = nullptr;
+  // True for the tensors of a compressed layer, the int8 weights and external experts' weights.
   bool operator()(const std::string& name) const {
     if (int8 && int8->count(name)) return true;
+    if (external) {
+      const size_t dot = name.rfind('.');
+      if (dot != std::string::npos && external->modules.count(name.substr(0, dot))) {
+        const std::string field = name.substr(dot + 1);
+        if (field == "w1" || field == "b1" || field == "w2") return true;
+      }
+    }
     if (!compressed) return false;
     for (const auto& [module, c] : *compressed)
       if (name.size() > module.size() && name.compare(0, module.size(), module) == 0 &&
@@ -218,6 +236,12 @@ std::string content_digest(const std::string& config_yaml, const std::string& la
       d.tensor(name + ".q", w.q);
       d.tensor(name + ".scale", w.scale);
     }
+  // A slim file digests which experts it leaves out and whose they are (absent from other files).
+  if (skip.external) {
+    d.str("external_experts");
+    d.str(skip.external->experts_of);
+    for (const auto& m : skip.external->modules) d.str(m);
+  }
   // A compressed layer is digested as stored (restoring it is arithmetic that may round
   // differently on another CPU); absent from the digests of other files.
   if (compressed)
@@ -249,22 +273,25 @@ Int8Weights collect_int8_weights(torch::nn::Module& model) {
   return out;
 }
 
-void save_checkpoint(const std::string& path, const Config& config,
-                     const std::vector<std::string>& langs, const std::string& spm_model,
-                     Transformer& model, torch::optim::Optimizer* optimizer,
-                     const TrainerState* trainer, const ShardInfo* shard,
-                     const CompressedModel* compressed, bool int8_weights) {
+namespace {
+void save_impl(const std::string& path, const Config& config, const std::vector<std::string>& langs,
+               const std::string& spm_model, Transformer& model, torch::optim::Optimizer* optimizer,
+               const TrainerState* trainer, const ShardInfo* shard, const CompressedModel* compressed,
+               bool int8_weights, const ExternalExperts* external) {
   if (compressed && compressed->empty()) compressed = nullptr;
   TORCH_CHECK(!(int8_weights && compressed), "save_checkpoint: int8 weights and compressed layers do not mix");
+  TORCH_CHECK(!(external && (int8_weights || compressed || optimizer || trainer || shard)),
+              "save_checkpoint: a slim file holds no int8, compressed, trainer or shard state");
   Int8Weights int8;
   if (int8_weights) int8 = collect_int8_weights(*model);
-  const StoredElsewhere skip{compressed, int8_weights ? &int8 : nullptr};
+  const StoredElsewhere skip{compressed, int8_weights ? &int8 : nullptr, external};
   for (const auto& p : model->named_parameters())
     if (!skip(p.key()) && kernels::is_released(p.value()))
       throw Error(path + ": cannot save '" + p.key() +
                   "': the model was loaded with int8 weights only (save it as an int8 checkpoint)");
   torch::serialize::OutputArchive ar;
-  ar.write("strata_format", torch::tensor(int8_weights ? kCheckpointFormat : compressed ? int64_t{3} : int64_t{2}));
+  ar.write("strata_format",
+           torch::tensor(external ? int64_t{5} : int8_weights ? int64_t{4} : compressed ? int64_t{3} : int64_t{2}));
   if (shard) {
     ar.write("shard_rank", torch::tensor(static_cast<int64_t>(shard->rank)));
     ar.write("shard_world", torch::tensor(static_cast<int64_t>(shard->world)));
@@ -289,6 +316,15 @@ void save_checkpoint(const std::string& path, const Config& config,
     }
     q.write("index", c10::IValue(index));
     ar.write("int8", q);
+  }
+  if (external) {
+    // "index": one module per line; "experts_of": the model's digest.
+    torch::serialize::OutputArchive x;
+    std::string index;
+    for (const auto& m : external->modules) index += m + "\n";
+    x.write("index", c10::IValue(index));
+    x.write("experts_of", c10::IValue(external->experts_of));
+    ar.write("external_experts", x);
   }
   if (compressed) {
     // "index": one line "<module> <method>" per layer; the tensors as "<module>.<field>".
@@ -334,6 +370,31 @@ void save_checkpoint(const std::string& path, const Config& config,
     throw Error(path + ": cannot write checkpoint (" + msg.substr(0, msg.find('\n')) + ")");
   }
   out.commit();
+}
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Config& config,
+                     const std::vector<std::string>& langs, const std::string& spm_model,
+                     Transformer& model, torch::optim::Optimizer* optimizer,
+                     const TrainerState* trainer, const ShardInfo* shard,
+                     const CompressedModel* compressed, bool int8_weights) {
+  save_impl(path, config, langs, spm_model, model, optimizer, trainer, shard, compressed, int8_weights, nullptr);
+}
+
+void save_slim_checkpoint(const std::string& path, const Checkpoint& ck) {
+  if (!ck.compressed.empty() || ck.int8)
+    throw Error(path + ": a slim checkpoint is written from a float32 checkpoint (not compressed, not int8)");
+  if (ck.digest.empty()) throw Error(path + ": a format-1 checkpoint has no digest to bind its experts to");
+  ExternalExperts external;
+  external.experts_of = ck.digest;
+  for (const auto& m : ck.model->named_modules())
+    if (auto* x = m.value()->as<moe::ExpertsImpl>()) {
+      if (x->has_source()) throw Error(path + ": layer " + m.key() + " takes its experts from elsewhere; load it whole");
+      external.modules.insert(m.key());
+    }
+  if (external.modules.empty()) throw Error(path + ": the model has no MoE layers (nothing to leave out)");
+  Transformer model = ck.model;
+  save_impl(path, ck.config, ck.langs, ck.spm_model, model, nullptr, nullptr, nullptr, nullptr, false, &external);
 }
 
 namespace {
@@ -460,11 +521,38 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
     for (std::string l; ls >> l;) c.langs.push_back(l);
     c.spm_model = read_string(ar, "spm_model", path);
     auto tok = data::Tokenizer::from_serialized(c.spm_model, path);
+    // A slim file: its experts are in an expert file, so the model is built without them.
+    torch::serialize::InputArchive xm;
+    ExternalExperts external;
+    c.slim = format >= 5 && ar.try_read("external_experts", xm);
+    if (c.slim) {
+      std::stringstream lines(read_string(xm, "index", path));
+      for (std::string m; std::getline(lines, m);)
+        if (!external.modules.insert(m).second) throw Error(path + ": external experts: '" + m + "' listed twice");
+      external.experts_of = read_string(xm, "experts_of", path);
+      if (external.modules.empty() || external.experts_of.empty())
+        throw Error(path + ": external experts: empty index or digest");
+      if (shard) throw Error(path + ": a slim checkpoint cannot be a shard");
+      if (options.expert_file.empty())
+        throw Error(path + ": a slim checkpoint (its experts are in an expert file, `strata checkpoint experts "
+                           "--slim`): give that file with --expert-file and a budget with --expert-memory");
+    }
     if (place && c.config.model.moe.num_experts % shard->world != 0)
       throw Error(path + ": model.moe.num_experts=" + std::to_string(c.config.model.moe.num_experts) +
                   " is not divisible by the shard's world size " + std::to_string(shard->world));
-    c.model = build_model(c.config.model, tok->vocab_size(), static_cast<int64_t>(c.langs.size()),
-                          place);
+    {
+      std::optional<moe::ExpertStorageDeferred> deferred;
+      if (c.slim) deferred.emplace();
+      c.model = build_model(c.config.model, tok->vocab_size(), static_cast<int64_t>(c.langs.size()),
+                            place);
+    }
+    if (c.slim) {
+      std::set<std::string> in_model;
+      for (const auto& m : c.model->named_modules())
+        if (m.value()->as<moe::ExpertsImpl>()) in_model.insert(m.key());
+      if (in_model != external.modules)
+        throw Error(path + ": external experts: the index does not list the model's MoE layers");
+    }
     torch::serialize::InputArchive cm;
     if (format >= 3 && ar.try_read("compressed", cm)) read_compressed(cm, *c.model, path, &c.compressed);
     const CompressedModel* compressed = c.compressed.empty() ? nullptr : &c.compressed;
@@ -472,7 +560,8 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
     Int8Weights int8;
     const bool has_int8 = format >= 4 && ar.try_read("int8", im);
     if (has_int8) int8 = read_int8(im, *c.model, path);
-    const StoredElsewhere skip{compressed, has_int8 ? &int8 : nullptr};
+    if (c.slim && (compressed || has_int8)) throw Error(path + ": a slim checkpoint with compressed or int8 weights");
+    const StoredElsewhere skip{compressed, has_int8 ? &int8 : nullptr, c.slim ? &external : nullptr};
     torch::serialize::InputArchive m;
     if (!ar.try_read("model", m)) throw Error(path + ": checkpoint has no model weights");
     read_module(m, *c.model, path, skip);
@@ -500,7 +589,7 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
                                                 c.trainer ? &*c.trainer : nullptr, skip);
       if (stored != actual)
         throw Error(path + ": corrupt checkpoint (its contents do not match the stored checksum)");
-      c.digest = stored;
+      c.digest = c.slim ? external.experts_of : stored;
     }
     if (has_int8) {
       // The verified int8 weights into their layers (dequantized, or released: int8_only).

@@ -25,7 +25,9 @@ namespace strata::nmt {
 // that hold compressed layers, so every other file stays readable by format-2 readers.
 // 4: adds "int8" (packable weights stored as int8 with per-row scales, `strata quantize`); written
 // only by int8 files.
-constexpr int64_t kCheckpointFormat = 4;
+// 5: adds "external_experts" (a slim checkpoint: the experts' w1/b1/w2 are in an expert file, not
+// here; `strata checkpoint experts --slim`); written only by slim files.
+constexpr int64_t kCheckpointFormat = 5;
 
 // Int8 weights by full parameter name (kernels/linear.h).
 using Int8Weights = std::map<std::string, kernels::Int8Weight>;
@@ -60,6 +62,9 @@ struct Checkpoint {
   std::string digest;
   // The file stored its packable weights in int8 (`strata quantize`; format 4).
   bool int8 = false;
+  // A slim file (format 5): it holds no expert weights; they came from LoadOptions::expert_file
+  // (then `digest` is the digest of the checkpoint the experts were taken from).
+  bool slim = false;
 };
 
 struct LoadOptions {
@@ -72,7 +77,8 @@ struct LoadOptions {
   double expert_memory_share = -1;
   // An expert file of this checkpoint (nmt/model/expert_file.h, `strata checkpoint experts`):
   // every MoE layer reads its experts from it on dispatch, into the cache of expert_memory bytes
-  // (or share), and their weights loaded from the checkpoint are freed. Needs a budget.
+  // (or share), and their weights loaded from the checkpoint are freed. Needs a budget. A slim
+  // checkpoint (save_slim_checkpoint) needs one, and its experts are never allocated.
   std::string expert_file;
   // Int8 checkpoints: the int8 weights stay int8 only (their fp32 parameters become placeholders
   // without memory): the model then runs in the int8 compute types only. Else they are dequantized
@@ -105,6 +111,15 @@ void save_checkpoint(const std::string& path, const Config& config,
                      Transformer& model, torch::optim::Optimizer* optimizer,
                      const TrainerState* trainer, const ShardInfo* shard = nullptr,
                      const CompressedModel* compressed = nullptr, bool int8_weights = false);
+
+// The inference checkpoint of `ck` without its experts' w1, b1 and w2: those live in the expert
+// file that write_expert_file(…, ck.digest) writes (nmt/model/expert_file.h), which loading the
+// slim file then requires (LoadOptions::expert_file and a budget), so that no process ever holds
+// every expert, not even while loading. Everything else (b2 included) is stored as usual; the
+// trainer and optimizer state are dropped. Its own integrity digest covers what it holds and
+// ck.digest, which stays the model's digest (expert files and predictors bind to it).
+// `ck` must hold its experts (no compressed layers, no int8 weights, no expert source).
+void save_slim_checkpoint(const std::string& path, const Checkpoint& ck);
 
 // Every packable weight of `model` in int8 (kernels::PackableModule::int8_weights), by full
 // parameter name: what save_checkpoint(..., int8_weights = true) stores.

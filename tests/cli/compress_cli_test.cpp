@@ -189,6 +189,25 @@ TEST(CompressCliTest, ExpertFileIsReadOnDispatchWithTheSameOutput) {
   }
   expect_one_line_error(translate("--expert-file " + file), "--expert-file needs --expert-memory");
   expect_one_line_error(translate("--expert-file " + (d / "none.experts") + " --expert-memory 1MB"), "cannot open");
+  // --slim: the checkpoint without its experts, smaller by their bytes, translates the same with
+  // the expert file and is refused without it.
+  const std::string slim = d / "moe.slim.pt", file2 = d / "moe2.experts";
+  r = test::run_command(kStrata + " checkpoint experts --in " + moe.path + " --out " + file2 + " --slim " + slim, d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, file2 + "\n" + slim + "\n");
+  EXPECT_NE(r.err.find(slim + ": the model without its experts"), std::string::npos) << r.err;
+  EXPECT_LT(std::filesystem::file_size(slim) + std::filesystem::file_size(file2) / 2, std::filesystem::file_size(moe.path));
+  auto translate_slim = [&](const std::string& extra) {
+    return test::run_command(kStrata + " translate -m " + slim + " --tgt-lang de --beam 2 " + extra + " < " + (d / "in.txt"),
+                             d.str());
+  };
+  for (const std::string size : {"0B", "25%", "1GiB"}) {
+    auto got = translate_slim("--expert-file " + file2 + " --expert-memory " + size);
+    ASSERT_EQ(got.status, 0) << got.err;
+    EXPECT_EQ(got.out, want.out) << size;
+  }
+  expect_one_line_error(translate_slim(""), "a slim checkpoint");
+  expect_one_line_error(translate_slim("--expert-file " + file2), "--expert-file needs --expert-memory");
   auto dense = test::save_tiny_checkpoint(d, data_yaml, "dense", "");
   expect_one_line_error(test::run_command(kStrata + " checkpoint experts --in " + dense.path + " --out " + (d / "x"),
                                           d.str()),

@@ -178,5 +178,85 @@ TEST(ExpertFileTest, ExpertsReadOnDispatchTranslateExactlyLikeResidentExperts) {
   }
 }
 
+// A slim checkpoint (save_slim_checkpoint) holds everything but the experts' w1/b1/w2; loaded
+// with its expert file, the model never allocates them (ExpertStorageDeferred) and translates
+// token for token and score for score like the whole checkpoint; without it, or with another
+// checkpoint's expert file, it is refused.
+TEST(ExpertFileTest, SlimCheckpointNeverAllocatesItsExpertsAndTranslatesLikeTheWholeOne) {
+  {
+    moe::ExpertStorageDeferred deferred;
+    moe::Experts x(8, 16, 32);
+    for (const auto* t : {&x->w1, &x->b1, &x->w2}) EXPECT_LE(t->storage().nbytes(), 4u);
+    EXPECT_EQ(x->w1.sizes(), torch::IntArrayRef({8, 16, 32}));
+    EXPECT_EQ(x->b2.storage().nbytes(), 8u * 16 * 4);  // b2 is not in the expert file
+  }
+  EXPECT_FALSE(moe::ExpertStorageDeferred::active());
+  EXPECT_EQ(moe::Experts(8, 16, 32)->w1.storage().nbytes(), 8u * 16 * 32 * 4);
+
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  auto tiny = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  nmt::Checkpoint ck = nmt::load_checkpoint(tiny.path);
+  const std::string file = d / "m.experts", slim = d / "m.slim.pt";
+  nmt::write_expert_file(file, *ck.model, ck.digest);
+  nmt::save_slim_checkpoint(slim, ck);
+  int64_t expert_bytes = 0;
+  for (const auto& [name, x] : experts_of(*ck.model))
+    for (const auto* t : {&x->w1, &x->b1, &x->w2}) expert_bytes += static_cast<int64_t>(t->nbytes());
+  EXPECT_LT(std::filesystem::file_size(slim) + expert_bytes * 9 / 10, std::filesystem::file_size(tiny.path));
+
+  EXPECT_NE(error_of([&] { nmt::load_checkpoint(slim); }).find(slim + ": a slim checkpoint"), std::string::npos);
+  nmt::LoadOptions lo;
+  lo.expert_file = file;
+  lo.expert_memory = 0;
+  {
+    nmt::Checkpoint s = nmt::load_checkpoint(slim, lo);
+    EXPECT_TRUE(s.slim);
+    EXPECT_EQ(s.digest, ck.digest);  // expert files and predictors of the whole checkpoint fit
+    for (const auto& [name, x] : experts_of(*s.model)) {
+      EXPECT_TRUE(x->has_source()) << name;
+      for (const auto* t : {&x->w1, &x->b1, &x->w2}) EXPECT_LE(t->storage().nbytes(), 4u) << name;
+    }
+  }
+  const std::vector<std::string> lines = {"open the file", "save", "print the copy of the file"};
+  for (int beam : {1, 3}) {
+    auto run = [&](const std::string& path, const nmt::LoadOptions& o) {
+      nmt::Translator tr(nmt::load_checkpoint(path, o));
+      auto opt = tr.default_options();
+      opt.beam = beam;
+      opt.nbest = beam;
+      return tr.translate(lines, "de", opt, 2);
+    };
+    const auto want = run(tiny.path, {});
+    for (int64_t budget : {int64_t{0}, int64_t{1} << 30}) {
+      lo.expert_memory = budget;
+      const auto got = run(slim, lo);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i].size(), want[i].size());
+        for (size_t k = 0; k < got[i].size(); ++k) {
+          EXPECT_EQ(got[i][k].text, want[i][k].text) << "beam " << beam << " budget " << budget;
+          EXPECT_EQ(got[i][k].score, want[i][k].score) << "beam " << beam << " budget " << budget;
+        }
+      }
+    }
+  }
+  // Another checkpoint's expert file (same shapes, other weights) and a dense model are refused.
+  {
+    torch::NoGradGuard ng;
+    experts_of(*ck.model)[0].second->w1.add_(1.0);
+  }
+  nmt::save_checkpoint(d / "other.pt", ck.config, ck.langs, ck.spm_model, ck.model, nullptr, nullptr);
+  nmt::Checkpoint other = nmt::load_checkpoint(d / "other.pt");
+  nmt::write_expert_file(d / "other.experts", *other.model, other.digest);
+  lo.expert_file = d / "other.experts";
+  EXPECT_NE(error_of([&] { nmt::load_checkpoint(slim, lo); }).find("written for another checkpoint"),
+            std::string::npos);
+  auto dense = test::save_tiny_checkpoint(d, data_yaml, "dense", "");
+  EXPECT_NE(error_of([&] { nmt::save_slim_checkpoint(d / "dense.slim.pt", nmt::load_checkpoint(dense.path)); })
+                .find("no MoE layers"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace strata
