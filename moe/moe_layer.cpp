@@ -57,7 +57,8 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad
   // SiDA mode (moe/routing_override.h): logits given from outside, or an allowed set per layer.
   const torch::Tensor* given = nullptr;  // [B·T, E]
   torch::Tensor allowed = allowed_experts;
-  if (const RoutingOverride* ov = routing_override()) {
+  const RoutingOverride* ov = routing_override();
+  if (ov) {
     const auto g = ov->logits.find(this);
     if (g != ov->logits.end()) given = &g->second;
     const auto a = ov->allowed.find(this);
@@ -78,6 +79,9 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad
   } else {
     r = router->route(in);
   }
+  if (ov && ov->probs && r.probs.defined())
+    (*ov->probs)[this] = idx.defined() ? torch::zeros({flat.size(0), E}, r.probs.options()).index_copy(0, idx, r.probs)
+                                       : r.probs;
   Dispatch disp = make_dispatch(r, E);
   torch::Tensor y;  // [N, d]
   if (options.comm()) {

@@ -19,6 +19,10 @@ namespace strata::moe {
 struct RoutingOverride {
   std::map<const void*, torch::Tensor> logits;   // layer -> [B·T, E] f32 logits of all its positions
   std::map<const void*, torch::Tensor> allowed;  // layer -> [E] bool
+  // When set: every MoE layer that runs records its router's probabilities here, [B·T, E] (rows of
+  // padding positions zero; the layer's last run), for learning from them (the expert predictor's
+  // SiDA loss). Routers that give none (hash) record nothing.
+  std::map<const void*, torch::Tensor>* probs = nullptr;
 };
 
 // The override set on this thread, or null.

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Issue 22: expert offloading where it matters. Trains (resumably) the 192-expert Switch model of
 # configs/experiments/core8_switch32.yaml (~101 MB of experts, ~8 MB of the rest), its expert
-# predictor and its expert file, scores it in memory, in exact mode with prefetch at a 10% budget
-# (must equal the in-memory scores) and in SiDA mode (bypass and restrict), and measures memory,
-# speed and latency at budgets of 100/50/25/10% of the experts on the first 100 English test
-# sentences into German (docs/PERFORMANCE.md, "Offloading a 192-expert model"). Steps already
-# done (their files exist) are skipped.
+# predictor, its expert file and slim checkpoint, scores it in memory, in exact mode with prefetch
+# at a 10% budget (must equal the in-memory scores) and in SiDA mode (bypass and restrict), and
+# measures memory, speed and latency at budgets of 100/50/25/10% of the experts on the first 100
+# English test sentences into German (docs/PERFORMANCE.md, "Offloading a 192-expert model"); then
+# predictors on 4x the pairs and with SiDA's loss. Steps already done (their files exist) are
+# skipped.
 #   scripts/experiment_offload.sh [UPDATES] [--batch 1] [--repeat 2]
 # (bf16 training ~18 min for 4,000 updates on 2 quiet cores; predictor ~3 min; evals ~1 min each;
 # the speed table ~20 min at batch 1. Nothing else should run.)
@@ -93,4 +94,20 @@ for mode in sida restrict; do
     --expert-predictor "$root/model_2400.predictor" --expert-memory 100% $flag \
     --json "$root/eval_2400_$mode.json" > "$root/eval_2400_$mode.txt"
   grep -E "^\| all " "$root/eval_2400_$mode.txt" | head -1
+done
+
+log "predictors trained with SiDA's loss (CE weight 0.005, as SiDA; and 1) + L1 between the softmaxes over the router's top experts, 600 pairs per direction"
+for v in sidaloss:0.005 sidaloss_ce1:1; do
+  name=${v%%:*} w=${v##*:}
+  [ -s "$root/model_$name.predictor" ] || "$strata" predictor train -m "$model" -o "$root/model_$name.predictor" \
+    --max-sentences 600 --loss sida --ce-weight "$w" | tee "$root/predictor_${name}_train.txt"
+  [ -s "$root/predictor_${name}_test.json" ] || "$strata" predictor eval -m "$model" -p "$root/model_$name.predictor" \
+    --split test --json "$root/predictor_${name}_test.json" | tee "$root/predictor_${name}_test.txt"
+  for mode in sida restrict; do
+    flag=--sida; [ "$mode" = restrict ] && flag=--sida=restrict
+    [ -s "$root/eval_${name}_$mode.json" ] || "$strata" "${ev[@]}" --expert-file "$root/model.experts" \
+      --expert-predictor "$root/model_$name.predictor" --expert-memory 100% $flag \
+      --json "$root/eval_${name}_$mode.json" > "$root/eval_${name}_$mode.txt"
+    grep -E "^\| all " "$root/eval_${name}_$mode.txt" | head -1
+  done
 done

@@ -61,6 +61,11 @@ int run_train_predictor(const std::vector<std::string>& args) {
       "batch", ranged<int>("batch", 1, 1e6)->default_value(64), "sentences per update")(
       "lr", ranged<double>("lr", 1e-9, 10)->default_value(3e-3, "0.003"), "Adam learning rate")(
       "seed", ranged<int>("seed", 0, 2147483647)->default_value(1), "initialisation and sampling seed")(
+      "loss", po::value<std::string>()->default_value("ce"),
+      "ce: cross-entropy on the router's first choices; sida: SiDA's 0.005 CE + L1 between the\n"
+      "softmaxes over the router's top experts (encoder layers)")(
+      "ce-weight", ranged<double>("ce-weight", 0, 1e6)->default_value(0.005, "0.005"),
+      "--loss sida: the weight of the cross-entropy term")(
       "log", po::value<std::string>(), "JSON-lines log (default: the predictor file + .jsonl)");
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
@@ -75,6 +80,9 @@ int run_train_predictor(const std::vector<std::string>& args) {
   nmt::PredictorTrainOptions o;
   if (vm.count("data")) o.data_config = vm["data"].as<std::string>();
   o.split = vm["split"].as<std::string>();
+  o.loss = vm["loss"].as<std::string>();
+  o.ce_weight = vm["ce-weight"].as<double>();
+  if (o.loss != "ce" && o.loss != "sida") throw Error("--loss: '" + o.loss + "' is not one of ce, sida");
   o.valid_split = vm["valid-split"].as<std::string>();
   o.max_sentences = vm["max-sentences"].as<int>();
   o.valid_sentences = vm["valid-sentences"].as<int>();

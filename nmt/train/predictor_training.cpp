@@ -4,9 +4,14 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <random>
+#include <tuple>
 #include <unordered_map>
 
+#include "moe/moe_layer.h"
+#include "moe/routing_override.h"
 #include "nmt/analysis/routing.h"
 #include "nmt/util/error.h"
 #include "nmt/util/format.h"
@@ -18,8 +23,9 @@ namespace {
 
 // A training batch of sentences `ids`: src [B, S] (pad 0), encoder targets [L_enc, B, S] (-1 at
 // padding and unrouted tokens), decoder targets [L_dec, B, E] (1 = used).
+// With probabilities: enc_probs [L_enc, B, S, K] f32 and enc_experts [L_enc, B, S, K] i64 (0 at padding).
 struct PredictorBatch {
-  torch::Tensor src, encoder, decoder;
+  torch::Tensor src, encoder, decoder, enc_probs, enc_experts;
 };
 
 PredictorBatch make_predictor_batch(const RoutingTargets& t, const std::vector<size_t>& ids) {
@@ -32,26 +38,44 @@ PredictorBatch make_predictor_batch(const RoutingTargets& t, const std::vector<s
   b.src = torch::zeros({B, S}, torch::kLong);
   b.encoder = torch::full({Le, B, S}, -1, torch::kLong);
   b.decoder = torch::zeros({Ld, B, t.experts});
+  const bool probs = !t.encoder_probs.empty() && Le > 0;
+  if (probs) {
+    const int64_t K = t.encoder_probs[ids[0]].size(2);
+    b.enc_probs = torch::zeros({Le, B, S, K});
+    b.enc_experts = torch::zeros({Le, B, S, K}, torch::kLong);
+  }
   for (int64_t r = 0; r < B; ++r) {
     const size_t i = ids[r];
     const int64_t n = t.src[i].size(0);
     b.src[r].narrow(0, 0, n).copy_(t.src[i]);
     if (Le > 0) b.encoder.select(1, r).narrow(1, 0, n).copy_(t.encoder[i]);
+    if (probs) {
+      b.enc_probs.select(1, r).narrow(1, 0, n).copy_(t.encoder_probs[i]);
+      b.enc_experts.select(1, r).narrow(1, 0, n).copy_(t.encoder_prob_experts[i]);
+    }
     if (Ld > 0) b.decoder.select(1, r).copy_(t.decoder[i].gt(0).to(torch::kFloat));
   }
   return b;
 }
 
-torch::Tensor predictor_loss(const ExpertPrediction& p, const PredictorBatch& b, int64_t E,
-                             double* enc_part, double* dec_part) {
+// sida: SiDA's ce_weight · CE + L1 over the router's top experts (b.enc_probs must be set).
+torch::Tensor predictor_loss(const ExpertPrediction& p, const PredictorBatch& b, int64_t E, bool sida,
+                             double ce_weight, double* enc_part, double* dec_part) {
   auto loss = torch::zeros({});
   double enc = 0, dec = 0;
   for (size_t l = 0; l < p.encoder.size(); ++l) {
     const auto target = b.encoder[l].reshape(-1);
-    if (!target.ge(0).any().item<bool>()) continue;
-    const auto ce = torch::nn::functional::cross_entropy(
-        p.encoder[l].reshape({-1, E}), target,
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
+    const auto routed = target.ge(0);
+    if (!routed.any().item<bool>()) continue;
+    const auto logits = p.encoder[l].reshape({-1, E});
+    auto ce = torch::nn::functional::cross_entropy(
+        logits, target, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
+    if (sida) {
+      const int64_t K = b.enc_probs.size(-1);
+      const auto q = torch::softmax(logits, -1).gather(1, b.enc_experts[l].reshape({-1, K}));  // [N, K]
+      const auto l1 = (q - b.enc_probs[l].reshape({-1, K})).abs().sum(1);                      // [N]
+      ce = ce_weight * ce + l1.masked_select(routed).mean();
+    }
     enc += ce.item<double>();
     loss = loss + ce;
   }
@@ -68,7 +92,8 @@ torch::Tensor predictor_loss(const ExpertPrediction& p, const PredictorBatch& b,
 }  // namespace
 
 RoutingTargets collect_routing_targets(Transformer& model, const ParallelData& data,
-                                       const std::vector<Example>& examples, const LangTags& tags) {
+                                       const std::vector<Example>& examples, const LangTags& tags,
+                                       int64_t prob_top) {
   if (!model->options.moe().enabled()) throw Error("expert predictor: the model has no MoE layers");
   const std::vector<LayerRouting> layers = moe_layers(model, 0);
   RoutingTargets t;
@@ -79,13 +104,37 @@ RoutingTargets collect_routing_targets(Transformer& model, const ParallelData& d
     (layers[i].encoder ? enc_idx : dec_idx).push_back(i);
   }
   const int64_t E = t.experts;
+  // The encoder MoE layers by identity, in MoeAux order (for their router probabilities).
+  std::vector<const void*> enc_layers;
+  for (size_t i = 0; i < model->encoder_layers->size(); ++i)
+    if (auto s = model->encoder_layers[i]->as<EncoderLayerImpl>()->sparse)
+      enc_layers.push_back(dynamic_cast<const moe::MoeLayerImpl*>(s.get()));
+  const int64_t K = std::min(prob_top, E);
+  std::map<const void*, torch::Tensor> probs;
+  moe::RoutingOverride record;
+  record.probs = &probs;
+  std::optional<moe::RoutingOverrideGuard> guard;
+  if (K > 0) {
+    if (enc_layers.size() != enc_idx.size())
+      throw Error("expert predictor: the encoder's MoE layers are not all routed MoE layers");
+    guard.emplace(&record);
+  }
   model->eval();
   torch::NoGradGuard ng;
   for (size_t s = 0; s < examples.size(); s += 32) {
     const std::vector<Example> part(examples.begin() + s, examples.begin() + std::min(examples.size(), s + 32));
     const Batch b = make_batch(data, part, tags);
     MoeAux aux;
+    probs.clear();
     model->forward(b.src, b.prev, &aux);
+    std::vector<std::tuple<torch::Tensor, torch::Tensor>> top;  // per encoder MoE layer: [B, S, K] values, experts
+    for (size_t l = 0; K > 0 && l < enc_layers.size(); ++l) {
+      const auto it = probs.find(enc_layers[l]);
+      if (!enc_layers[l] || it == probs.end())
+        throw Error("expert predictor: the SiDA loss needs router probabilities, and the router of encoder "
+                    "MoE layer " + std::to_string(l) + " gives none");
+      top.push_back(it->second.to(torch::kFloat).reshape({b.src.size(0), b.src.size(1), E}).topk(K, -1));
+    }
     if (aux.top1.size() != layers.size())
       throw Error("expert predictor: expected " + std::to_string(layers.size()) + " MoE layers, ran " +
                   std::to_string(aux.top1.size()));
@@ -99,6 +148,16 @@ RoutingTargets collect_routing_targets(Transformer& model, const ParallelData& d
       for (size_t l = 0; l < enc_idx.size(); ++l)
         enc[l].copy_(aux.top1[enc_idx[l]].reshape({B, S})[r].narrow(0, 0, n));
       t.encoder.push_back(enc);
+      if (K > 0) {
+        auto pv = torch::empty({static_cast<int64_t>(enc_idx.size()), n, K});
+        auto pe = torch::empty({static_cast<int64_t>(enc_idx.size()), n, K}, torch::kShort);
+        for (size_t l = 0; l < top.size(); ++l) {
+          pv[l].copy_(std::get<0>(top[l])[r].narrow(0, 0, n));
+          pe[l].copy_(std::get<1>(top[l])[r].narrow(0, 0, n));
+        }
+        t.encoder_probs.push_back(pv);
+        t.encoder_prob_experts.push_back(pe);
+      }
       auto dec = torch::zeros({static_cast<int64_t>(dec_idx.size()), E});
       for (size_t l = 0; l < dec_idx.size(); ++l) {
         auto c = aux.top1[dec_idx[l]].reshape({B, T})[r].masked_fill(tgt_pad[r], -1);
@@ -259,6 +318,9 @@ ExpertPredictor train_predictor_on(const RoutingTargets& t, const torch::Tensor&
   if (t.src.empty()) throw Error("expert predictor: no sentences to learn from");
   if (o.updates < 0 || o.batch_sentences < 1 || o.log_every < 1 || !(o.lr > 0))
     throw Error("expert predictor: updates >= 0, batch_sentences >= 1, log_every >= 1 and lr > 0 required");
+  const bool sida = o.loss == "sida";
+  if (sida && t.encoder_probs.size() != t.src.size())
+    throw Error("expert predictor: the SiDA loss needs the router's probabilities in the targets");
   torch::manual_seed(o.seed);
   ExpertPredictorOptions po;
   po.vocab = model_embedding.size(0);
@@ -289,7 +351,7 @@ ExpertPredictor train_predictor_on(const RoutingTargets& t, const torch::Tensor&
     for (auto& i : ids) i = pick(rng);
     const PredictorBatch b = make_predictor_batch(t, ids);
     double enc = 0, dec = 0;
-    const auto loss = predictor_loss(p->forward(b.src), b, t.experts, &enc, &dec);
+    const auto loss = predictor_loss(p->forward(b.src), b, t.experts, sida, o.ce_weight, &enc, &dec);
     adam.zero_grad();
     loss.backward();
     adam.step();
@@ -320,16 +382,18 @@ ExpertPredictor train_predictor_on(const RoutingTargets& t, const torch::Tensor&
 }
 
 RoutingTargets checkpoint_routing_targets(Checkpoint& ck, const std::string& data_config,
-                                          const std::string& split, int max_sentences) {
+                                          const std::string& split, int max_sentences, int64_t prob_top) {
   auto tok = checkpoint_tokenizer(ck);
   const AnalysisSplit s = load_analysis_split(ck, *tok, data_config, split, max_sentences);
-  return collect_routing_targets(ck.model, *s.data, s.examples, *s.tags);
+  return collect_routing_targets(ck.model, *s.data, s.examples, *s.tags, prob_top);
 }
 
 PredictorTraining train_expert_predictor(Checkpoint& ck, const PredictorTrainOptions& o, std::FILE* progress) {
   if (!ck.config.model.moe.enabled()) throw Error("expert predictor: not an MoE model (model.moe.type: none)");
   const double t0 = now_s();
-  const RoutingTargets train = checkpoint_routing_targets(ck, o.data_config, o.split, o.max_sentences);
+  if (o.loss != "ce" && o.loss != "sida") throw Error("predictor: loss '" + o.loss + "' is not one of ce, sida");
+  const RoutingTargets train = checkpoint_routing_targets(ck, o.data_config, o.split, o.max_sentences,
+                                                          o.loss == "sida" ? kSidaTop : 0);
   const RoutingTargets valid = checkpoint_routing_targets(ck, o.data_config, o.valid_split, o.valid_sentences);
   if (progress)
     std::fprintf(progress, "[predictor] routing of %zu %s and %zu %s sentence pairs in %s; %zu encoder and %zu decoder MoE layers, %lld experts each\n",

@@ -9,10 +9,12 @@
 // Targets: the MoE model runs the split's sentence pairs teacher-forced (as `strata analyze
 // routing` does) and records every MoE layer's first choice (MoeAux::top1): per source token for
 // encoder layers, and for decoder layers the set of experts the sentence's target tokens were
-// routed to. Loss: cross-entropy of each encoder layer's token logits against the router's first
-// choice, plus binary cross-entropy of each decoder layer's sentence logits against that set.
-// (SiDA adds an L1 term between the two softmaxes over the router's top experts; Strata's MoE
-// layers report only their first choices, so the predictor learns those.)
+// routed to. Loss ("ce", the default): cross-entropy of each encoder layer's token logits against
+// the router's first choice, plus binary cross-entropy of each decoder layer's sentence logits
+// against that set. Loss "sida" (SiDA's truncated distillation for the encoder layers): 0.005 ·
+// that cross-entropy (ce_weight) + L1 between the predictor's softmax and the router's
+// probabilities at the router's K = min(30, E) most likely experts (the targets then also keep
+// those probabilities).
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -42,7 +44,12 @@ struct PredictorTrainOptions {
   std::string log_path;               // JSON lines (one record per log_every, then the accuracy); empty: none
   int64_t top_k = 2;                  // encoder layers: a token's experts in its k most likely
   double threshold = 0.5;             // decoder layers: experts with probability >= threshold
+  std::string loss = "ce";            // "ce" or "sida" (above)
+  double ce_weight = 0.005;           // loss "sida": the cross-entropy's weight (SiDA's 0.005)
 };
+
+// SiDA's truncation: the router's probabilities are kept at its min(kSidaTop, E) likeliest experts.
+constexpr int64_t kSidaTop = 30;
 
 // What the predictor learns from: sentence by sentence, the encoder input and the routing.
 struct RoutingTargets {
@@ -51,12 +58,18 @@ struct RoutingTargets {
   std::vector<torch::Tensor> src;      // [S] i64 per sentence: the encoder input, no padding
   std::vector<torch::Tensor> encoder;  // [L_enc, S] i64 per sentence: first choices (-1: not routed)
   std::vector<torch::Tensor> decoder;  // [L_dec, E] f32 per sentence: first choices of its target tokens
+  // With probabilities (collect_routing_targets' prob_top K > 0): per sentence [L_enc, S, K], the
+  // router's K largest probabilities per source token (f32) and their experts (i16).
+  std::vector<torch::Tensor> encoder_probs, encoder_prob_experts;
 };
 
 // Runs `examples` through the MoE `model` (teacher-forced, batches of 32, no gradient) and records
-// every MoE layer's first choices. Throws strata::Error for a model without MoE layers.
+// every MoE layer's first choices, and with prob_top > 0 the encoder layers' prob_top largest
+// router probabilities per token. Throws strata::Error for a model without MoE layers, and with
+// prob_top > 0 for routers that give no probabilities.
 RoutingTargets collect_routing_targets(Transformer& model, const ParallelData& data,
-                                       const std::vector<Example>& examples, const LangTags& tags);
+                                       const std::vector<Example>& examples, const LangTags& tags,
+                                       int64_t prob_top = 0);
 
 // Accuracy of one MoE layer's prediction.
 struct LayerAccuracy {
@@ -109,6 +122,6 @@ PredictorTraining train_expert_predictor(Checkpoint& ck, const PredictorTrainOpt
 
 // The routing targets of `split` for a loaded checkpoint (max_sentences per direction).
 RoutingTargets checkpoint_routing_targets(Checkpoint& ck, const std::string& data_config,
-                                          const std::string& split, int max_sentences);
+                                          const std::string& split, int max_sentences, int64_t prob_top = 0);
 
 }  // namespace strata::nmt

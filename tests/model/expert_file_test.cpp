@@ -1,8 +1,9 @@
 // nmt/model/expert_file: experts written to a memory-mapped file and read on dispatch. Every
 // expert reads back bit for bit; a model reading its experts from the file within a budget
-// translates token for token and score for score like the model holding them (Switch top-1 and
-// GShard top-2, greedy and beam), and the budget holds beyond the expert in use; truncated,
-// corrupt and foreign files give one-line errors; concurrent readers of one file agree.
+// translates token for token and score for score like the model holding them (Switch top-1,
+// GShard top-2, σ-MoE top-3 and SMoE; greedy and beam), and the budget holds beyond the expert in
+// use; truncated, corrupt and foreign files give one-line errors; concurrent readers of one file
+// agree; a slim checkpoint never allocates its experts.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -129,9 +130,17 @@ TEST(ExpertFileTest, ExpertsReadOnDispatchTranslateExactlyLikeResidentExperts) {
   test::TempDir d;
   const std::string data_yaml = test::make_tiny_corpus(d);
   const std::vector<std::string> lines = {"open the file", "save", "print the copy of the file", ""};
+  // Exact mode works whatever the router (the real one decides): Switch, GShard, σ-MoE (sigmoid
+  // gates, top-3) and SMoE (one Experts module per layer, its strata passes).
   for (const std::string moe : {test::kSwitchEveryLayer,
-                                std::string("moe: {type: gshard, num_experts: 4, every_k_layers: 1}")}) {
-    auto tiny = test::save_tiny_checkpoint(d, data_yaml, moe.find("gshard") != std::string::npos ? "gshard" : "switch", moe);
+                                std::string("moe: {type: gshard, num_experts: 4, every_k_layers: 1}"),
+                                std::string("moe: {type: switch, num_experts: 4, top_k: 3, every_k_layers: 1, router: sigma}"),
+                                std::string("moe: {type: smoe, num_experts: 4, every_k_layers: 1, strata: [2, 2]}")}) {
+    const std::string name = moe.find("gshard") != std::string::npos  ? "gshard"
+                             : moe.find("sigma") != std::string::npos ? "sigma"
+                             : moe.find("smoe") != std::string::npos  ? "smoe"
+                                                                      : "switch";
+    auto tiny = test::save_tiny_checkpoint(d, data_yaml, name, moe);
     nmt::Checkpoint ck = nmt::load_checkpoint(tiny.path);
     const std::string path = d / "m.experts";
     std::filesystem::remove(path);

@@ -113,6 +113,58 @@ TEST(ExpertPredictorTest, LearnsARouterThatDependsOnlyOnTokenIds) {
   EXPECT_LT(r0.layers[0].top1, 0.8);
 }
 
+// SiDA's loss: the targets keep each encoder token's router probabilities (all E of them when
+// E <= kSidaTop), whose largest is the token's first choice, summing to 1; training with the loss
+// brings the predictor's softmax closer to them (L1); targets without probabilities are refused.
+TEST(ExpertPredictorTest, SidaTargetsAreTheRoutersProbabilitiesAndItsLossLearnsThem) {
+  test::TempDir d;
+  const std::string data_yaml = test::make_tiny_corpus(d);
+  const auto t = test::save_tiny_checkpoint(d, data_yaml, "moe", test::kSwitchEveryLayer);
+  Checkpoint ck = load_checkpoint(t.path);
+  const RoutingTargets train = checkpoint_routing_targets(ck, "", "train", 0, kSidaTop);
+  ASSERT_EQ(train.encoder_probs.size(), train.src.size());
+  ASSERT_EQ(train.encoder_prob_experts.size(), train.src.size());
+  int64_t tokens = 0;
+  for (size_t i = 0; i < train.src.size(); ++i) {
+    const auto& p = train.encoder_probs[i];
+    ASSERT_EQ(p.sizes(), torch::IntArrayRef({2, train.src[i].size(0), 4}));  // K = min(30, E = 4)
+    for (int64_t l = 0; l < 2; ++l)
+      for (int64_t s = 0; s < p.size(1); ++s) {
+        EXPECT_EQ(train.encoder_prob_experts[i][l][s][0].item<int64_t>(), train.encoder[i][l][s].item<int64_t>());
+        EXPECT_NEAR(p[l][s].sum().item<double>(), 1.0, 1e-5);
+        EXPECT_TRUE(p[l][s].slice(0, 1).le(p[l][s].slice(0, 0, 3)).all().item<bool>());  // descending
+        ++tokens;
+      }
+  }
+  EXPECT_GT(tokens, 100);
+  // L1 between the predictor's softmax and the router's probabilities, over every routed token.
+  auto mean_l1 = [&](ExpertPredictorImpl& pred) {
+    torch::NoGradGuard ng;
+    pred.eval();
+    double sum = 0;
+    int64_t n = 0;
+    for (size_t i = 0; i < train.src.size(); ++i) {
+      const auto out = pred.forward(train.src[i].unsqueeze(0));
+      for (int64_t l = 0; l < 2; ++l) {
+        const auto q = torch::softmax(out.encoder[l][0], -1)
+                           .gather(1, train.encoder_prob_experts[i][l].to(torch::kLong));
+        sum += (q - train.encoder_probs[i][l]).abs().sum().item<double>();
+        n += q.size(0);
+      }
+    }
+    return sum / static_cast<double>(n);
+  };
+  PredictorTrainOptions o = quick_options(0);
+  o.loss = "sida";
+  ExpertPredictor p0 = train_predictor_on(train, ck.model->embed->weight, o, nullptr);
+  o.updates = 300;
+  ExpertPredictor p = train_predictor_on(train, ck.model->embed->weight, o, nullptr);
+  const double before = mean_l1(*p0), after = mean_l1(*p);
+  EXPECT_LT(after, 0.8 * before) << before << " -> " << after;
+  // Targets without probabilities are refused.
+  EXPECT_THROW(train_predictor_on(targets_of(t, "valid"), ck.model->embed->weight, o, nullptr), Error);
+}
+
 TEST(ExpertPredictorTest, AccuracyMatchesAHandCount) {
   // One sentence of 3 tokens (+ 1 padding position in a batch of two), E = 3, one encoder and one
   // decoder layer, with the predictor's logits fixed by hand through its heads.
