@@ -122,6 +122,10 @@ AnalysisSplit load_analysis_split(const Checkpoint& ck, const data::Tokenizer& t
                                   const std::string& data_config, const std::string& split,
                                   int max_sentences) {
   const std::string cfg = data_config.empty() ? ck.config.train.data : data_config;
+  // The model's own data config is a path relative to where it was trained: say so when it is not here.
+  if (data_config.empty() && !fs::exists(cfg))
+    throw Error(cfg + ": the data config the model was trained on (train.data) is not here; run from the "
+                      "directory it was trained in or give --data");
   data::DataConfig dcfg = data::load_data_config(cfg, {});
   AnalysisSplit s;
   s.path = dcfg.out_dir + "/" + split + ".tsv";
