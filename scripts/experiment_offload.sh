@@ -83,24 +83,13 @@ for b in 1 32; do
     --pred-budgets 100% --pred-modes sida,restrict --batch $b | tee "$root/bench_quality_b$b.md"
 done
 
-log "a predictor on 4x the pairs (2,400 per direction, 6,000 updates): accuracy and the two SiDA modes"
-[ -s "$root/model_2400.predictor" ] || "$strata" predictor train -m "$model" -o "$root/model_2400.predictor" \
-  --max-sentences 2400 --updates 6000 | tee "$root/predictor_2400_train.txt"
-[ -s "$root/predictor_2400_test.json" ] || "$strata" predictor eval -m "$model" -p "$root/model_2400.predictor" \
-  --split test --json "$root/predictor_2400_test.json" | tee "$root/predictor_2400_test.txt"
-for mode in sida restrict; do
-  flag=--sida; [ "$mode" = restrict ] && flag=--sida=restrict
-  [ -s "$root/eval_2400_$mode.json" ] || "$strata" "${ev[@]}" --expert-file "$root/model.experts" \
-    --expert-predictor "$root/model_2400.predictor" --expert-memory 100% $flag \
-    --json "$root/eval_2400_$mode.json" > "$root/eval_2400_$mode.txt"
-  grep -E "^\| all " "$root/eval_2400_$mode.txt" | head -1
-done
-
-log "predictors trained with SiDA's loss (CE weight 0.005, as SiDA; and 1) + L1 between the softmaxes over the router's top experts, 600 pairs per direction"
-for v in sidaloss:0.005 sidaloss_ce1:1; do
-  name=${v%%:*} w=${v##*:}
+# One more predictor NAME trained with ARGS: its test accuracy and both SiDA modes' scores
+# (files model_NAME.predictor, predictor_NAME_test.json, eval_NAME_{sida,restrict}.json).
+predictor_variant() {
+  local name=$1 mode flag
+  shift
   [ -s "$root/model_$name.predictor" ] || "$strata" predictor train -m "$model" -o "$root/model_$name.predictor" \
-    --max-sentences 600 --loss sida --ce-weight "$w" | tee "$root/predictor_${name}_train.txt"
+    "$@" | tee "$root/predictor_${name}_train.txt"
   [ -s "$root/predictor_${name}_test.json" ] || "$strata" predictor eval -m "$model" -p "$root/model_$name.predictor" \
     --split test --json "$root/predictor_${name}_test.json" | tee "$root/predictor_${name}_test.txt"
   for mode in sida restrict; do
@@ -110,4 +99,11 @@ for v in sidaloss:0.005 sidaloss_ce1:1; do
       --json "$root/eval_${name}_$mode.json" > "$root/eval_${name}_$mode.txt"
     grep -E "^\| all " "$root/eval_${name}_$mode.txt" | head -1
   done
-done
+}
+
+log "a predictor on 4x the pairs (2,400 per direction, 6,000 updates): accuracy and the two SiDA modes"
+predictor_variant 2400 --max-sentences 2400 --updates 6000
+
+log "predictors trained with SiDA's loss (L1 between the softmaxes over the router's top experts + CE weighted 0.005, as SiDA, or 1), 600 pairs per direction"
+predictor_variant sidaloss --max-sentences 600 --loss sida --ce-weight 0.005
+predictor_variant sidaloss_ce1 --max-sentences 600 --loss sida --ce-weight 1
