@@ -395,15 +395,18 @@ TEST(ExpertPredictorCliTest, TrainsReportsAndEvaluates) {
 
 TEST(ExpertPrefetchTest, TranslationWithPrefetchingEqualsTheResidentModelAndTheBudgetHolds) {
   // Exact mode: whatever the predictor says (here an untrained one), the router decides, so the
-  // output equals the model holding every expert (Switch top-1 and GShard top-2, greedy and beam);
-  // a prefetch never evicts, so the budget holds as without it.
+  // output equals the model holding every expert (Switch top-1, GShard top-2 and σ-MoE top-3,
+  // greedy and beam); a prefetch never evicts, so the budget holds as without it.
   test::TempDir d;
   const std::string data_yaml = test::make_tiny_corpus(d);
   std::vector<std::string> lines = {"open the file", "save", "print the copy of the file", "",
                                     "close the window", "copy the table", "open the page"};
   for (const std::string moe : {test::kSwitchEveryLayer,
-                                std::string("moe: {type: gshard, num_experts: 4, every_k_layers: 1}")}) {
-    const std::string name = moe.find("gshard") != std::string::npos ? "gshard" : "switch";
+                                std::string("moe: {type: gshard, num_experts: 4, every_k_layers: 1}"),
+                                std::string("moe: {type: switch, num_experts: 4, top_k: 3, every_k_layers: 1, router: sigma}")}) {
+    const std::string name = moe.find("gshard") != std::string::npos  ? "gshard"
+                             : moe.find("sigma") != std::string::npos ? "sigma"
+                                                                      : "switch";
     const auto tiny = test::save_tiny_checkpoint(d, data_yaml, name, moe);
     Checkpoint ck = load_checkpoint(tiny.path);
     const std::string experts = d / (name + ".experts"), pred = d / (name + ".predictor");
