@@ -30,7 +30,7 @@ struct Parsed {
 Parsed parse(const std::vector<std::string>& args, po::options_description& desc) {
   desc.add_options()("help,h", "show this help");
   Parsed p;
-  po::store(po::command_line_parser(args).options(desc).run(), p.vm);
+  store_options(args, desc, p.vm);
   po::notify(p.vm);
   p.help = p.vm.count("help") > 0;
   return p;

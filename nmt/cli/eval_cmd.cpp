@@ -163,7 +163,7 @@ int run_eval(const std::vector<std::string>& args) {
   add_expert_memory_option(desc);
   add_device_option(desc);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  store_options(args, desc, vm);
   if (vm.count("help") || args.empty()) {
     std::cout << desc << "\n";
     return args.empty() ? 2 : 0;

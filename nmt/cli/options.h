@@ -21,10 +21,10 @@
 
 namespace strata::cli {
 
-// Parses `args` into `vm`; false (after printing `desc`) when --help was given. A word that is
-// no option nor an option's value is an error (Boost would drop it silently: `translate -m M de`
-// would translate without the target language the user meant to give).
-inline bool parse_or_help(const std::vector<std::string>& args,
+// Parses `args` into `vm` (no notify). A word that is no option nor an option's value is an error
+// (Boost would drop it silently: `translate -m M de` would translate without the target language
+// the user meant to give).
+inline void store_options(const std::vector<std::string>& args,
                           const boost::program_options::options_description& desc,
                           boost::program_options::variables_map& vm) {
   namespace po = boost::program_options;
@@ -34,11 +34,18 @@ inline bool parse_or_help(const std::vector<std::string>& args,
       throw Error("unexpected argument '" + (o.value.empty() ? o.string_key : o.value[0]) +
                   "' (every value follows its option, e.g. --tgt-lang de; see --help)");
   po::store(parsed, vm);
+}
+
+// store_options, then false (after printing `desc`) when --help was given, else notify.
+inline bool parse_or_help(const std::vector<std::string>& args,
+                          const boost::program_options::options_description& desc,
+                          boost::program_options::variables_map& vm) {
+  store_options(args, desc, vm);
   if (vm.count("help")) {
     std::cout << desc << "\n";
     return false;
   }
-  po::notify(vm);
+  boost::program_options::notify(vm);
   return true;
 }
 

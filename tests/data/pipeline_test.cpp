@@ -312,6 +312,12 @@ TEST(CliTest, UnknownCommandAndVersion) {
   TempDir d;
   auto r = test::run_command(kStrata + " frobnicate", d.str());
   expect_one_line_error(r, "unknown command 'frobnicate'");
+  // A stray word is refused in every subcommand (Boost would drop it), before anything loads.
+  for (const std::string cmd : {"translate -m none.pt de", "eval --split test de", "data pairs --split test de",
+                                "train --config none.yaml de", "checkpoint experts --in a.pt --out b de"}) {
+    r = test::run_command(kStrata + " " + cmd, d.str());
+    expect_one_line_error(r, "unexpected argument 'de'");
+  }
   r = test::run_command(kStrata + " --version", d.str());
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out.rfind("strata ", 0), 0u) << r.out;
