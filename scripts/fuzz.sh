@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of tests/fuzz/ one after the other (docs/RELIABILITY.md "Fuzzing").
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 600 s, every data target)
-# Targets: mo ftl properties dtd help_html html_text zip deb data_config split_tsv eval_input, and
-# checkpoint (only when named: it builds strata_nmt with clang, which takes long).
+# Targets: mo ftl properties dtd help_html html_text zip deb data_config split_tsv catalog eval_input,
+# and, only when named (they build strata_nmt, LibTorch's headers, with clang: ~30 min on 2 cores),
+# checkpoint, train_config and serve_request.
 # Configures and builds build-fuzz/ (clang++-15, -DSTRATA_FUZZ=ON; scripts/bootstrap.sh --fuzz
 # installs clang and libFuzzer). Each target runs in one process (-jobs=1 -workers=1) on the
 # corpus work/fuzz/<target>/ (seeded from tests/fuzz/corpus/<target>/ and the regressions; it
@@ -16,7 +17,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-600}
 shift || true
-all_data=(mo ftl properties dtd help_html html_text zip deb data_config split_tsv eval_input)
+all_data=(mo ftl properties dtd help_html html_text zip deb data_config split_tsv catalog eval_input)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_data[@]}")
 build=${BUILD_DIR:-$here/build-fuzz}
@@ -66,7 +67,7 @@ for t in "${targets[@]}"; do
   fi
   extra=()
   # LibTorch (uninstrumented, never freed at exit) would make LeakSanitizer report noise.
-  [ "$t" = checkpoint ] && extra+=(-detect_leaks=0 -rss_limit_mb=4096)
+  case "$t" in checkpoint|train_config|serve_request) extra+=(-detect_leaks=0 -rss_limit_mb=4096) ;; esac
   log=$work/$t.log
   stamp=$work/.$t.start
   touch "$stamp"

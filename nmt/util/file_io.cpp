@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "nmt/util/error.h"
 
@@ -55,6 +58,11 @@ void AtomicFile::fail(const char* what, int err) {
 
 void AtomicFile::commit() {
   if (errno_ != 0) fail("cannot write", errno_);
+  // Fault injection for the tests (docs/RELIABILITY.md): STRATA_FAULT_SLOW_SAVE_MS=N holds every
+  // finished temp file N ms before it is renamed into place, so that a test can signal a process
+  // in the middle of a save.
+  if (const char* ms = std::getenv("STRATA_FAULT_SLOW_SAVE_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
   if (::fsync(fd_) != 0) fail("cannot write", errno);
   const int fd = fd_;
   fd_ = -1;

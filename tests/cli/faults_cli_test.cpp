@@ -273,6 +273,62 @@ TEST(FaultsTest, SigtermFinishesTheUpdateSavesAndTheResumedRunEqualsAnUninterrup
   EXPECT_TRUE(same_model(a.model, b.model)) << "resumed run differs from the uninterrupted one";
 }
 
+TEST(FaultsTest, SignalsDuringASaveFinishItOrLeaveThePreviousCheckpoint) {
+  test::TempDir d;
+  std::string data_yaml = test::make_tiny_corpus(d);
+  // Saves every 10 updates; STRATA_FAULT_SLOW_SAVE_MS holds each written temp file 1.5 s before
+  // its rename, and the shell signals while a `*.pt.tmp` is there: in the middle of a save.
+  auto interrupt = [&](const std::string& out, const std::string& wait_for, const std::string& kills) {
+    std::string cfg = test::tiny_train_config(d, data_yaml, out, 100000, 10);
+    return test::run_command(
+        "sh -c " + shell_quote("STRATA_FAULT_SLOW_SAVE_MS=1500 " + kStrata + " train --config " + cfg +
+                               " 2>" + (d / (out + ".err")) + " & p=$!; n=0; until " + wait_for +
+                               "; do sleep 0.02; n=$((n+1)); [ $n -gt 6000 ] && break; done; " + kills +
+                               "; wait $p; echo $?"),
+        d.str());
+  };
+  // One SIGTERM during the first save: the save completes, the run stops after the update it is
+  // in and saves last.pt there; no temp file is left; resuming equals an uninterrupted run.
+  auto r = interrupt("a", "ls " + (d / "a") + "/*.pt.tmp >/dev/null 2>&1", "kill -TERM $p");
+  std::string err = test::read_file(d / "a.err");
+  ASSERT_EQ(r.out, "143\n") << err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(err, m, std::regex("interrupted by SIGTERM after update (\\d+): "
+                                                   "saved [^ ]*last.pt; run the same command")))
+      << err;
+  const int stopped_at = std::stoi(m[1]);
+  EXPECT_GE(stopped_at, 10);
+  for (const auto& e : fs::directory_iterator(d / "a"))
+    EXPECT_NE(e.path().extension(), ".tmp") << e.path();
+  Checkpoint saved = load_checkpoint(d / "a/last.pt");
+  ASSERT_TRUE(saved.trainer);
+  EXPECT_EQ(saved.trainer->updates, stopped_at);
+  const std::string total = std::to_string(stopped_at + 5);
+  r = test::run_command(kStrata + " train --config " + (d / "a.yaml") + " --set train.max_updates=" + total,
+                        d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string cfg_b = test::tiny_train_config(d, data_yaml, "b", stopped_at + 5, 10);
+  r = test::run_command(kStrata + " train --config " + cfg_b, d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  Checkpoint a = load_checkpoint(d / "a/last.pt"), b = load_checkpoint(d / "b/last.pt");
+  EXPECT_TRUE(same_model(a.model, b.model)) << "resumed run differs from the uninterrupted one";
+
+  // Two signals during the second save (last.pt of update 10 is there): the second ends the
+  // process at once; the unfinished file never replaces last.pt, which still loads and resumes.
+  r = interrupt("c", "[ -e " + (d / "c/last.pt") + " ] && ls " + (d / "c") + "/*.pt.tmp >/dev/null 2>&1",
+                "kill -TERM $p; sleep 0.3; kill -TERM $p");
+  err = test::read_file(d / "c.err");
+  ASSERT_EQ(r.out, "143\n") << err;
+  EXPECT_EQ(err.find("interrupted by SIGTERM after update"), std::string::npos) << err;
+  Checkpoint c = load_checkpoint(d / "c/last.pt");
+  ASSERT_TRUE(c.trainer);
+  EXPECT_EQ(c.trainer->updates, 10);
+  r = test::run_command(kStrata + " train --config " + (d / "c.yaml") + " --set train.max_updates=15",
+                        d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(load_checkpoint(d / "c/last.pt").trainer->updates, 15);
+}
+
 TEST(FaultsTest, SignalBeforeTrainingStartsEndsAtOnce) {
   test::TempDir d;
   std::string data_yaml = test::make_tiny_corpus(d);

@@ -1,0 +1,38 @@
+// Fuzz target: the training config (configs/*.yaml; `strata train --config`), nmt::load_config,
+// the one field table of nmt/config.cpp. The input is the YAML file, optionally followed by a
+// line "#--set" and one `--set` override per line (a.b=value), as in the data_config target.
+// Only strata::Error may leave the reader, and a config it accepts must survive the way a
+// checkpoint stores it: to_yaml, then parse_config, gives the same config (to_yaml again equal).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "nmt/config.h"
+#include "nmt/util/error.h"
+#include "tests/fuzz/fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text = strata::fuzz::as_view(data, size);
+  std::vector<std::string> overrides;
+  const size_t cut = text.find("\n#--set\n");
+  if (cut != std::string_view::npos) {
+    overrides = strata::fuzz::getline_lines(text.substr(cut + 8));
+    text = text.substr(0, cut + 1);
+  }
+  const strata::fuzz::TempFile yaml(text, "train_config", ".yaml");
+  strata::nmt::Config config;
+  try {
+    config = strata::nmt::load_config(yaml.path(), overrides);
+  } catch (const strata::Error&) {
+    return 0;
+  }
+  const std::string stored = strata::nmt::to_yaml(config);
+  try {
+    if (strata::nmt::to_yaml(strata::nmt::parse_config(stored, "stored")) != stored) std::abort();
+  } catch (const strata::Error&) {
+    std::abort();  // a config that loads but whose stored form does not
+  }
+  return 0;
+}
