@@ -256,6 +256,25 @@ void collect(const std::vector<FPiece>& pattern, const TextBatch& batch,
   }
 }
 
+// Whether every '{' of `s` is closed by a later '}' and no '}' comes unopened; inside braces, a
+// "string literal" (with \ escapes) is skipped, as Fluent reads `{ "}" }`.
+bool braces_balance(std::string_view s) {
+  int depth = 0;
+  for (size_t k = 0; k < s.size(); ++k) {
+    const char c = s[k];
+    if (c == '"' && depth > 0) {
+      for (++k; k < s.size() && s[k] != '"'; ++k)
+        if (s[k] == '\\') ++k;
+      if (k >= s.size()) return false;
+    } else if (c == '{') {
+      ++depth;
+    } else if (c == '}' && --depth < 0) {
+      return false;
+    }
+  }
+  return depth == 0;
+}
+
 // Literal braces outside placeables, and '[', '*', '.' at the start of a line, as string
 // literals (they would be syntax otherwise).
 std::string escape_ftl_line(const std::string& line) {
@@ -264,10 +283,14 @@ std::string escape_ftl_line(const std::string& line) {
   size_t next_span = 0;
   for (size_t i = 0; i < line.size(); ++i) {
     if (next_span < spans.size() && i == spans[next_span].begin) {
-      out.append(line, i, spans[next_span].end - i);
-      i = spans[next_span].end - 1;
-      ++next_span;
-      continue;
+      const Span span = spans[next_span++];
+      // A span is copied as it is only when its braces balance: a placeable that a translation
+      // split (or a span that took half of one) is written with its braces as literals.
+      if (braces_balance(std::string_view(line).substr(span.begin, span.end - span.begin))) {
+        out.append(line, i, span.end - i);
+        i = span.end - 1;
+        continue;
+      }
     }
     const char c = line[i];
     if (c == '{' || c == '}' || (out.empty() && (c == '[' || c == '*' || c == '.'))) {

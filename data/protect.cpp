@@ -83,14 +83,22 @@ size_t match_percent(std::string_view s, size_t i) {
   return 0;
 }
 
-// Balanced {...} on one line, at most 200 bytes, not empty.
+// Balanced {...} on one line, at most 200 bytes, not empty. Braces inside a "string literal"
+// (Fluent's `{ "}" }`, with \" and \\ escapes) do not count.
 size_t match_brace(std::string_view s, size_t i) {
   int depth = 0;
-  bool content = false;
+  bool content = false, in_string = false;
   for (size_t k = i; k < s.size() && k - i < 200; ++k) {
     const char c = s[k];
     if (c == '\n') return 0;
-    if (c == '{') {
+    if (in_string) {
+      if (c == '\\') ++k;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = content = true;
+    } else if (c == '{') {
       ++depth;
     } else if (c == '}') {
       if (--depth == 0) return content ? k + 1 - i : 0;
@@ -150,7 +158,9 @@ size_t match_tag(std::string_view s, size_t i) {
 // URL or e-mail address starting at a word start.
 size_t match_address(std::string_view s, size_t i) {
   size_t k = i;
-  while (k < s.size() && std::strchr(" \t\n<>\"'`", s[k]) == nullptr) ++k;
+  // Braces end an address: they are not URL characters (RFC 3986 percent-encodes them), and in a
+  // catalogue "www.{ $host }" is an address prefix and a placeable, not one span.
+  while (k < s.size() && std::strchr(" \t\n<>\"'`{}", s[k]) == nullptr) ++k;
   while (k > i && std::strchr(".,;:!?)]}'\"", s[k - 1]) != nullptr) --k;
   const std::string_view w = s.substr(i, k - i);
   if (w.size() < 5) return 0;

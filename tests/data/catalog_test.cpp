@@ -400,6 +400,37 @@ TEST(CatalogTest, FluentSpecialCharactersInTranslationsAreEscaped) {
   EXPECT_EQ(parse_ftl(out2, "x").messages.at(0).text, "[x] a } b");
 }
 
+TEST(CatalogTest, FluentPlaceablesSurviveATranslationThatMovesWordsAroundThem) {
+  // Found by fuzzing: "www.{me }n" lost half of its placeable to an address span, and the reversed
+  // translation wrote "{ \"}\" }n www.{me", which no Fluent parser reads.
+  auto reverse_words = [](const std::vector<std::string>& in) {
+    std::vector<std::string> out;
+    for (const auto& l : in) {
+      std::istringstream words(l);
+      std::vector<std::string> w;
+      for (std::string x; words >> x;) w.push_back(x);
+      std::string t;
+      for (size_t k = w.size(); k-- > 0;) t += (t.empty() ? "" : " ") + w[k];
+      out.push_back(t);
+    }
+    return out;
+  };
+  CatalogOptions opt;
+  opt.format = CatalogFormat::kFtl;
+  opt.tgt_lang = "de";
+  for (bool protect : {true, false}) {
+    opt.protect = protect;
+    CatalogStats st;
+    const std::string src = "a = www.{me }n world\nb = x { \"}\" } y\n";
+    const std::string out = translate_catalog(src, "x", opt, reverse_words, &st);
+    EXPECT_EQ(parse_ftl(out, "out").messages.size(), 2u) << out;
+    if (protect) {  // the placeables move whole
+      EXPECT_TRUE(test::contains(out, "a = world www.{me }n\n")) << out;
+      EXPECT_TRUE(test::contains(out, "b = y { \"}\" } x\n")) << out;
+    }
+  }
+}
+
 // Mutated catalogues: either a one-line error, or a file that the format's own parser reads back
 // (the writer never makes what its reader rejects), with a translator that moves tokens and
 // drops some.

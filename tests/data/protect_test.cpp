@@ -30,6 +30,15 @@ TEST(ProtectTest, FindsEachKindOfPlaceholder) {
             (Spans{"-E", "--extended-regexp", "--color[=WHEN]", "--file=FILE"}));
 }
 
+TEST(ProtectTest, AnAddressEndsAtABraceAndAStringLiteralsBraceIsNotAPlaceablesEnd) {
+  // Found by fuzzing (catalog): "www.{me }" was one address span "www.{me" and a stray "}", so a
+  // translation that moved the span split the placeable and the written .ftl did not parse.
+  EXPECT_EQ(protected_spans("see www.{me }n and www.{ $host }/x"), (Spans{"{me }", "{ $host }"}));
+  EXPECT_EQ(protected_spans("http://example.org/{ $path } ok"), (Spans{"http://example.org/", "{ $path }"}));
+  EXPECT_EQ(protected_spans(R"(a { "}" } b { "{" } c { "\"}" } d)"),
+            (Spans{R"({ "}" })", R"({ "{" })", R"({ "\"}" })"}));
+}
+
 TEST(ProtectTest, LeavesOrdinaryTextAlone) {
   EXPECT_EQ(protected_spans("50% of the e-mail, 100 % done - a < b > c {} 0% #0 $5 & co"), Spans{});
   EXPECT_EQ(protected_spans("re-run the non-interactive mode"), Spans{});
