@@ -136,6 +136,10 @@ TEST(FaultsTest, CorruptAndTruncatedCheckpointsOfEveryKindAreRefused) {
   slim.expert_file = d / "moe.experts";
   slim.expert_memory = 0;
   expect_corruption_detected(d / "moe.slim.pt", d / "bad.pt", 100, slim);
+  // A quantized checkpoint (`strata quantize`: int8 weights with per-row scales).
+  r = test::run_command(kStrata + " quantize -m " + moe.path + " -o " + (d / "moe.int8.pt"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  expect_corruption_detected(d / "moe.int8.pt", d / "bad.pt", 100);
   // Legacy format-1 fixtures (no integrity member) still load: their zip CRCs are checked.
   EXPECT_NO_THROW(load_checkpoint(std::string(STRATA_FIXTURES) + "/dense.pt"));
 }
