@@ -13,6 +13,9 @@ spm=${STRATA_SPM_ROOT:-$here/build/third_party/sentencepiece}
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSTRATA_SANITIZE=ON \
   -DSTRATA_SPM_ROOT="$spm" >/dev/null
 cmake --build "$build" -j"$jobs"
+# The tests that run npm packages (@fluent/syntax, LibreTranslate's client) look for them in the
+# build directory: reuse the normal build's (scripts/bootstrap.sh installs them there).
+if [ ! -e "$build/npm" ] && [ -d "$here/build/npm/node_modules" ]; then ln -s "$here/build/npm" "$build/npm"; fi
 # detect_leaks=0: LibTorch (uninstrumented) keeps its allocator caches, thread pools and operator
 #   registry alive to exit, so LeakSanitizer would report thousands of "leaks" that are not
 #   Strata's; the fuzz targets of data/ (scripts/fuzz.sh) do run with leak detection.

@@ -9,6 +9,19 @@ namespace strata::nmt {
 namespace {
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
+// The index of elements (rows[i], toks[i]) of a 2-D tensor. A c10::List, not a vector of
+// TensorIndex: copying a TensorIndex made from a tensor reads its uninitialised bool member
+// (LibTorch 1.13's header; UBSan reports it), and a vector copies from its initializer list.
+c10::List<c10::optional<torch::Tensor>> pair_index(const std::vector<int64_t>& rows,
+                                                   const std::vector<int64_t>& toks,
+                                                   const torch::Tensor& of) {
+  const auto on = of.options().dtype(torch::kLong);
+  c10::List<c10::optional<torch::Tensor>> index;
+  index.push_back(torch::tensor(rows, on));
+  index.push_back(torch::tensor(toks, on));
+  return index;
+}
+
 // Repetition penalty (CTRL, Keskar et al. 2019), as CTranslate2 applies it: for each row r of
 // logits [R, V] and each distinct token u of seqs[r], logits[r][u] /= θ if positive, *= θ if not.
 void apply_repetition_penalty(torch::Tensor& logits, const std::vector<std::vector<int64_t>>& seqs,
@@ -22,9 +35,7 @@ void apply_repetition_penalty(torch::Tensor& logits, const std::vector<std::vect
     toks.insert(toks.end(), seen.begin(), seen.end());
   }
   if (rows.empty()) return;
-  const auto on = logits.options().dtype(torch::kLong);
-  const std::vector<torch::indexing::TensorIndex> index = {torch::tensor(rows, on),
-                                                           torch::tensor(toks, on)};
+  const auto index = pair_index(rows, toks, logits);
   auto prev = logits.index(index);
   const float th = static_cast<float>(theta);
   logits.index_put_(index, torch::where(prev < 0, prev * th, prev / th));
@@ -48,10 +59,8 @@ void ban_repeated_ngrams(torch::Tensor& lprobs, const std::vector<std::vector<in
       }
   }
   if (rows.empty()) return;
-  const auto on = lprobs.options().dtype(torch::kLong);
-  const std::vector<torch::indexing::TensorIndex> index = {torch::tensor(rows, on),
-                                                           torch::tensor(toks, on)};
-  lprobs.index_put_(index, -std::numeric_limits<float>::infinity());
+  lprobs.index_put_(pair_index(rows, toks, lprobs),
+                    torch::scalar_tensor(-std::numeric_limits<float>::infinity(), lprobs.options()));
 }
 }  // namespace
 

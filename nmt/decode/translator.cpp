@@ -74,7 +74,9 @@ std::pair<int64_t, int64_t> Translator::direction(const std::string& tgt_lang,
 std::vector<std::vector<Hypothesis>> Translator::translate_ids(
     const std::vector<std::vector<int>>& src, const std::string& tgt_lang,
     const SearchOptions& opt, int batch_size, const std::string& src_lang) {
-  const auto [src_index, tgt_index] = direction(tgt_lang, src_lang);
+  // Not a structured binding: C++17 lambdas cannot capture those (clang refuses; gcc allows).
+  const auto dir = direction(tgt_lang, src_lang);
+  const int64_t src_index = dir.first, tgt_index = dir.second;
   const bool lms = ckpt_.config.model.lms.enabled();
   const int64_t limit = ckpt_.config.model.max_positions - 2;
   std::vector<size_t> order;  // non-empty inputs, longest first
