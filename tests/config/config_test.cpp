@@ -135,6 +135,16 @@ TEST(ConfigTest, RulesBetweenFields) {
             std::string::npos);
 }
 
+TEST(ConfigTest, ControlCharactersInTextFieldsAreErrors) {
+  // Found by fuzzing (train_config): "data: x.yaml\r\r" loaded with the carriage returns in the
+  // path, and the stored config lost one of them on every reading. A CRLF file is fine.
+  EXPECT_EQ(error_of("train:\n  data: x.yaml\r\r\n"),
+            "c.yaml: train.data: contains a control character (0x0d at byte 6)");
+  EXPECT_EQ(error_of("train: {out_dir: \"a\\tb\"}\n"),
+            "c.yaml: train.out_dir: contains a control character (0x09 at byte 1)");
+  EXPECT_EQ(parse_config("train:\r\n  data: x.yaml\r\n", "crlf").train.data, "x.yaml");
+}
+
 TEST(ConfigTest, DuplicateKeysAreErrorsWithBothLines) {
   EXPECT_EQ(error_of("train:\n  lr: 0.1\n  lr: 0.2\n"),
             "c.yaml: train.lr: duplicate key (lines 2 and 3)");

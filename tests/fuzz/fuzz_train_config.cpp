@@ -5,6 +5,7 @@
 // checkpoint stores it: to_yaml, then parse_config, gives the same config (to_yaml again equal).
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -30,8 +31,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::string stored = strata::nmt::to_yaml(config);
   try {
-    if (strata::nmt::to_yaml(strata::nmt::parse_config(stored, "stored")) != stored) std::abort();
-  } catch (const strata::Error&) {
+    const std::string again = strata::nmt::to_yaml(strata::nmt::parse_config(stored, "stored"));
+    if (again != stored) {
+      std::fprintf(stderr, "the stored config reads back differently:\n--- stored:\n%s\n--- read back:\n%s\n",
+                   stored.c_str(), again.c_str());
+      std::abort();
+    }
+  } catch (const strata::Error& e) {
+    std::fprintf(stderr, "the stored config does not load: %s\n--- stored:\n%s\n", e.what(), stored.c_str());
     std::abort();  // a config that loads but whose stored form does not
   }
   return 0;
