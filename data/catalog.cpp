@@ -620,6 +620,9 @@ std::string fill_properties(std::string_view input, const std::string& name, con
       out += items[i].e.prefix + escape_properties(v->second, ascii) + "\n";
     }
   }
+  // The input's byte-order mark was skipped; a U+FEFF now at the start belongs to the first key
+  // and would read back as a byte-order mark (an empty key): escape it.
+  if (out.rfind("\xEF\xBB\xBF", 0) == 0) out.replace(0, 3, "\\uFEFF");
   return out;
 }
 

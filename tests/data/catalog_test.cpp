@@ -400,6 +400,26 @@ TEST(CatalogTest, FluentSpecialCharactersInTranslationsAreEscaped) {
   EXPECT_EQ(parse_ftl(out2, "x").messages.at(0).text, "[x] a } b");
 }
 
+TEST(CatalogTest, AKeyStartingWithU_FEFFAfterTheByteOrderMarkKeepsItsFirstCharacter) {
+  // Found by fuzzing (catalog): a byte-order mark, then a key whose first character is U+FEFF.
+  // The writer drops the mark, so the key's U+FEFF came first and read back as the mark.
+  const std::string bom = "\xEF\xBB\xBF";
+  const std::string in = bom + bom + " = x\nb = y\n";
+  CatalogOptions opt;
+  opt.format = CatalogFormat::kProperties;
+  opt.tgt_lang = "de";
+  CatalogStats st;
+  Upper up;
+  const std::string out =
+      translate_catalog(in, "x", opt, [&up](const std::vector<std::string>& v) { return up(v); }, &st);
+  EXPECT_EQ(out, "\\uFEFF = X\nb = Y\n");
+  const auto a = parse_properties(in, "in"), b = parse_properties(out, "out");
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(a[0].key, bom);
+  EXPECT_EQ(b[0].key, bom);
+}
+
 TEST(CatalogTest, FluentPlaceablesSurviveATranslationThatMovesWordsAroundThem) {
   // Found by fuzzing: "www.{me }n" lost half of its placeable to an address span, and the reversed
   // translation wrote "{ \"}\" }n www.{me", which no Fluent parser reads.
