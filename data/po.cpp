@@ -232,6 +232,16 @@ class PoParser {
         cur_.obsolete = true;  // comments only: kept as written
       } else {
         if (last_ != Last::kStr) fail_at(name_, cur_.line > 0 ? cur_.line : lineno, "msgid without msgstr");
+        // Each line is valid UTF-8, but an octal or \x escape can make a byte that is not.
+        auto check = [&](const std::string& v, const char* what) {
+          if (find_invalid_utf8(v) != std::string::npos)
+            fail_at(name_, cur_.line > 0 ? cur_.line : lineno,
+                    std::string("invalid UTF-8 in ") + what + " (from an octal or \\x escape)");
+        };
+        check(cur_.context, "msgctxt");
+        check(cur_.msgid, "msgid");
+        check(cur_.msgid_plural, "msgid_plural");
+        for (const std::string& m : cur_.msgstr) check(m, "msgstr");
         const std::string key = (cur_.has_context ? "\x05" + cur_.context : std::string()) + "\x04" + cur_.msgid;
         auto [it, inserted] = seen_.emplace(key, cur_.line);
         if (!inserted) {

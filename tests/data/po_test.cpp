@@ -101,6 +101,10 @@ TEST(PoTest, ErrorsNameTheLine) {
             "x.po:3: expected msgstr[0], not msgstr[1]");
   EXPECT_EQ(err("msgid \"a\"\nmsgstr \"\\q\"\n"), "x.po:2: unknown escape \\q");
   EXPECT_EQ(err("msgid \"a\"\nmsgstr \"x\xff\"\n"), "x.po:2: invalid UTF-8 at byte 10 of the line");
+  // Found by fuzzing (catalog): escapes that make bytes which are not UTF-8; ones that do are fine.
+  EXPECT_EQ(err("msgid \"a\\333\"\nmsgstr \"\"\n"), "x.po:1: invalid UTF-8 in msgid (from an octal or \\x escape)");
+  EXPECT_EQ(err("msgid \"a\"\nmsgstr \"\\xff\"\n"), "x.po:1: invalid UTF-8 in msgstr (from an octal or \\x escape)");
+  EXPECT_EQ(parse_po("msgid \"caf\\303\"\n\"\\251\"\nmsgstr \"\"\n", "x.po").entries.at(0).msgid, "caf\xc3\xa9");
   EXPECT_EQ(err("msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=ISO-8859-1\\n\"\n"),
             "x.po:1: the header's charset is ISO-8859-1, not UTF-8 (convert the file: msgconv "
             "--to-code=UTF-8)");

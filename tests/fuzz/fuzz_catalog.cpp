@@ -62,8 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       default: strata::data::parse_properties(out, "out.properties"); break;
     }
   } catch (const strata::Error& e) {
-    std::fprintf(stderr, "the written file does not read back: %s\n--- written:\n%s--- end\n", e.what(),
-                 out.c_str());
+    std::fprintf(stderr, "the written file does not read back: %s\n--- written:\n", e.what());
+    std::fwrite(out.data(), 1, out.size(), stderr);
+    std::fprintf(stderr, "--- end\n");
     std::abort();
   }
   return 0;
