@@ -240,6 +240,44 @@ TEST(FaultsTest, FullDiskDuringTrainingCondenseAndMergeIsOneLineErrorWithNoTempF
   }
 }
 
+namespace {
+
+// After a SIGTERM that training handled: the message, and last.pt at the update it names (>=
+// at_least). Returns that update, or -1 (with a failure) when the run did not stop that way.
+int interrupted_update(const test::RunResult& r, const std::string& err, const std::string& last_pt,
+                       int at_least) {
+  EXPECT_EQ(r.out, "143\n") << err;
+  std::smatch m;
+  if (!std::regex_search(err, m, std::regex("interrupted by SIGTERM after update (\\d+): "
+                                            "saved [^ ]*last.pt; run the same command"))) {
+    ADD_FAILURE() << "no interruption message: " << err;
+    return -1;
+  }
+  const int stopped_at = std::stoi(m[1]);
+  EXPECT_GE(stopped_at, at_least);
+  Checkpoint saved = load_checkpoint(last_pt);
+  EXPECT_TRUE(saved.trainer && saved.trainer->updates == stopped_at) << last_pt;
+  return stopped_at;
+}
+
+// Resumes the run of `cfg` (out dir `out`) to `updates` and compares it with an uninterrupted run
+// of the same config to the same update.
+void expect_resume_equals_uninterrupted(const test::TempDir& d, const std::string& data_yaml,
+                                        const std::string& cfg, const std::string& out, int updates,
+                                        int valid_every) {
+  auto r = test::run_command(kStrata + " train --config " + cfg + " --set train.max_updates=" +
+                                 std::to_string(updates), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string cfg_b = test::tiny_train_config(d, data_yaml, out + "_b", updates, valid_every);
+  r = test::run_command(kStrata + " train --config " + cfg_b, d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  Checkpoint a = load_checkpoint(d / (out + "/last.pt")), b = load_checkpoint(d / (out + "_b/last.pt"));
+  EXPECT_EQ(a.trainer->updates, updates);
+  EXPECT_TRUE(same_model(a.model, b.model)) << "resumed run differs from the uninterrupted one";
+}
+
+}  // namespace
+
 TEST(FaultsTest, SigtermFinishesTheUpdateSavesAndTheResumedRunEqualsAnUninterruptedOne) {
   test::TempDir d;
   std::string data_yaml = test::make_tiny_corpus(d);
@@ -252,29 +290,11 @@ TEST(FaultsTest, SigtermFinishesTheUpdateSavesAndTheResumedRunEqualsAnUninterrup
                              " 2>/dev/null; do sleep 0.05; n=$((n+1)); [ $n -gt 2400 ] && break; "
                              "done; kill -TERM $p; wait $p; echo $?"),
       d.str());
-  const std::string err = test::read_file(d / "a.err");
-  ASSERT_EQ(r.out, "143\n") << err;
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(err, m, std::regex("interrupted by SIGTERM after update (\\d+): "
-                                                   "saved [^ ]*last.pt; run the same command")))
-      << err;
-  const int stopped_at = std::stoi(m[1]);
-  EXPECT_GE(stopped_at, 20);
-  Checkpoint saved = load_checkpoint(d / "a/last.pt");
-  ASSERT_TRUE(saved.trainer);
-  EXPECT_EQ(saved.trainer->updates, stopped_at);
+  const int stopped_at = interrupted_update(r, test::read_file(d / "a.err"), d / "a/last.pt", 20);
+  ASSERT_GE(stopped_at, 0);
   EXPECT_NE(test::read_file(log).find("\"stopped\":\"SIGTERM\""), std::string::npos);
   // Resumed to stopped_at + 15, against an uninterrupted run to the same update.
-  const std::string total = std::to_string(stopped_at + 15);
-  r = test::run_command(kStrata + " train --config " + cfg + " --set train.max_updates=" + total,
-                        d.str());
-  ASSERT_EQ(r.status, 0) << r.err;
-  std::string cfg_b = test::tiny_train_config(d, data_yaml, "b", stopped_at + 15, 100000);
-  r = test::run_command(kStrata + " train --config " + cfg_b, d.str());
-  ASSERT_EQ(r.status, 0) << r.err;
-  Checkpoint a = load_checkpoint(d / "a/last.pt"), b = load_checkpoint(d / "b/last.pt");
-  EXPECT_EQ(a.trainer->updates, stopped_at + 15);
-  EXPECT_TRUE(same_model(a.model, b.model)) << "resumed run differs from the uninterrupted one";
+  expect_resume_equals_uninterrupted(d, data_yaml, cfg, "a", stopped_at + 15, 100000);
 }
 
 TEST(FaultsTest, SignalsDuringASaveFinishItOrLeaveThePreviousCheckpoint) {
@@ -294,34 +314,17 @@ TEST(FaultsTest, SignalsDuringASaveFinishItOrLeaveThePreviousCheckpoint) {
   // One SIGTERM during the first save: the save completes, the run stops after the update it is
   // in and saves last.pt there; no temp file is left; resuming equals an uninterrupted run.
   auto r = interrupt("a", "ls " + (d / "a") + "/*.pt.tmp >/dev/null 2>&1", "kill -TERM $p");
-  std::string err = test::read_file(d / "a.err");
-  ASSERT_EQ(r.out, "143\n") << err;
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(err, m, std::regex("interrupted by SIGTERM after update (\\d+): "
-                                                   "saved [^ ]*last.pt; run the same command")))
-      << err;
-  const int stopped_at = std::stoi(m[1]);
-  EXPECT_GE(stopped_at, 10);
+  const int stopped_at = interrupted_update(r, test::read_file(d / "a.err"), d / "a/last.pt", 10);
+  ASSERT_GE(stopped_at, 0);
   for (const auto& e : fs::directory_iterator(d / "a"))
     EXPECT_NE(e.path().extension(), ".tmp") << e.path();
-  Checkpoint saved = load_checkpoint(d / "a/last.pt");
-  ASSERT_TRUE(saved.trainer);
-  EXPECT_EQ(saved.trainer->updates, stopped_at);
-  const std::string total = std::to_string(stopped_at + 5);
-  r = test::run_command(kStrata + " train --config " + (d / "a.yaml") + " --set train.max_updates=" + total,
-                        d.str());
-  ASSERT_EQ(r.status, 0) << r.err;
-  std::string cfg_b = test::tiny_train_config(d, data_yaml, "b", stopped_at + 5, 10);
-  r = test::run_command(kStrata + " train --config " + cfg_b, d.str());
-  ASSERT_EQ(r.status, 0) << r.err;
-  Checkpoint a = load_checkpoint(d / "a/last.pt"), b = load_checkpoint(d / "b/last.pt");
-  EXPECT_TRUE(same_model(a.model, b.model)) << "resumed run differs from the uninterrupted one";
+  expect_resume_equals_uninterrupted(d, data_yaml, d / "a.yaml", "a", stopped_at + 5, 10);
 
   // Two signals during the second save (last.pt of update 10 is there): the second ends the
   // process at once; the unfinished file never replaces last.pt, which still loads and resumes.
   r = interrupt("c", "[ -e " + (d / "c/last.pt") + " ] && ls " + (d / "c") + "/*.pt.tmp >/dev/null 2>&1",
                 "kill -TERM $p; sleep 0.3; kill -TERM $p");
-  err = test::read_file(d / "c.err");
+  const std::string err = test::read_file(d / "c.err");
   ASSERT_EQ(r.out, "143\n") << err;
   EXPECT_EQ(err.find("interrupted by SIGTERM after update"), std::string::npos) << err;
   Checkpoint c = load_checkpoint(d / "c/last.pt");

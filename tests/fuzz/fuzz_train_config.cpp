@@ -15,13 +15,7 @@
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string_view text = strata::fuzz::as_view(data, size);
-  std::vector<std::string> overrides;
-  const size_t cut = text.find("\n#--set\n");
-  if (cut != std::string_view::npos) {
-    overrides = strata::fuzz::getline_lines(text.substr(cut + 8));
-    text = text.substr(0, cut + 1);
-  }
+  const auto [text, overrides] = strata::fuzz::split_config_input(strata::fuzz::as_view(data, size));
   const strata::fuzz::TempFile yaml(text, "train_config", ".yaml");
   strata::nmt::Config config;
   try {

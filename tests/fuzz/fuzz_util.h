@@ -52,6 +52,21 @@ inline std::vector<std::string> getline_lines(std::string_view text) {
   return lines;
 }
 
+// A config target's input: YAML, then optionally a line "#--set" and one `--set` override per line.
+struct ConfigInput {
+  std::string_view yaml;
+  std::vector<std::string> overrides;
+};
+inline ConfigInput split_config_input(std::string_view text) {
+  ConfigInput in{text, {}};
+  const size_t cut = text.find("\n#--set\n");
+  if (cut != std::string_view::npos) {
+    in.overrides = getline_lines(text.substr(cut + 8));
+    in.yaml = text.substr(0, cut + 1);
+  }
+  return in;
+}
+
 inline std::string_view as_view(const uint8_t* data, size_t size) {
   return std::string_view(reinterpret_cast<const char*>(data), size);
 }
