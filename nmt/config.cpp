@@ -3,7 +3,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
-#include <cstdio>
 #include <sstream>
 #include <type_traits>
 
@@ -156,19 +155,6 @@ Config read(const YAML::Node& root, const std::string& name) {
       field = *value;
     } else {
       map.read(key, field);
-      if constexpr (std::is_same_v<T, std::string>) {
-        // Paths and names: a control character (a stray carriage return, say) is never meant,
-        // and the stored config would not read back the same.
-        for (size_t i = 0; i < field.size(); ++i) {
-          const auto c = static_cast<unsigned char>(field[i]);
-          if (c < 0x20 || c == 0x7f) {
-            char code[8];
-            std::snprintf(code, sizeof code, "0x%02x", c);
-            throw Error(map.where(key) + ": contains a control character (" + code + " at byte " +
-                        std::to_string(i) + ")");
-          }
-        }
-      }
     }
   });
   for (auto& [s, m] : sections) m.finish();

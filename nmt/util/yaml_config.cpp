@@ -1,5 +1,6 @@
 #include "nmt/util/yaml_config.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -50,6 +51,21 @@ YAML::Node load_yaml(const std::string& path, const std::vector<std::string>& ov
   }
   return root;
 }
+
+namespace {
+// Config text (paths, names, codes): a control character (a stray carriage return, say) is never
+// meant, and a config stored in a checkpoint would not read back the same.
+void check_text(const std::string& where, const std::string& v) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    if (c < 0x20 || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "0x%02x", c);
+      throw Error(where + ": contains a control character (" + code + " at byte " + std::to_string(i) + ")");
+    }
+  }
+}
+}  // namespace
 
 YamlMap::YamlMap(YAML::Node node, std::string file, std::string path)
     : node_(node), file_(std::move(file)), path_(std::move(path)) {
@@ -118,6 +134,7 @@ void YamlMap::read(const char* key, std::string& out) {
   const YAML::Node n = node_[key];
   if (!n.IsScalar()) throw Error(where(key) + ": expected a string, got " + show(n));
   out = n.Scalar();
+  check_text(where(key), out);
 }
 
 void YamlMap::read(const char* key, std::vector<std::string>& out) {
@@ -130,6 +147,7 @@ void YamlMap::read(const char* key, std::vector<std::string>& out) {
     if (!n[i].IsScalar())
       throw Error(where(key) + "[" + std::to_string(i) + "]: expected a string, got " + show(n[i]));
     out.push_back(n[i].Scalar());
+    check_text(where(key) + "[" + std::to_string(i) + "]", out.back());
   }
 }
 

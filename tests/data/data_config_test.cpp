@@ -76,6 +76,15 @@ TEST_F(DataConfigTest, RejectsInvalidYamlWithLine) {
   EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
 }
 
+// The config reader that both configs share refuses control characters in text (found by fuzzing
+// the training config: tests/fuzz/regressions/train_config/).
+TEST_F(DataConfigTest, ControlCharactersInTextAreErrors) {
+  EXPECT_NE(error_of("name: \"a\\rb\"\n").find("name: contains a control character (0x0d at byte 1)"),
+            std::string::npos);
+  EXPECT_NE(error_of("langs: [en, \"d\\te\"]\n").find("langs[1]: contains a control character (0x09 at byte 1)"),
+            std::string::npos);
+}
+
 // Found by fuzzing (tests/fuzz/regressions/data_config/): a key that is not a scalar made the
 // strict reader's unknown-key check throw yaml-cpp's own exception (std::terminate in the CLI).
 TEST_F(DataConfigTest, NonScalarKeyIsAnErrorNamingTheFileAndLine) {
