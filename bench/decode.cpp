@@ -8,6 +8,8 @@
 //   build/bench/bench_decode --one base 4 --compute-type int8 --experts 8   (a Switch model)
 //   bench/decode_vs_ct2.py   (Strata in each compute type next to CTranslate2, interleaved)
 //   build/bench/bench_decode --no-repeat-ngram-size 3 --repetition-penalty 1.2   (with the guards)
+//   build/bench/bench_decode --one base 4 --compute-type int8 --shortlist 2400   (output layer
+//   over a vocabulary shortlist of 2,400 pieces, evenly spaced ids; the Core-8 lists: 1.7k-5.5k)
 #include <unistd.h>
 
 #include <chrono>
@@ -29,6 +31,7 @@ struct Args {
   double repetition_penalty = 1.0;
   kernels::ComputeType compute = kernels::ComputeType::kFloat32;  // --compute-type
   int experts = 0;  // --experts E: a Switch model, E experts every other layer
+  int shortlist = 0;  // --shortlist N: the output layer over N pieces (0: the whole vocabulary)
 };
 
 // The model in the benchmark's compute type: weights packed (kernels/linear.h pack_weights).
@@ -50,12 +53,22 @@ nmt::SearchOptions search_options(int beam, const Args& a) {
   return o;
 }
 
+// --shortlist N: N evenly spaced ids (</s> among them), in the model's compute type.
+void add_shortlist(nmt::Transformer& m, const Args& a, nmt::SearchOptions& o) {
+  if (a.shortlist <= 0) return;
+  std::vector<int64_t> ids = {3};
+  for (int i = 1; i < a.shortlist; ++i) ids.push_back(3 + static_cast<int64_t>(i) * (a.vocab - 4) / a.shortlist + 1);
+  kernels::ComputeTypeGuard compute(a.compute);
+  o.output = std::make_shared<const nmt::OutputRows>(m->output_rows(torch::tensor(ids, torch::kLong)));
+}
+
 int profile(const bench::Shape& s, int beam, const Args& a) {
   set_threads(a.threads);
   auto m = prepared_model(s, a);
   kernels::ComputeTypeGuard compute(a.compute);
   auto src = torch::randint(4, a.vocab, {a.batch, a.src_len}, torch::kLong);
   auto o = search_options(beam, a);
+  add_shortlist(m, a, o);
   std::vector<int64_t> first(a.batch, 2);
   torch::NoGradGuard ng;
   nmt::beam_search(m, src, first, 3, o);  // warm-up
@@ -72,6 +85,7 @@ nlohmann::json run_one(const bench::Shape& s, int beam, const Args& a) {
   kernels::ComputeTypeGuard compute(a.compute);
   auto src = torch::randint(4, a.vocab, {a.batch, a.src_len}, torch::kLong);
   auto o = search_options(beam, a);
+  add_shortlist(m, a, o);
   std::vector<int64_t> first(a.batch, 2);
   nmt::beam_search(m, src, first, 3, o);  // warm-up (oneDNN makes its kernels on first use)
   auto t0 = std::chrono::steady_clock::now();
@@ -100,6 +114,7 @@ int main(int argc, char** argv) {
     else if (k == "--batch") a.batch = val();
     else if (k == "--no-repeat-ngram-size") a.no_repeat_ngram_size = val();
     else if (k == "--experts") a.experts = val();
+    else if (k == "--shortlist") a.shortlist = val();
     else if (k == "--repetition-penalty" && i + 1 < argc) a.repetition_penalty = std::atof(argv[++i]);
     else if (k == "--compute-type" && i + 1 < argc) {
       auto t = enum_value(kernels::names_of(kernels::ComputeType{}), argv[++i]);
@@ -114,7 +129,7 @@ int main(int argc, char** argv) {
       one_beam = val();
     } else {
       std::fprintf(stderr, "usage: bench_decode [--threads N] [--steps N] [--repeat N] [--batch N] "
-                           "[--no-repeat-ngram-size N] [--repetition-penalty X] [--compute-type T] [--experts E] "
+                           "[--no-repeat-ngram-size N] [--repetition-penalty X] [--compute-type T] [--experts E] [--shortlist N] "
                            "[--one SHAPE BEAM] [--profile SHAPE BEAM]\n");
       return 2;
     }

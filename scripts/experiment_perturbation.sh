@@ -13,6 +13,9 @@
 # docs/modularity_perturbation_modes.png.
 #   scripts/experiment_perturbation.sh           (training ~45 min on 2 cores if missing, analysis ~30 min)
 #   scripts/experiment_perturbation.sh --quick   (5 updates, 2 sentences per direction, into /tmp)
+#   scripts/experiment_perturbation.sh --dense   (the quickstart's dense model, trained as
+#                                                 scripts/quickstart.sh does if missing; its FFN
+#                                                 layers MoEfied by k-means; zero and permute)
 # Re-running skips a finished training and analysis; an interrupted training resumes exactly.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +29,21 @@ sentences=25
 perturb=${PERTURB_SENTENCES:-20}
 extra=()
 cmd="scripts/experiment_perturbation.sh"
-if [ "${1:-}" = "--quick" ]; then
+modes=zero,permute,route
+model_desc="the issue 20 Switch model (d128, 3+3 layers, 8 experts of ffn 512 in every layer, 6,000 updates)"
+head="## Modularity: zeroing vs permute-and-scale vs restricted routing (issue 21)"
+png=modularity_perturbation_modes.png
+kind=Switch
+if [ "${1:-}" = "--dense" ]; then
+  config=configs/quickstart.yaml
+  root=work/models/quickstart
+  modes=zero,permute
+  model_desc="the quickstart's dense model (configs/quickstart.yaml: d128, 3+3 layers, ffn 512, 9,900 updates; scripts/quickstart.sh trains it); each FFN layer split into 16 experts of 32 neurons by balanced k-means (the MoEfication of the tables above)"
+  head="## Modularity: zeroing vs permute-and-scale on the dense quickstart model (issue 21)"
+  png=modularity_perturbation_modes_dense.png
+  kind=dense
+  cmd="$cmd --dense"
+elif [ "${1:-}" = "--quick" ]; then
   root=/tmp/strata_perturbation_quick
   extra=(--set train.max_updates=5 --set train.valid_every=5 --restart)
   sentences=3
@@ -45,16 +62,16 @@ fi
 
 out=$root/perturbation
 if [ ! -s "$out/modularity.json" ] || [ ${#extra[@]} -gt 0 ]; then
-  printf '\n== analyze modularity %s (zero, permute, route)\n' "$root/best.pt"
+  printf '\n== analyze modularity %s (%s)\n' "$root/best.pt" "$modes"
   mkdir -p "$out"
   "$strata" analyze modularity -m "$root/best.pt" --split valid --max-sentences $sentences --out "$out" \
-    --perturb-split test --perturb-sentences $perturb --perturb-modes zero,permute,route \
+    --perturb-split test --perturb-sentences $perturb --perturb-modes $modes \
     > "$out.txt.tmp" && mv "$out.txt.tmp" "$out.txt"
 fi
 
-/usr/bin/python3 - "$out/modularity.json" "$results" "$cmd" "$docs" "$perturb" <<'PY'
+/usr/bin/python3 - "$out/modularity.json" "$results" "$cmd" "$docs" "$perturb" "$modes" "$model_desc" "$head" "$png" "$kind" <<'PY'
 import json, os, sys
-path, results, cmd, docs, perturb = sys.argv[1:6]
+path, results, cmd, docs, perturb, modes_arg, model_desc, head, png_name, kind = sys.argv[1:11]
 m = json.load(open(path))
 p = m["perturbation"]
 def mean(xs):
@@ -71,10 +88,10 @@ for r in p["runs"]:
     if r["lang"] not in langs:
         langs.append(r["lang"])
 section = (
-    "## Modularity: zeroing vs permute-and-scale vs restricted routing (issue 21)\n\n"
+    f"{head}\n\n"
     f"Command: `{cmd}` (`strata analyze modularity -m best.pt --perturb-split test --perturb-sentences {perturb} "
-    "--perturb-modes zero,permute,route`).\n"
-    "Model: the issue 20 Switch model (d128, 3+3 layers, 8 experts of ffn 512 in every layer, 6,000 updates).\n"
+    f"--perturb-modes {modes_arg}`).\n"
+    f"Model: {model_desc}.\n"
     "For each language L, L's functional experts in every layer (encoder: source L; decoder: target L; the\n"
     "hypergeometric test above) are zeroed, permuted and scaled (the paper's T5 perturbation: the selected\n"
     "outputs of each forward call replaced by a random permutation of them, x4, ReLU), or made the only\n"
@@ -100,7 +117,7 @@ for r in p["runs"]:
     neurons = "" if r["mode"] == "route" else f"{r['neurons']:,}"
     section += (f"| {r['lang']} | {r['mode']} | {r['condition']} | {r['experts']} | {neurons} | "
                 f"{d['from']:.2f} | {d['into']:.2f} | {d['other']:.2f} |\n")
-section += "\n![perturbation modes](modularity_perturbation_modes.png)\n"
+section += f"\n![perturbation modes]({png_name})\n"
 if "--quick" in cmd:
     section = section.replace("\n\n", "\n\n**Quick mode: 5 updates. This checks the pipeline; the numbers mean nothing.**\n\n", 1)
 try:
@@ -121,20 +138,20 @@ try:
             ax.set_xticks(range(3)); ax.set_xticklabels(groups, fontsize=8)
             ax.axhline(0, color="black", linewidth=0.5); ax.set_title(mode, fontsize=9); ax.legend(fontsize=7)
         axes[0][0].set_ylabel("mean chrF drop")
-        fig.suptitle("Switch: perturbing L's functional experts vs baselines (mean over languages)", fontsize=9)
+        fig.suptitle(f"{kind}: perturbing L's functional experts vs baselines (mean over languages)", fontsize=9)
         fig.tight_layout()
-        png = f"{docs}/modularity_perturbation_modes.png"
+        png = f"{docs}/{png_name}"
         fig.savefig(png + ".tmp.png", dpi=110); os.replace(png + ".tmp.png", png); plt.close(fig)
 except ImportError:
     print("note: no plot (python3-matplotlib is not installed: apt-get install python3-matplotlib)", file=sys.stderr)
 text = open(results).read() if os.path.exists(results) else ""
-head = "## Modularity: zeroing vs permute-and-scale vs restricted routing (issue 21)"
 if head in text:
     start = text.index(head)
     nxt = text.find("\n## ", start + len(head))
     text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
 else:
-    anchor = text.find("\n## ", text.find("## Reading the issue 21 tables") + 1) if "## Reading the issue 21 tables" in text else -1
+    after = next((h for h in ("## Reading the perturbation modes (issue 21)", "## Reading the issue 21 tables") if h in text), None)
+    anchor = text.find("\n## ", text.find(after) + 1) if after else -1
     text = (text[:anchor + 1] + section + "\n" + text[anchor + 1:]) if anchor >= 0 else text.rstrip("\n") + "\n\n" + section
 tmp = results + ".tmp"
 open(tmp, "w").write(text)

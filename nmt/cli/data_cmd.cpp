@@ -9,6 +9,7 @@
 #include "nmt/util/error.h"
 #include "data/langs.h"
 #include "data/lid.h"
+#include "data/shortlist.h"
 #include "data/prepare.h"
 #include "data/spm.h"
 #include "nmt/cli/commands.h"
@@ -104,6 +105,28 @@ int lid_cmd(const std::vector<std::string>& args) {
   return 0;
 }
 
+int shortlist_cmd(const std::vector<std::string>& args) {
+  po::options_description desc(
+      "strata data shortlist: for each language, the SentencePiece pieces its side of train.tsv\n"
+      "uses (spm.model's pieces); translate, eval and serve then compute the output layer over\n"
+      "the target language's pieces only (--shortlist)");
+  add_config_options(desc);
+  desc.add_options()("output,o", po::value<std::string>(),
+                     "shortlist file (default <out_dir>/shortlist.tsv)")(
+      "min-count", ranged<int64_t>("min-count", 1, 1e15)->default_value(1),
+      "keep a piece when the language's training text uses it at least this often");
+  auto p = parse(args, desc);
+  if (p.help) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  ShortlistOptions opt;
+  opt.min_count = p.vm["min-count"].as<int64_t>();
+  prepare_shortlist(config_from(p.vm),
+                    p.vm.count("output") ? p.vm["output"].as<std::string>() : "", opt);
+  return 0;
+}
+
 int pairs_cmd(const std::vector<std::string>& args) {
   po::options_description desc(
       "strata data pairs: print one direction of a split as TSV (source<TAB>target)");
@@ -151,10 +174,11 @@ int pairs_cmd(const std::vector<std::string>& args) {
 
 int run_data(const std::vector<std::string>& args) {
   const char* usage =
-      "usage: strata data <prepare|spm|lid|pairs> [options]\n\n"
+      "usage: strata data <prepare|spm|lid|shortlist|pairs> [options]\n\n"
       "  prepare   download, extract, clean, align and split the benchmark (Core-8 by default)\n"
       "  spm       train the shared SentencePiece model\n"
       "  lid       train the character n-gram language identifier (<out_dir>/lid.model)\n"
+      "  shortlist the pieces each language's training text uses (<out_dir>/shortlist.tsv)\n"
       "  pairs     print one direction of a split as TSV\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::fputs(usage, stdout);
@@ -164,8 +188,9 @@ int run_data(const std::vector<std::string>& args) {
   if (args[0] == "prepare") return prepare_cmd(rest);
   if (args[0] == "spm") return spm_cmd(rest);
   if (args[0] == "lid") return lid_cmd(rest);
+  if (args[0] == "shortlist") return shortlist_cmd(rest);
   if (args[0] == "pairs") return pairs_cmd(rest);
-  throw Error("unknown data command '" + args[0] + "' (prepare, spm, lid, pairs)");
+  throw Error("unknown data command '" + args[0] + "' (prepare, spm, lid, shortlist, pairs)");
 }
 
 }  // namespace strata::cli

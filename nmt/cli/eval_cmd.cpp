@@ -98,6 +98,7 @@ int score_model(const po::variables_map& vm) {
   tr.to(device);
   tr.set_compute_type(compute);
   set_up_expert_prefetch(vm, tr);
+  const std::string shortlist = set_up_shortlist(vm, tr, "eval", true);
   std::string data_cfg_path =
       vm.count("data") ? vm["data"].as<std::string>() : tr.config().train.data;
   data::DataConfig dcfg = data::load_data_config(data_cfg_path, {});
@@ -128,6 +129,7 @@ int score_model(const po::variables_map& vm) {
     report[split] = nmt::scores_json(scores);
   }
   if (vm.count("json")) {
+    report["shortlist"] = shortlist.empty() ? nlohmann::json() : nlohmann::json(shortlist);
     write_file_atomically(vm["json"].as<std::string>(), report.dump(2) + "\n");
   }
   report_expert_cache(tr, "eval");
@@ -160,6 +162,7 @@ int run_eval(const std::vector<std::string>& args) {
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_repetition_options(desc);
   add_compute_type_option(desc);
+  add_shortlist_option(desc);
   add_expert_memory_option(desc);
   add_device_option(desc);
   po::variables_map vm;

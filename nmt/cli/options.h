@@ -169,6 +169,45 @@ inline kernels::ComputeType read_compute_type(const boost::program_options::vari
   return kernels::resolve_compute_type(*t);
 }
 
+// --shortlist of translate, eval and serve (data/shortlist.h).
+inline void add_shortlist_option(boost::program_options::options_description& desc) {
+  namespace po = boost::program_options;
+  desc.add_options()(
+      "shortlist", po::value<std::string>()->default_value("none"),
+      "vocabulary shortlist ('strata data shortlist'): decode into a language over the pieces its "
+      "training text uses; a file, 'auto' (<out_dir>/shortlist.tsv of the model's data config, "
+      "when it exists) or 'none' (the whole vocabulary)");
+}
+
+// Loads the --shortlist into `tr`; returns the file used ("" for none). `auto` without a file is
+// none (said on stderr when `verbose`); a bad or mismatched file is a one-line strata::Error.
+inline std::string set_up_shortlist(const boost::program_options::variables_map& vm,
+                                    nmt::Translator& tr, const char* command, bool verbose) {
+  std::string path = vm["shortlist"].as<std::string>();
+  if (path == "none") return "";
+  if (path == "auto") {
+    path.clear();
+    const std::string data = tr.config().train.data;
+    try {
+      if (!data.empty() && std::filesystem::exists(data))
+        path = data::load_data_config(data, {}).out_dir + "/shortlist.tsv";
+    } catch (const Error&) {
+      // the model's data config does not read here: no default shortlist
+    }
+    if (path.empty() || !std::filesystem::exists(path)) {
+      if (verbose)
+        std::fprintf(stderr, "[%s] --shortlist auto: no shortlist next to the model's data (%s): "
+                     "the whole vocabulary\n", command, data.c_str());
+      return "";
+    }
+  }
+  tr.set_shortlist(std::make_shared<const data::VocabShortlist>(data::VocabShortlist::load(path)), path);
+  if (verbose)
+    std::fprintf(stderr, "[%s] vocabulary shortlist %s (%zu languages)\n", command, path.c_str(),
+                 tr.shortlist()->langs().size());
+  return path;
+}
+
 // --device of translate and eval: where the model runs (kernels/device.h).
 inline void add_device_option(boost::program_options::options_description& desc) {
   namespace po = boost::program_options;

@@ -70,6 +70,7 @@ int run_serve(const std::vector<std::string>& args) {
       "language identifier for source 'auto' and /detect (default: <out_dir>/lid.model of the model's data if present)")(
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_compute_type_option(desc);
+  add_shortlist_option(desc);
   add_expert_memory_option(desc);
   po::variables_map vm;
   if (!parse_or_help(args, desc, vm)) return 0;
@@ -81,6 +82,7 @@ int run_serve(const std::vector<std::string>& args) {
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.set_compute_type(compute);
   set_up_expert_prefetch(vm, tr);
+  set_up_shortlist(vm, tr, "serve", true);
   nmt::SearchOptions search = tr.default_options();
   if (vm.count("beam")) search.beam = vm["beam"].as<int>();
   const int batch = tr.config().decode.batch_size;

@@ -92,6 +92,7 @@ int run_translate(const std::vector<std::string>& args) {
       "threads", ranged<int>("threads", 0, 1024)->default_value(0), "threads (0 = all cores)");
   add_repetition_options(desc);
   add_compute_type_option(desc);
+  add_shortlist_option(desc);
   add_expert_memory_option(desc);
   add_device_option(desc);
   po::variables_map vm;
@@ -107,6 +108,7 @@ int run_translate(const std::vector<std::string>& args) {
   tr.to(device);
   tr.set_compute_type(compute);
   set_up_expert_prefetch(vm, tr);
+  set_up_shortlist(vm, tr, "translate", false);
   tr.use_lms_shared(vm["lms-shared"].as<bool>());
   const std::string src_lang = vm.count("src-lang") ? vm["src-lang"].as<std::string>() : "";
   nmt::SearchOptions opt = tr.default_options();

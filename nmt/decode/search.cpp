@@ -22,13 +22,22 @@ c10::List<c10::optional<torch::Tensor>> pair_index(const std::vector<int64_t>& r
   return index;
 }
 
+// Columns of the scores: token id -> its column (-1: not scored) under a shortlist, else the
+// identity.
+struct Columns {
+  std::vector<int64_t> of;  // empty: identity
+  int64_t operator()(int64_t tok) const { return of.empty() ? tok : of[static_cast<size_t>(tok)]; }
+};
+
 // Repetition penalty (CTRL, Keskar et al. 2019), as CTranslate2 applies it: for each row r of
 // logits [R, V] and each distinct token u of seqs[r], logits[r][u] /= θ if positive, *= θ if not.
 void apply_repetition_penalty(torch::Tensor& logits, const std::vector<std::vector<int64_t>>& seqs,
-                              double theta) {
+                              double theta, const Columns& col) {
   std::vector<int64_t> rows, toks;
   for (size_t r = 0; r < seqs.size(); ++r) {
-    std::vector<int64_t> seen = seqs[r];
+    std::vector<int64_t> seen;
+    for (int64_t tok : seqs[r])
+      if (col(tok) >= 0) seen.push_back(col(tok));
     std::sort(seen.begin(), seen.end());
     seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
     rows.insert(rows.end(), seen.size(), static_cast<int64_t>(r));
@@ -45,7 +54,7 @@ void apply_repetition_penalty(torch::Tensor& logits, const std::vector<std::vect
 // token that follows an earlier occurrence of seqs[r]'s last n-1 tokens gets -inf, so no n-gram
 // occurs twice. One scan of the history per row and step, O(t·n) (as CTranslate2 does).
 void ban_repeated_ngrams(torch::Tensor& lprobs, const std::vector<std::vector<int64_t>>& seqs,
-                         int64_t n) {
+                         int64_t n, const Columns& col) {
   std::vector<int64_t> rows, toks;
   for (size_t r = 0; r < seqs.size(); ++r) {
     const auto& s = seqs[r];
@@ -53,9 +62,9 @@ void ban_repeated_ngrams(torch::Tensor& lprobs, const std::vector<std::vector<in
     if (L < n) continue;
     const auto suffix = s.end() - (n - 1);  // the n-1 tokens the next one would extend
     for (int64_t i = 0; i + n <= L; ++i)
-      if (std::equal(s.begin() + i, s.begin() + i + n - 1, suffix)) {
+      if (std::equal(s.begin() + i, s.begin() + i + n - 1, suffix) && col(s[i + n - 1]) >= 0) {
         rows.push_back(static_cast<int64_t>(r));
-        toks.push_back(s[i + n - 1]);
+        toks.push_back(col(s[i + n - 1]));
       }
   }
   if (rows.empty()) return;
@@ -107,8 +116,23 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
       input[b * K + k] = first[b];
       scores[b * K + k] = k == 0 ? 0.0 : kNegInf;  // identical beams: keep only the first
     }
+  // A shortlist: the step scores its pieces only; column c is token ids[c].
+  Columns col;
+  std::vector<int64_t> ids;
+  if (opt.output) {
+    const auto cpu = opt.output->ids.cpu().contiguous();
+    ids.assign(cpu.data_ptr<int64_t>(), cpu.data_ptr<int64_t>() + cpu.numel());
+    col.of.assign(static_cast<size_t>(model->options.vocab_size()), -1);
+    for (size_t c = 0; c < ids.size(); ++c) col.of.at(static_cast<size_t>(ids[c])) = static_cast<int64_t>(c);
+    TORCH_CHECK(col(eos) >= 0, "beam_search: the shortlist lacks </s>");
+    state.output = opt.output;
+  }
+  const auto token_of = [&](int64_t c) { return ids.empty() ? c : ids[static_cast<size_t>(c)]; };
   torch::Tensor banned;
-  if (!opt.banned.empty()) banned = torch::tensor(opt.banned, torch::kLong).to(model->device());
+  std::vector<int64_t> banned_cols;
+  for (int64_t tok : opt.banned)
+    if (tok >= 0 && tok < model->options.vocab_size() && col(tok) >= 0) banned_cols.push_back(col(tok));
+  if (!banned_cols.empty()) banned = torch::tensor(banned_cols, torch::kLong).to(model->device());
 
   for (int64_t t = 0; !active.empty(); ++t) {
     const int64_t A = static_cast<int64_t>(active.size());
@@ -116,7 +140,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
     torch::Tensor lprobs;  // [A·K, V]
     if (penalize) {
       auto logits = model->step_logits(tokens, state);
-      apply_repetition_penalty(logits, seqs, opt.repetition_penalty);
+      apply_repetition_penalty(logits, seqs, opt.repetition_penalty, col);
       lprobs = torch::log_softmax(logits, -1);
     } else {
       lprobs = model->step(tokens, state);  // off: exactly the unguarded search
@@ -124,7 +148,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
     // NOTE: as fairseq, banned tokens get -inf after the log-softmax (the others' log-probabilities
     // are not renormalised).
     if (banned.defined()) lprobs.index_fill_(1, banned, -std::numeric_limits<float>::infinity());
-    if (ngram > 0) ban_repeated_ngrams(lprobs, seqs, ngram);
+    if (ngram > 0) ban_repeated_ngrams(lprobs, seqs, ngram, col);
     const int64_t V = lprobs.size(1);
     auto cand = lprobs + torch::tensor(scores, torch::kDouble).to(lprobs.options()).unsqueeze(1);
     // Top 2K per sentence so that K non-EOS continuations always exist.
@@ -149,7 +173,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
       for (int64_t c = 0; c < C && static_cast<int64_t>(rows.size()) < K; ++c) {
         double s = ts[a * C + c];
         if (s == kNegInf) break;
-        int64_t beam = ti[a * C + c] / V, tok = ti[a * C + c] % V;
+        int64_t beam = ti[a * C + c] / V, tok = token_of(ti[a * C + c] % V);
         int64_t row = a * K + beam;
         if (tok == eos) {
           if (c < K) {  // only EOS among the top K candidates ends a hypothesis (as fairseq)

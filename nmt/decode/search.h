@@ -2,6 +2,7 @@
 // Greedy and beam search over a Transformer with incremental decoding.
 #include <torch/torch.h>
 
+#include <memory>
 #include <vector>
 
 #include "nmt/model/transformer.h"
@@ -25,6 +26,9 @@ struct SearchOptions {
   // divided by θ if positive and multiplied by θ if negative (CTRL, Keskar et al. 2019;
   // CTranslate2's repetition_penalty); 1 = off.
   double repetition_penalty = 1.0;
+  // A vocabulary shortlist (data/shortlist.h; Transformer::output_rows): only these pieces are
+  // scored and generated; the log-softmax normalises over them. Null: the whole vocabulary.
+  std::shared_ptr<const OutputRows> output;
 };
 
 struct Hypothesis {

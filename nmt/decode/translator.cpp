@@ -38,6 +38,20 @@ Translator::Translator(Checkpoint ckpt)
 void Translator::set_compute_type(kernels::ComputeType t) {
   compute_type_ = kernels::resolve_compute_type(t);
   kernels::pack_weights(*ckpt_.model, compute_type_);
+  output_rows_.clear();
+}
+
+void Translator::set_shortlist(std::shared_ptr<const data::VocabShortlist> list,
+                               const std::string& name) {
+  if (list) {
+    list->check_tokenizer(*tok_, name);
+    if (list->vocab_size() != ckpt_.model->options.vocab_size())
+      throw Error(name + ": the shortlist's vocabulary has " + std::to_string(list->vocab_size()) +
+                  " pieces, the model's output layer " +
+                  std::to_string(ckpt_.model->options.vocab_size()));
+  }
+  shortlist_ = std::move(list);
+  output_rows_.clear();
 }
 
 SearchOptions Translator::default_options() const {
@@ -79,6 +93,16 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
   const int64_t src_index = dir.first, tgt_index = dir.second;
   const bool lms = ckpt_.config.model.lms.enabled();
   const int64_t limit = ckpt_.config.model.max_positions - 2;
+  SearchOptions search = opt;
+  if (shortlist_ && !search.output && shortlist_->ids(tgt_lang)) {
+    auto& rows = output_rows_[tgt_lang];
+    if (!rows) {
+      kernels::ComputeTypeGuard compute(compute_type_);
+      rows = std::make_shared<const OutputRows>(
+          ckpt_.model->output_rows(torch::tensor(*shortlist_->ids(tgt_lang), torch::kLong)));
+    }
+    search.output = rows;
+  }
   std::vector<size_t> order;  // non-empty inputs, longest first
   for (size_t i = 0; i < src.size(); ++i)
     if (!src[i].empty()) order.push_back(i);
@@ -116,7 +140,7 @@ std::vector<std::vector<Hypothesis>> Translator::translate_ids(
     moe::RoutingOverride sida;  // SiDA mode: the predictor routes
     if (sida_) sida = prefetcher_->sida_routing(batch.src);
     moe::RoutingOverrideGuard route(sida_ ? &sida : moe::routing_override());
-    auto hyps = beam_search(ckpt_.model, batch.src, firsts, data::kEosId, opt, keys);
+    auto hyps = beam_search(ckpt_.model, batch.src, firsts, data::kEosId, search, keys);
     for (size_t i = start; i < end; ++i) out[order[i]] = std::move(hyps[i - start]);
     batch_seconds_.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }

@@ -1,10 +1,12 @@
 #pragma once
 // Translator facade: text in, text out. Tokenises, sorts by length, batches, runs beam search,
 // detokenises and restores the input order. No training code.
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "data/shortlist.h"
 #include "data/spm.h"
 #include "kernels/precision.h"
 #include "nmt/decode/search.h"
@@ -68,6 +70,12 @@ class Translator {
   // SiDA mode (needs a prefetcher): the routers are bypassed as ExpertPrefetcher::sida_routing
   // says, so each batch uses only its predicted experts; the output depends on the predictor.
   void set_sida(bool on);
+  // A vocabulary shortlist (data/shortlist.h): each call decodes into its target language over
+  // that language's pieces (a language the list lacks: the whole vocabulary). Throws
+  // strata::Error naming `name` when the list was built with another SentencePiece model. Null:
+  // off (the default).
+  void set_shortlist(std::shared_ptr<const data::VocabShortlist> list, const std::string& name);
+  const data::VocabShortlist* shortlist() const { return shortlist_.get(); }
 
   const std::vector<std::string>& langs() const { return ckpt_.langs; }
   const Config& config() const { return ckpt_.config; }
@@ -91,6 +99,9 @@ class Translator {
   bool lms_shared_ = false;
   kernels::ComputeType compute_type_ = kernels::ComputeType::kFloat32;
   bool sida_ = false;
+  std::shared_ptr<const data::VocabShortlist> shortlist_;
+  // The output layer's rows per target language, made for compute_type_ (cleared when it changes).
+  std::map<std::string, std::shared_ptr<const OutputRows>> output_rows_;
   std::shared_ptr<ExpertPrefetcher> prefetcher_;  // last: destroyed (its thread joined) first
 };
 

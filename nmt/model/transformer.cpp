@@ -399,6 +399,31 @@ torch::Tensor TransformerImpl::project(const torch::Tensor& states) {
   return kernels::matmul(states, embed->weight.t());  // [..., V]
 }
 
+torch::Tensor OutputRows::project(const torch::Tensor& states) const {
+  if (packed.defined()) return packed.linear(states, {});
+  return kernels::matmul(states, weight.t());  // [..., C]
+}
+
+OutputRows TransformerImpl::output_rows(const torch::Tensor& ids) {
+  OutputRows r;
+  r.ids = on_device(ids);
+  TORCH_CHECK(r.ids.dim() == 1 && r.ids.scalar_type() == torch::kLong,
+              "output_rows: ids must be a 1-D i64 tensor");
+  if (kernels::use_packed(packed_output_, embed->weight)) {
+    const auto& p = packed_output_;
+    if (p.format() == kernels::WeightFormat::kInt8)  // the same integers and row scales
+      r.packed = kernels::PackedWeight::from_int8(p.data().index_select(0, r.ids).contiguous(),
+                                                  p.scale().index_select(0, r.ids).contiguous());
+    else  // bf16 -> f32 -> bf16 is exact
+      r.packed = kernels::PackedWeight::make(
+          p.format(), p.data().index_select(0, r.ids).to(torch::kFloat).contiguous());
+    return r;
+  }
+  kernels::check_not_released({&embed->weight});
+  r.weight = embed->weight.index_select(0, r.ids).contiguous();
+  return r;
+}
+
 void TransformerImpl::pack_weights(kernels::WeightFormat f) {
   const auto& w = embed->weight;
   if (f == kernels::WeightFormat::kInt8 && stored_output_.made_from(w)) {
@@ -454,7 +479,7 @@ torch::Tensor TransformerImpl::step_logits(const torch::Tensor& tokens_in, Decod
                                        torch::Tensor(), &aux, state.enc.lms);
   x = decoder_norm(x).squeeze(1);  // [B, d]
   state.step++;
-  return project(x);  // [B, V] logits
+  return state.output ? state.output->project(x) : project(x);  // [B, V] or [B, C] logits
 }
 
 }  // namespace strata::nmt

@@ -205,8 +205,21 @@ struct EncoderOut {
   LmsKeys lms;
 };
 
+// The output layer over a subset of the vocabulary (a shortlist, data/shortlist.h): rows `ids`
+// of the output weight in the form project() used when TransformerImpl::output_rows made it
+// (the thread's compute type then), so project(states) = the model's project(states)[..., ids]
+// (int8: exactly, the rows keep their scales; float32 and bfloat16: up to summation order).
+struct OutputRows {
+  torch::Tensor ids;             // [C] i64, ascending
+  torch::Tensor weight;          // [C, d] f32 (float32), or undefined
+  kernels::PackedWeight packed;  // [C, d] bfloat16 / int8, or empty
+  torch::Tensor project(const torch::Tensor& states) const;  // [..., d] -> [..., C] f32
+};
+
 // State of incremental decoding for a batch of hypotheses.
 struct DecoderState {
+  // step()/step_logits() score only these pieces (columns in ids' order); null: the vocabulary.
+  std::shared_ptr<const OutputRows> output;
   EncoderOut enc;
   std::vector<DecoderLayerCache> layers;
   int64_t step = 0;
@@ -243,6 +256,8 @@ class TransformerImpl : public torch::nn::Module, public kernels::PackableModule
                               MoeAux* aux = nullptr);
   // The output layer (the shared embedding): states [..., d] -> logits [..., V] f32.
   torch::Tensor project(const torch::Tensor& states);
+  // The output layer's rows `ids` ([C] i64, ascending) in the form project() uses now.
+  OutputRows output_rows(const torch::Tensor& ids);
   // Inference: the output layer's weight packed in format f (kernels/); the embedding lookup stays
   // fp32. kernels::pack_weights(model, compute_type) packs this and every linear and expert.
   void pack_weights(kernels::WeightFormat f) override;
@@ -264,7 +279,8 @@ class TransformerImpl : public torch::nn::Module, public kernels::PackableModule
   // their index inputs there, so callers build batches on the CPU whatever the device.
   torch::Device device() const { return embed->weight.device(); }
   DecoderState start(EncoderOut enc);
-  // One incremental step: tokens [B] i64 -> log-probabilities [B, V] (f32).
+  // One incremental step: tokens [B] i64 -> log-probabilities [B, V] (f32); [B, C] over
+  // state.output's pieces when it is set.
   torch::Tensor step(const torch::Tensor& tokens, DecoderState& state);
   // The same step's scores before the log-softmax, logits [B, V] (f32); step() = log_softmax(this).
   torch::Tensor step_logits(const torch::Tensor& tokens, DecoderState& state);

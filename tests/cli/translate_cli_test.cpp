@@ -127,6 +127,46 @@ TEST(TranslateCliTest, ComputeTypesTranslateEvaluateAndRejectUnknownNames) {
   }
 }
 
+// Vocabulary shortlists: `strata data shortlist` writes <out_dir>/shortlist.tsv; translate, eval
+// and serve read it with --shortlist FILE or auto (the model's data) in every compute type; a
+// list of another SentencePiece model and a broken file are one-line errors.
+TEST(TranslateCliTest, ShortlistBuildsTranslatesEvaluatesAndRefusesBadFiles) {
+  test::TempDir d;
+  std::string data_yaml = make_tiny_corpus(d);
+  const auto ck = test::save_tiny_checkpoint(d, data_yaml, "m");
+  auto r = test::run_command(kStrata + " data shortlist --config " + data_yaml, d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("| de | "), std::string::npos) << r.out;
+  const std::string list = d / "data/shortlist.tsv";
+  ASSERT_TRUE(std::filesystem::exists(list));
+  test::write_file(d / "in.txt", "open the file\n\nsave the page\n");
+  const std::string translate = kStrata + " translate -m " + ck.path + " --tgt-lang de --threads 1";
+  for (const std::string& how : {"--shortlist " + list, std::string("--shortlist auto")})
+    for (const char* t : {"float32", "int8"}) {
+      r = test::run_command(translate + " " + how + " --compute-type " + t + " < " + (d / "in.txt"), d.str());
+      ASSERT_EQ(r.status, 0) << how << " " << t << ": " << r.err;
+      EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << how << " " << t;
+    }
+  const std::string eval = kStrata + " eval -m " + ck.path +
+                           " --split test --beam 1 --max-sentences 2 --threads 1 --shortlist auto";
+  r = test::run_command(eval + " --json " + (d / "s.json"), d.str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("[eval] vocabulary shortlist " + list), std::string::npos) << r.err;
+  EXPECT_NE(test::read_file(d / "s.json").find("\"shortlist\": \"" + list + "\""), std::string::npos);
+  // A list of another vocabulary (its MD5 changed), a broken one, a missing one.
+  std::string text = test::read_file(list);
+  const size_t md5 = text.find("spm_md5 ") + 8;
+  text.replace(md5, 32, std::string(32, '0'));
+  test::write_file(d / "other.tsv", text);
+  r = test::run_command(translate + " --shortlist " + (d / "other.tsv") + " < " + (d / "in.txt"), d.str());
+  expect_one_line_error(r, (d / "other.tsv") + ": the shortlist was built with another SentencePiece model");
+  test::write_file(d / "broken.tsv", text.substr(0, text.size() / 2));
+  r = test::run_command(eval + " --shortlist " + (d / "broken.tsv"), d.str());
+  expect_one_line_error(r, (d / "broken.tsv") + ":");
+  r = test::run_command(translate + " --shortlist " + (d / "none.tsv") + " < " + (d / "in.txt"), d.str());
+  expect_one_line_error(r, (d / "none.tsv") + ": cannot open vocabulary shortlist (build it with 'strata data shortlist')");
+}
+
 TEST(TranslateCliTest, NumericOptionsOutOfRangeAreOneLineErrorsBeforeAnythingLoads) {
   // The model path does not exist: each option must be refused first, by name.
   const std::vector<std::pair<std::string, std::string>> cases = {

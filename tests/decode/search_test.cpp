@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <numeric>
 #include <random>
 #include <set>
 #include <tuple>
@@ -69,7 +71,8 @@ struct NaiveHyp {
 
 // Log-probabilities of the next token after `tokens` by full recomputation, with the guards
 // written out: the penalty on each distinct earlier token's logit, then every token whose
-// appending would make an n-gram occur twice banned.
+// appending would make an n-gram occur twice banned. A shortlist (o.output): the tokens outside
+// it get -inf before the log-softmax, which so normalises over the shortlist.
 torch::Tensor naive_lprobs(Transformer& m, const torch::Tensor& src,
                            const std::vector<int64_t>& tokens, const SearchOptions& o) {
   std::vector<int64_t> prev = {kBos};
@@ -79,6 +82,11 @@ torch::Tensor naive_lprobs(Transformer& m, const torch::Tensor& src,
   for (int64_t u : std::set<int64_t>(tokens.begin(), tokens.end())) {
     float v = z[u].item<float>();
     z[u] = v < 0 ? v * theta : v / theta;
+  }
+  if (o.output) {
+    auto keep = torch::zeros({kVocab}, torch::kBool);
+    keep.index_fill_(0, o.output->ids, true);
+    z.masked_fill_(keep.logical_not(), -INFINITY);
   }
   auto lp = torch::log_softmax(z, -1);
   for (int64_t b : o.banned) lp[b] = -INFINITY;
@@ -273,5 +281,95 @@ TEST(SearchTest, EveryComputeTypeIsBatchInvariantAndIncremental) {
     for (int64_t t = 0; t < prev.size(1); ++t)
       EXPECT_TRUE(torch::allclose(m->step(prev.select(1, t), state), full.select(1, t), step_rtol, step_atol))
           << enum_name(kernels::names_of(type), type) << " step " << t;
+  }
+}
+
+// Vocabulary shortlists (data/shortlist.h): the search over a shortlist is the naive search whose
+// log-softmax runs over the shortlist's pieces only, guards included; nothing outside it is
+// generated; the whole vocabulary as a shortlist is the full search bit for bit; in int8 the
+// shortlist's logits are exactly the full output layer's columns; batch invariance holds.
+namespace {
+std::shared_ptr<const OutputRows> rows_of(Transformer& m, const std::vector<int64_t>& ids) {
+  return std::make_shared<const OutputRows>(m->output_rows(torch::tensor(ids, torch::kLong)));
+}
+const std::vector<int64_t> kList = {1, kEos, 4, 5, 7, 8, 11, 12, 13, 17, 20, 21, 25, 30, 31, 39};
+}  // namespace
+
+TEST(SearchTest, ShortlistMatchesNaiveSearchOverItsPieces) {
+  auto m = tiny_model(13);
+  const auto src = sources(4, 21);
+  for (int beam : {1, 3})
+    for (auto [ngram, penalty] : {std::pair{0, 1.0}, std::pair{2, 1.0}, std::pair{0, 1.5}}) {
+      auto o = options(beam, ngram, penalty);
+      o.output = rows_of(m, kList);
+      const auto got = search(m, src, o);
+      for (size_t b = 0; b < src.size(); ++b) {
+        const auto want = naive_beam(m, src[b], o);
+        const std::string what = "beam " + std::to_string(beam) + " ngram " + std::to_string(ngram) +
+                                 " penalty " + std::to_string(penalty) + " sentence " + std::to_string(b);
+        ASSERT_EQ(got[b].size(), want.size()) << what;
+        for (size_t k = 0; k < want.size(); ++k) {
+          EXPECT_EQ(got[b][k].tokens, want[k].tokens) << what << " hypothesis " << k;
+          EXPECT_NEAR(got[b][k].logprob, want[k].logprob, 1e-3) << what << " hypothesis " << k;
+          for (int64_t t : got[b][k].tokens)
+            EXPECT_TRUE(std::binary_search(kList.begin(), kList.end(), t)) << what << ": token " << t;
+        }
+      }
+    }
+}
+
+TEST(SearchTest, WholeVocabularyShortlistIsTheFullSearchBitForBit) {
+  std::vector<int64_t> all(kVocab);
+  std::iota(all.begin(), all.end(), 0);
+  for (auto type : {kernels::ComputeType::kFloat32, kernels::ComputeType::kInt8}) {
+    auto m = tiny_model(17);
+    kernels::pack_weights(*m, type);
+    kernels::ComputeTypeGuard g(type);
+    const auto src = sources(6, 22);
+    for (int beam : {1, 4}) {
+      auto o = options(beam, 0, 1.2);
+      const auto full = search(m, src, o);
+      o.output = rows_of(m, all);
+      const auto listed = search(m, src, o);
+      for (size_t b = 0; b < src.size(); ++b) {
+        ASSERT_EQ(full[b].size(), listed[b].size());
+        for (size_t k = 0; k < full[b].size(); ++k) {
+          EXPECT_EQ(full[b][k].tokens, listed[b][k].tokens);
+          EXPECT_EQ(full[b][k].score, listed[b][k].score)
+              << enum_name(kernels::names_of(type), type) << " beam " << beam;
+        }
+      }
+    }
+  }
+}
+
+TEST(SearchTest, ShortlistLogitsAreTheOutputLayersColumnsAndBatchInvariant) {
+  std::vector<kernels::ComputeType> types = {kernels::ComputeType::kFloat32, kernels::ComputeType::kInt8};
+  if (kernels::bf16_is_fast()) types.push_back(kernels::ComputeType::kBfloat16);
+  const auto ids = torch::tensor(kList, torch::kLong);
+  for (auto type : types) {
+    const std::string name = enum_name(kernels::names_of(type), type);
+    auto m = tiny_model(19);
+    kernels::pack_weights(*m, type);
+    kernels::ComputeTypeGuard g(type);
+    torch::NoGradGuard ng;
+    const auto x = torch::randn({7, 32});
+    const auto want = m->project(x).index_select(1, ids);
+    const auto got = rows_of(m, kList)->project(x);
+    if (type == kernels::ComputeType::kInt8)
+      EXPECT_TRUE(torch::equal(got, want)) << name << ": the same integers and scales";
+    else
+      EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-4)) << name;
+    const auto src = sources(32, 23);
+    for (int beam : {1, 4}) {
+      auto o = options(beam, 0, 1.0);
+      o.nbest = 1;
+      o.output = rows_of(m, kList);
+      const auto all = search(m, src, o);
+      for (size_t b : {0, 9, 31}) {
+        const auto alone = search(m, {src[b]}, o);
+        EXPECT_EQ(all[b][0].tokens, alone[0][0].tokens) << name << " beam " << beam << " sentence " << b;
+      }
+    }
   }
 }
