@@ -173,10 +173,10 @@ inline kernels::ComputeType read_compute_type(const boost::program_options::vari
 inline void add_shortlist_option(boost::program_options::options_description& desc) {
   namespace po = boost::program_options;
   desc.add_options()(
-      "shortlist", po::value<std::string>()->default_value("none"),
+      "shortlist", po::value<std::string>()->default_value("auto"),
       "vocabulary shortlist ('strata data shortlist'): decode into a language over the pieces its "
       "training text uses; a file, 'auto' (<out_dir>/shortlist.tsv of the model's data config, "
-      "when it exists) or 'none' (the whole vocabulary)");
+      "when it exists; the default) or 'none' (the whole vocabulary)");
 }
 
 // Loads the --shortlist into `tr`; returns the file used ("" for none). `auto` without a file is
