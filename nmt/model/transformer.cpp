@@ -405,6 +405,7 @@ torch::Tensor OutputRows::project(const torch::Tensor& states) const {
 }
 
 OutputRows TransformerImpl::output_rows(const torch::Tensor& ids) {
+  torch::NoGradGuard no_grad;  // inference rows: use_packed() must not depend on the caller's grad mode
   OutputRows r;
   r.ids = on_device(ids);
   TORCH_CHECK(r.ids.dim() == 1 && r.ids.scalar_type() == torch::kLong,

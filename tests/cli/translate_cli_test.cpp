@@ -148,8 +148,8 @@ TEST(TranslateCliTest, ShortlistBuildsTranslatesEvaluatesAndRefusesBadFiles) {
       EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << how << " " << t;
     }
   const std::string eval = kStrata + " eval -m " + ck.path +
-                           " --split test --beam 1 --max-sentences 2 --threads 1 --shortlist auto";
-  r = test::run_command(eval + " --json " + (d / "s.json"), d.str());
+                           " --split test --beam 1 --max-sentences 2 --threads 1";
+  r = test::run_command(eval + " --json " + (d / "s.json"), d.str());  // --shortlist auto: the default
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("[eval] vocabulary shortlist " + list), std::string::npos) << r.err;
   EXPECT_NE(test::read_file(d / "s.json").find("\"shortlist\": \"" + list + "\""), std::string::npos);

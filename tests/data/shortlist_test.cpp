@@ -46,7 +46,7 @@ std::unique_ptr<Tokenizer> train_tokenizer(const test::TempDir& d, const std::ve
 TEST(ShortlistTest, EachLanguageKeepsThePiecesItsTextUsesAndTheSpecials) {
   test::TempDir d;
   const auto rows = rows_of_three_languages();
-  const auto tok = train_tokenizer(d, rows, 300);
+  const auto tok = train_tokenizer(d, rows, 400);
   const std::vector<std::string> langs = {"en", "de", "ja"};
   for (int64_t min_count : {1, 2, 5}) {
     const VocabShortlist s = build_shortlist(rows, langs, *tok, {min_count});
@@ -75,7 +75,7 @@ TEST(ShortlistTest, EachLanguageKeepsThePiecesItsTextUsesAndTheSpecials) {
 TEST(ShortlistTest, FileRoundTripAndAnotherModelIsRefused) {
   test::TempDir d, other;
   const auto rows = rows_of_three_languages();
-  const auto tok = train_tokenizer(d, rows, 300);
+  const auto tok = train_tokenizer(d, rows, 400);
   const VocabShortlist s = build_shortlist(rows, {"en", "de", "ja"}, *tok, {2});
   s.save(d / "shortlist.tsv");
   const VocabShortlist back = VocabShortlist::load(d / "shortlist.tsv");
@@ -86,7 +86,7 @@ TEST(ShortlistTest, FileRoundTripAndAnotherModelIsRefused) {
   for (const auto& l : s.langs()) EXPECT_EQ(*back.ids(l), *s.ids(l)) << l;
   EXPECT_NO_THROW(back.check_tokenizer(*tok, "list"));
   // The same text with another vocabulary size: another model.
-  const auto tok2 = train_tokenizer(other, rows, 280);
+  const auto tok2 = train_tokenizer(other, rows, 420);
   try {
     back.check_tokenizer(*tok2, "list.tsv");
     ADD_FAILURE() << "a list of another SentencePiece model was accepted";

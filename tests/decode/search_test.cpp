@@ -352,10 +352,12 @@ TEST(SearchTest, ShortlistLogitsAreTheOutputLayersColumnsAndBatchInvariant) {
     auto m = tiny_model(19);
     kernels::pack_weights(*m, type);
     kernels::ComputeTypeGuard g(type);
+    const auto rows = rows_of(m, kList);  // with gradients on, as a translator makes them
     torch::NoGradGuard ng;
     const auto x = torch::randn({7, 32});
     const auto want = m->project(x).index_select(1, ids);
-    const auto got = rows_of(m, kList)->project(x);
+    const auto got = rows->project(x);
+    EXPECT_EQ(rows->packed.defined(), type != kernels::ComputeType::kFloat32) << name;
     if (type == kernels::ComputeType::kInt8)
       EXPECT_TRUE(torch::equal(got, want)) << name << ": the same integers and scales";
     else
