@@ -94,10 +94,13 @@ section = (
     f"Model: {model_desc}.\n"
     "For each language L, L's functional experts in every layer (encoder: source L; decoder: target L; the\n"
     "hypergeometric test above) are zeroed, permuted and scaled (the paper's T5 perturbation: the selected\n"
-    "outputs of each forward call replaced by a random permutation of them, x4, ReLU), or made the only\n"
-    "experts tokens may be routed to (the paper's Switch experiment, without its few-shot tuning; gates keep\n"
-    "the router's unrestricted probabilities). Baselines: as many random experts of the same layers (route:\n"
-    "random non-functional ones) and as many top-AP neurons for L. Numbers: mean chrF drop from the\n"
+    "outputs of each forward call replaced by a random permutation of them, x4, ReLU)" +
+    (", or made the only\n"
+     "experts tokens may be routed to (the paper's Switch experiment, without its few-shot tuning; gates keep\n"
+     "the router's unrestricted probabilities). Baselines: as many random experts of the same layers (route:\n"
+     "random non-functional ones)" if "route" in modes_arg else
+     ".\nBaselines: as many random experts of the same layers") +
+    " and as many top-AP neurons for L. Numbers: mean chrF drop from the\n"
     f"unperturbed model (test chrF {base:.2f}; greedy, {perturb} sentences per direction) on the directions\n"
     "from L, into L and the rest.\n\n"
     "Mean over the languages that have functional experts:\n\n"
@@ -106,17 +109,22 @@ for mode, cond in kinds:
     rs = [r for r in runs if r["mode"] == mode and r["condition"] == cond]
     section += (f"| {mode} | {cond} | {len(rs)} | {mean(r['drop']['from'] for r in rs):.2f} | "
                 f"{mean(r['drop']['into'] for r in rs):.2f} | {mean(r['drop']['other'] for r in rs):.2f} |\n")
-section += ("\nPer language (experts: functional experts over the layers; route: those of them in layers\n"
-            "whose routing can be restricted):\n\n"
+section += ("\nPer language (experts: functional experts over the layers" +
+            ("; route: those of them in layers\nwhose routing can be restricted" if "route" in modes_arg else "") +
+            "):\n\n"
             "| L | mode | condition | experts | neurons | from L | into L | other |\n|---|---|---|---:|---:|---:|---:|---:|\n")
+none = []
 for r in p["runs"]:
     if "drop" not in r:
-        section += f"| {r['lang']} | {r['mode']} | {r['condition']} | 0 | | no functional experts | | |\n"
+        if r["lang"] not in none:
+            none.append(r["lang"])
         continue
     d = r["drop"]
     neurons = "" if r["mode"] == "route" else f"{r['neurons']:,}"
     section += (f"| {r['lang']} | {r['mode']} | {r['condition']} | {r['experts']} | {neurons} | "
                 f"{d['from']:.2f} | {d['into']:.2f} | {d['other']:.2f} |\n")
+if none:
+    section += f"\nNo functional experts (nothing to perturb): {', '.join(none)}.\n"
 section += f"\n![perturbation modes]({png_name})\n"
 if "--quick" in cmd:
     section = section.replace("\n\n", "\n\n**Quick mode: 5 updates. This checks the pipeline; the numbers mean nothing.**\n\n", 1)
