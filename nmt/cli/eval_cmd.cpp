@@ -127,9 +127,9 @@ int score_model(const po::variables_map& vm) {
     const nmt::SplitScores scores = nmt::score_split(tr, dcfg, split, opt, batch, max_sent, use, vm["nll"].as<bool>());
     std::printf("%s", nmt::format_scores(scores, model, opt.beam).c_str());
     report[split] = nmt::scores_json(scores);
+    if (!shortlist.empty()) report[split]["shortlist"] = shortlist;  // the file decoding used
   }
   if (vm.count("json")) {
-    report["shortlist"] = shortlist.empty() ? nlohmann::json() : nlohmann::json(shortlist);
     write_file_atomically(vm["json"].as<std::string>(), report.dump(2) + "\n");
   }
   report_expert_cache(tr, "eval");
