@@ -60,7 +60,10 @@ class Translator {
   void set_compute_type(kernels::ComputeType t);
   // Moves the model to `device` (kernels/device.h; before set_compute_type). Batches are built on
   // the CPU and move with the model's inputs.
-  void to(const torch::Device& device) { ckpt_.model->to(device); }
+  void to(const torch::Device& device) {
+    ckpt_.model->to(device);
+    output_rows_.clear();  // made on the old device
+  }
   kernels::ComputeType compute_type() const { return compute_type_; }
   // Experts restored on dispatch (issue 22): before each batch decodes, `p` starts bringing in
   // the next batch's predicted experts (nmt/decode/expert_prefetch.h); null: none. The output
