@@ -82,6 +82,19 @@ std::string describe_auto_compute_type() {
   return name + " (this CPU has neither VNNI int8 nor AVX512_BF16 dot products)";
 }
 
+ComputeType resolve_compute_type(ComputeType t, int64_t d_model) {
+  if (t == ComputeType::kAuto && d_model > 0 && d_model < kLowPrecisionMinWidth) return ComputeType::kFloat32;
+  return resolve_compute_type(t);
+}
+
+std::string describe_auto_compute_type(int64_t d_model) {
+  if (d_model > 0 && d_model < kLowPrecisionMinWidth && resolve_compute_type(ComputeType::kAuto) != ComputeType::kFloat32)
+    return "float32 (a d" + std::to_string(d_model) + " model: below d " +
+           std::to_string(kLowPrecisionMinWidth) + " float32 decodes faster than " +
+           describe_auto_compute_type() + ")";
+  return describe_auto_compute_type();
+}
+
 WeightFormat weight_format(ComputeType t) {
   switch (resolve_compute_type(t)) {
     case ComputeType::kInt8:

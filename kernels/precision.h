@@ -64,6 +64,17 @@ ComputeType resolve_compute_type(ComputeType t);
 // Why auto resolves as it does here, e.g. "int8 (this CPU has AVX512_VNNI int8 dot products)".
 std::string describe_auto_compute_type();
 
+// Below this model width (d_model) auto means float32: the products of a narrow model are too
+// small for oneDNN's low-precision kernels to beat OpenBLAS fp32 (Zen 4, 2 threads, bench_decode,
+// target tokens/s greedy / beam 4: d 128 float32 8,414 / 3,285 vs int8 5,755 / 3,008; d 256 float32
+// 4,835 / 2,037 vs int8 4,908 / 2,672; d 512 int8 2.3x float32; docs/PERFORMANCE.md).
+constexpr int64_t kLowPrecisionMinWidth = 256;
+
+// resolve_compute_type for a model of width d_model (0: unknown, as above).
+ComputeType resolve_compute_type(ComputeType t, int64_t d_model);
+// describe_auto_compute_type for a model of width d_model.
+std::string describe_auto_compute_type(int64_t d_model);
+
 // The linear layers' weight format and the other products' precision under t (resolved).
 WeightFormat weight_format(ComputeType t);
 Precision precision_of(ComputeType t);

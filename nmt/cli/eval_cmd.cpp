@@ -91,12 +91,13 @@ int score_files(const po::variables_map& vm) {
 int score_model(const po::variables_map& vm) {
   set_threads(vm["threads"].as<int>());
   const std::string model = vm["model"].as<std::string>();
-  const kernels::ComputeType compute = read_compute_type(vm, "eval");
+  const kernels::ComputeType compute = read_compute_type(vm, "eval", true);
   const c10::Device device = read_device(vm);
   nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, device, compute)));
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.to(device);
   tr.set_compute_type(compute);
+  report_compute_type(compute, tr, "eval");
   set_up_expert_prefetch(vm, tr);
   const std::string shortlist = set_up_shortlist(vm, tr, "eval", true);
   std::string data_cfg_path =

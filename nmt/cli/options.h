@@ -155,18 +155,33 @@ inline void add_compute_type_option(boost::program_options::options_description&
                      "supports); int8: linear, expert and output weights in int8 with per-row scales");
 }
 
-// Its value; auto is resolved and said on stderr ("[cmd] compute type auto: int8 (...)").
+// Its value; auto is resolved for this CPU and said on stderr ("[cmd] compute type auto: int8
+// (...)"). `keep_auto`: auto is returned as is and nothing is said: the caller resolves it for
+// the model (Translator::set_compute_type) and says so with report_compute_type.
 inline kernels::ComputeType read_compute_type(const boost::program_options::variables_map& vm,
-                                              const char* command) {
+                                              const char* command, bool keep_auto = false) {
   const auto& names = kernels::names_of(kernels::ComputeType{});
   const std::string v = vm["compute-type"].as<std::string>();
   const auto t = enum_value(names, v);
   if (!t)
     throw Error("--compute-type must be " + join_alternatives(enum_names(names)) + ", got '" + v + "'");
+  if (keep_auto) return *t;
   if (*t == kernels::ComputeType::kAuto)
     std::fprintf(stderr, "[%s] compute type auto: %s\n", command,
                  kernels::describe_auto_compute_type().c_str());
   return kernels::resolve_compute_type(*t);
+}
+
+// After tr.set_compute_type(given): "[cmd] compute type auto: ..." when `given` was auto.
+inline void report_compute_type(kernels::ComputeType given, const nmt::Translator& tr,
+                                const char* command) {
+  if (given != kernels::ComputeType::kAuto) return;
+  const int64_t d = tr.config().model.d_model;
+  const kernels::ComputeType got = tr.compute_type();
+  std::fprintf(stderr, "[%s] compute type auto: %s\n", command,
+               got == kernels::resolve_compute_type(given, d)
+                   ? kernels::describe_auto_compute_type(d).c_str()
+                   : (kernels::describe_auto_compute_type() + " (an int8 checkpoint loaded int8 only)").c_str());
 }
 
 // --shortlist of translate, eval and serve (data/shortlist.h).

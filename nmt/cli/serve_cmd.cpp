@@ -76,11 +76,12 @@ int run_serve(const std::vector<std::string>& args) {
   if (!parse_or_help(args, desc, vm)) return 0;
   if (!vm.count("model")) throw Error("--model is required");
   set_threads(vm["threads"].as<int>());
-  const kernels::ComputeType compute = read_compute_type(vm, "serve");
+  const kernels::ComputeType compute = read_compute_type(vm, "serve", true);
   const std::string model = vm["model"].as<std::string>();
   nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, c10::Device(c10::kCPU), compute)));
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.set_compute_type(compute);
+  report_compute_type(compute, tr, "serve");
   set_up_expert_prefetch(vm, tr);
   set_up_shortlist(vm, tr, "serve", true);
   nmt::SearchOptions search = tr.default_options();

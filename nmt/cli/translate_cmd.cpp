@@ -100,13 +100,14 @@ int run_translate(const std::vector<std::string>& args) {
   if (!vm.count("model")) throw Error("--model is required");
   if (!vm.count("tgt-lang")) throw Error("--tgt-lang is required");
   set_threads(vm["threads"].as<int>());
-  const kernels::ComputeType compute = read_compute_type(vm, "translate");
+  const kernels::ComputeType compute = read_compute_type(vm, "translate", true);
   const c10::Device device = read_device(vm);
   const std::string model = vm["model"].as<std::string>();
   nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, device, compute)));
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.to(device);
   tr.set_compute_type(compute);
+  report_compute_type(compute, tr, "translate");
   set_up_expert_prefetch(vm, tr);
   set_up_shortlist(vm, tr, "translate", false);
   tr.use_lms_shared(vm["lms-shared"].as<bool>());

@@ -36,7 +36,11 @@ Translator::Translator(Checkpoint ckpt)
 }
 
 void Translator::set_compute_type(kernels::ComputeType t) {
-  compute_type_ = kernels::resolve_compute_type(t);
+  compute_type_ = kernels::resolve_compute_type(t, ckpt_.config.model.d_model);
+  // An int8 checkpoint loaded int8-only (LoadOptions::int8_only) has no float32 weights left.
+  if (t == kernels::ComputeType::kAuto && kernels::weight_format(compute_type_) == kernels::WeightFormat::kNone &&
+      kernels::is_released(ckpt_.model->embed->weight))
+    compute_type_ = kernels::resolve_compute_type(t);
   kernels::pack_weights(*ckpt_.model, compute_type_);
   output_rows_.clear();
 }

@@ -54,7 +54,8 @@ class Translator {
   // the language-specific banks.
   void use_lms_shared(bool on) { lms_shared_ = on; }
 
-  // Inference compute type (kernels/precision.h; auto is resolved): packs the model's linear,
+  // Inference compute type (kernels/precision.h; auto is resolved for the model's width: float32
+  // below kernels::kLowPrecisionMinWidth unless its weights were loaded int8-only): packs the model's linear,
   // expert and output weights for it (int8: per-row scales; bf16) and decodes under it. float32
   // (the default) decodes with the checkpoint's own weights.
   void set_compute_type(kernels::ComputeType t);

@@ -145,6 +145,18 @@ TEST(ComputeTypeTest, NamesAutoAndTheGuard) {
   const ComputeType a = resolve_compute_type(ComputeType::kAuto);
   EXPECT_EQ(a, int8_is_fast() ? ComputeType::kInt8
                : bf16_is_fast() ? ComputeType::kBfloat16 : ComputeType::kFloat32);
+  // For a model: float32 below kLowPrecisionMinWidth (256), the CPU's choice from there on or
+  // when the width is unknown (0); explicit types are never changed.
+  EXPECT_EQ(resolve_compute_type(ComputeType::kAuto, 128), ComputeType::kFloat32);
+  EXPECT_EQ(resolve_compute_type(ComputeType::kAuto, 255), ComputeType::kFloat32);
+  EXPECT_EQ(resolve_compute_type(ComputeType::kAuto, 256), a);
+  EXPECT_EQ(resolve_compute_type(ComputeType::kAuto, 512), a);
+  EXPECT_EQ(resolve_compute_type(ComputeType::kAuto, 0), a);
+  EXPECT_EQ(resolve_compute_type(ComputeType::kInt8, 128), ComputeType::kInt8);
+  EXPECT_EQ(resolve_compute_type(ComputeType::kBfloat16, 64), ComputeType::kBfloat16);
+  if (a != ComputeType::kFloat32)
+    EXPECT_EQ(describe_auto_compute_type(128).rfind("float32 (a d128 model: below d 256", 0), 0u)
+        << describe_auto_compute_type(128);
   EXPECT_EQ(compute_type(), ComputeType::kFloat32);
   EXPECT_EQ(compute_weight_format(), WeightFormat::kNone);
   {
