@@ -151,8 +151,13 @@ RoutingReport analyze_routing(const std::string& model_path, const RoutingOption
   const auto& mc = ck.config.model.moe;
   if (!mc.enabled())
     throw Error(model_path + ": not an MoE model (model.moe.type: none); nothing to analyze");
-  kernels::pack_weights(*ck.model, options.compute_type);
-  kernels::ComputeTypeGuard compute(options.compute_type);
+  // auto: for this model's width (kernels::kLowPrecisionMinWidth), said as translate says it.
+  const kernels::ComputeType type = kernels::resolve_compute_type(options.compute_type, ck.config.model.d_model);
+  if (options.compute_type == kernels::ComputeType::kAuto)
+    std::fprintf(stderr, "[analyze] compute type auto: %s\n",
+                 kernels::describe_auto_compute_type(ck.config.model.d_model).c_str());
+  kernels::pack_weights(*ck.model, type);
+  kernels::ComputeTypeGuard compute(type);
   auto tok = checkpoint_tokenizer(ck);
   AnalysisSplit split = load_analysis_split(ck, *tok, options.data_config, options.split, options.max_sentences);
   RoutingReport rep;

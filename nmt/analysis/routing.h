@@ -28,7 +28,7 @@ struct RoutingOptions {
   std::string split = "valid";  // split of the data config (<out_dir>/<split>.tsv)
   std::string data_config;      // data config (YAML); empty = the one the model was trained on
   int max_sentences = 200;      // sentence pairs per direction (0 = all)
-  kernels::ComputeType compute_type = kernels::ComputeType::kFloat32;  // of the forward passes
+  kernels::ComputeType compute_type = kernels::ComputeType::kFloat32;  // of the forward passes (auto: for the model's width)
 };
 
 // First-choice counts of one MoE layer.

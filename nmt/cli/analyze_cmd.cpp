@@ -45,7 +45,7 @@ int analyze_routing(const po::variables_map& vm) {
   opt.split = vm["split"].as<std::string>();
   if (vm.count("data")) opt.data_config = vm["data"].as<std::string>();
   opt.max_sentences = vm["max-sentences"].as<int>();
-  opt.compute_type = read_compute_type(vm, "analyze");
+  opt.compute_type = read_compute_type(vm, "analyze", true);  // auto: resolved for the model
   const nmt::RoutingReport report = nmt::analyze_routing(model_path, opt);
   std::printf("%s", nmt::routing_tables(report).c_str());
   const std::string dir = out_dir(vm, model_path, "routing");

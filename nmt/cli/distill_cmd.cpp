@@ -84,10 +84,14 @@ int run_kd(const std::vector<std::string>& args) {
   s.chunk_rows = vm["chunk-rows"].as<size_t>();
   s.max_rows = vm["max-rows"].as<size_t>();
   s.seed = static_cast<uint64_t>(cfg.train.seed);
-  s.compute_type = read_compute_type(vm, "distill");
+  s.compute_type = read_compute_type(vm, "distill", true);  // auto: resolved for the teacher below
   if (s.chunk_rows < 1) throw Error("--chunk-rows must be >= 1");
   if (level != "word") {
     nmt::Config tcfg = nmt::load_checkpoint(s.teacher).config;
+    if (s.compute_type == kernels::ComputeType::kAuto)
+      std::fprintf(stderr, "[distill] compute type auto: %s\n",
+                   kernels::describe_auto_compute_type(tcfg.model.d_model).c_str());
+    s.compute_type = kernels::resolve_compute_type(s.compute_type, tcfg.model.d_model);
     s.beam = vm.count("beam") ? vm["beam"].as<int>() : tcfg.decode.beam;
     s.batch = vm.count("batch-size") ? vm["batch-size"].as<int>() : tcfg.decode.batch_size;
     if (s.beam < 1) throw Error("--beam must be >= 1");

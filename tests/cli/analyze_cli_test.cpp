@@ -100,6 +100,13 @@ TEST(AnalyzeCliTest, RoutingTablesHeatMapAgreementLogAndBadInput) {
     EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
   std::string json = test::read_file(d / "an/routing.json");
   EXPECT_NE(json.find("\"nmi\""), std::string::npos) << json;
+  // --compute-type auto resolves for the model: this one is narrower than d 256, so float32,
+  // the same tables as above.
+  auto a = test::run_command(kStrata + " analyze routing -m " + (d / "ac/best.pt") +
+                                 " --split valid --compute-type auto --out " + (d / "an_auto"), d.str());
+  ASSERT_EQ(a.status, 0) << a.err;
+  EXPECT_NE(a.err.find("[analyze] compute type auto: float32"), std::string::npos) << a.err;
+  EXPECT_EQ(a.out, r.out);
   // The PNG: signature, IHDR (4 layers × 4 experts + 3 gaps, 12 px cells; 3 language rows),
   // chunk CRCs (libpng checks every one as it reads), and IDAT inflating to height rows of
   // 1 + 3·width bytes (a filter byte and 8-bit RGB).
