@@ -72,14 +72,6 @@ void for_each_ngram(std::string_view text, int max_n, F&& f) {
     }
 }
 
-int64_t parse_int(const std::string& s, bool* ok) {
-  char* end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(s.c_str(), &end, 10);
-  *ok = !s.empty() && end == s.c_str() + s.size() && errno == 0;
-  return v;
-}
-
 }  // namespace
 
 std::vector<std::string> lid_ngrams(std::string_view text, int max_n) {

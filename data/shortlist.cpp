@@ -9,6 +9,7 @@
 
 #include "nmt/util/error.h"
 #include "nmt/util/file_io.h"
+#include "nmt/util/format.h"
 
 namespace strata::data {
 
@@ -16,19 +17,6 @@ namespace {
 constexpr const char* kMagic = "strata-shortlist";
 constexpr int kVersion = 1;
 
-// A whole decimal integer (optional leading '-'), nothing else.
-bool read_int(const std::string& s, int64_t* v) {
-  if (s.empty() || s.size() > 19) return false;
-  size_t i = s[0] == '-' ? 1 : 0;
-  if (i == s.size()) return false;
-  int64_t x = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    x = x * 10 + (s[i] - '0');
-  }
-  *v = s[0] == '-' ? -x : x;
-  return true;
-}
 }  // namespace
 
 std::string tokenizer_md5(const Tokenizer& tok) { return md5_hex(tok.serialized()); }
@@ -108,8 +96,9 @@ VocabShortlist VocabShortlist::load(const std::string& path) {
     return line.substr(key.size() + 1);
   };
   auto int_field = [&](const std::string& key, int64_t lo, int64_t hi) {
-    int64_t v = 0;
-    if (!read_int(field(key), &v) || v < lo || v > hi)
+    bool ok = false;
+    const int64_t v = parse_int(field(key), &ok);
+    if (!ok || v < lo || v > hi)
       throw fail("'" + key + "' must be an integer in [" + std::to_string(lo) + ", " +
                  std::to_string(hi) + "], got '" + line.substr(0, 80) + "'");
     return v;
@@ -132,16 +121,17 @@ VocabShortlist VocabShortlist::load(const std::string& path) {
     std::string lang = line.substr(0, t1);
     if (lang.empty() || std::find(s.langs_.begin(), s.langs_.end(), lang) != s.langs_.end())
       throw fail(lang.empty() ? "empty language" : "language '" + lang + "' listed twice");
-    int64_t n = 0;
-    if (!read_int(line.substr(t1 + 1, t2 - t1 - 1), &n) || n < 1 || n > s.vocab_)
+    bool ok = false;
+    const int64_t n = parse_int(line.substr(t1 + 1, t2 - t1 - 1), &ok);
+    if (!ok || n < 1 || n > s.vocab_)
       throw fail("the id count must be in [1, vocab]");
     std::vector<int64_t> ids;
     ids.reserve(static_cast<size_t>(n));
     std::istringstream ss(line.substr(t2 + 1));
     std::string word;
     while (ss >> word) {
-      int64_t id = 0;
-      if (!read_int(word, &id) || id < 0 || id >= s.vocab_)
+      const int64_t id = parse_int(word, &ok);
+      if (!ok || id < 0 || id >= s.vocab_)
         throw fail("id '" + word.substr(0, 20) + "' is not in [0, " + std::to_string(s.vocab_) + ")");
       if (!ids.empty() && id <= ids.back()) throw fail("ids must be strictly ascending");
       ids.push_back(id);

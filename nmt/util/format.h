@@ -1,8 +1,12 @@
 #pragma once
-// printf-style formatting into a std::string (for tables that are printed and also returned).
+// printf-style formatting into a std::string (for tables that are printed and also returned), and
+// the reverse for integers (parse_int: the text readers of lid.model and shortlist.tsv).
 //   std::string row = format("| %s | %.2f |\n", name.c_str(), score);
 //   std::fprintf(stderr, "%s elapsed\n", hms(seconds).c_str());
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <cstdarg>
 #include <cstdio>
 #include <string>
@@ -22,6 +26,16 @@ inline std::string format(const char* fmt, ...) {
   if (n > 0) std::vsnprintf(s.data(), s.size() + 1, fmt, again);
   va_end(again);
   return s;
+}
+
+// A whole decimal integer (std::strtoll's syntax); *ok = false for empty text, trailing
+// characters or a value outside int64.
+inline int64_t parse_int(const std::string& s, bool* ok) {
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  *ok = !s.empty() && end == s.c_str() + s.size() && errno == 0;
+  return v;
 }
 
 // Seconds on the steady clock (for elapsed times and rates).
