@@ -7,6 +7,9 @@ Strata and CTranslate2 so that a slower minute of this VM hits both. Prints a ma
 the median target tokens/s with the ratios.
 
   /usr/bin/python3 bench/decode_vs_ct2.py [--rounds 2] [--peers /work/peers] [--strata-types float32,int8]
+      [--strata-types float32,int8,int8+shortlist --shortlist 2500]   (T+shortlist: the output layer
+      over 2,500 of the 8,000 pieces, as Strata decodes with a per-language shortlist; CTranslate2
+      runs without its vmap)
 
 Needs CTranslate2 built by ../shared/peers (build_ct2.sh, build_ct2_dnnl.sh) under --peers: its
 Python module in PEERS/CTranslate2/python, the oneDNN library in PEERS/ct2-install-dnnl/lib and
@@ -23,10 +26,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def strata(exe, ctype, beam, threads):
-    # 10 repeats of one batch of 32 = CTranslate2's 320 sentences in batches of 32.
+def strata(exe, ctype, beam, threads, shortlist):
+    # 10 repeats of one batch of 32 = CTranslate2's 320 sentences in batches of 32. A type named
+    # T+shortlist decodes in T with the output layer over `shortlist` pieces (bench_decode --shortlist).
+    ctype, _, sl = ctype.partition("+")
+    extra = ["--shortlist", str(shortlist)] if sl == "shortlist" else []
     out = subprocess.run([exe, "--one", "base", str(beam), "--compute-type", ctype, "--steps", "24",
-                          "--batch", "32", "--repeat", "10", "--threads", str(threads)],
+                          "--batch", "32", "--repeat", "10", "--threads", str(threads)] + extra,
                          capture_output=True, text=True, check=True).stdout
     r = json.loads(out.strip().splitlines()[-1])
     return r["tokens_per_s"], r["peak_rss_mb"]
@@ -56,12 +62,15 @@ def main():
     ap.add_argument("--strata", default=os.path.join(ROOT, "build", "bench", "bench_decode"))
     ap.add_argument("--strata-types", default="float32,int8")
     ap.add_argument("--ct2-types", default="float32,int8")
+    ap.add_argument("--shortlist", type=int, default=2500,
+                    help="pieces in the shortlist of the T+shortlist types (Core-8's lists: 2.0k-3.0k of 8k)")
     a = ap.parse_args()
     rows = {}  # (engine, type, beam) -> [(tok/s, rss)]
     for rnd in range(a.rounds):
         for beam in (1, 4):
             for t in a.strata_types.split(","):
-                rows.setdefault(("Strata", t, beam), []).append(strata(a.strata, t, beam, a.threads))
+                rows.setdefault(("Strata", t, beam), []).append(
+                    strata(a.strata, t, beam, a.threads, a.shortlist))
             for t in a.ct2_types.split(","):
                 rows.setdefault(("CTranslate2 4.8.1 (oneDNN)", t, beam), []).append(
                     ct2(a.peers, a.ct2_bench, t, beam, a.threads))

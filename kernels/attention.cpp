@@ -6,6 +6,12 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+// GCC 12's AVX-512 headers make their _mm512_undefined_* placeholders from themselves (GCC bug
+// 105593), which -Wuninitialized reports in every function that inlines a reduction.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include "kernels/cpu_dispatch.h"
 
@@ -52,7 +58,7 @@ void attend(const float* qp, int64_t R, int64_t H, int64_t S, int64_t D, float s
             ValuePtr value, Masked masked, float* cp) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   static const DotFn dot = pick_dot();
-  at::parallel_for(0, R * H, 8, [&](int64_t lo, int64_t hi) {
+  at::parallel_for(0, R * H, parallel_grain(2 * S * D), [&](int64_t lo, int64_t hi) {
     std::vector<float> w(S);
     for (int64_t rh = lo; rh < hi; ++rh) {
       const int64_t r = rh / H, h = rh % H;

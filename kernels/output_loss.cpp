@@ -2,11 +2,22 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
 
 #include "kernels/bf16_matmul.h"
 #include "kernels/linear.h"
+#include "kernels/loss_rows.h"
+#include "kernels/cpu_dispatch.h"
 
 namespace strata::kernels {
+
+bool& loss_rows_kernel_enabled() {
+  static bool on = [] {
+    const char* s = std::getenv("STRATA_LOSS_ROWS_KERNEL");
+    return !(s && std::string(s) == "0");
+  }();
+  return on;
+}
 
 namespace {
 
@@ -75,6 +86,11 @@ struct FusedOutputLoss : public torch::autograd::Function<FusedOutputLoss> {
     const double w_nll = 1.0 - epsilon - eps_i;
     const int64_t rows = chunk_rows > 0 ? chunk_rows : default_chunk_rows(V, hidden.is_cuda());
     const ChunkProducts mm(weight, hidden.is_cpu());
+    const bool rows_kernel = hidden.is_cpu() && loss_rows_kernel_enabled() &&
+                             smoothed_ce_rows_available();
+    // The gradient straight in the products' dtype where the kernel can write it.
+    const auto grad_dtype =
+        mm.own && cpu_has_avx512_bf16() ? torch::kBFloat16 : torch::kFloat;
     const auto f64 = hidden.options().dtype(torch::kDouble);
     auto loss = torch::zeros({}, f64), nll = torch::zeros({}, f64);
     torch::Tensor dh = grad_h ? torch::empty_like(hidden) : torch::Tensor();     // [N, d] f32
@@ -85,6 +101,13 @@ struct FusedOutputLoss : public torch::autograd::Function<FusedOutputLoss> {
       auto t = target.slice(0, r0, r1);                 // [c] i64
       auto keep = t.ne(pad).to(torch::kFloat);          // [c]
       auto z = mm.logits(h);                            // [c, V] f32 logits
+      if (rows_kernel) {  // the element work in one kernel (loss_rows.h)
+        auto r = smoothed_ce_rows(z, t, keep, eps_i, w_nll, grad_h || grad_w, grad_dtype);
+        loss += (r.loss * keep).sum().to(torch::kDouble);
+        nll += (r.nll * keep).sum().to(torch::kDouble);
+        if (grad_h || grad_w) mm.backward(r.grad, h, grad_h ? dh.slice(0, r0, r1) : torch::Tensor(), dw);
+        continue;
+      }
       // One exp pass serves the log-sum-exp and the softmax (at::logsumexp would make its own).
       auto z_t = z.gather(1, t.unsqueeze(1)).squeeze(1);  // [c]
       auto z_sum = z.sum(1);                              // [c]

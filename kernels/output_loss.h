@@ -17,6 +17,11 @@
 
 namespace strata::kernels {
 
+// Whether the single-pass loss does its element work in kernels/loss_rows.h's kernel where the CPU
+// runs it (default; STRATA_LOSS_ROWS_KERNEL=0 or false here: the LibTorch composition, kept as the
+// other CPUs' path and the tests' second implementation).
+bool& loss_rows_kernel_enabled();
+
 struct OutputLoss {
   torch::Tensor loss;  // scalar f32: Σ over non-pad rows of the smoothed loss (differentiable)
   torch::Tensor nll;   // scalar f32: Σ over non-pad rows of −log p(target) (no gradient)

@@ -7,6 +7,12 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+// GCC 12's AVX-512 headers make their _mm512_undefined_* placeholders from themselves (GCC bug
+// 105593), which -Wuninitialized reports in every function that inlines a reduction.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include "kernels/cpu_dispatch.h"
 
@@ -130,7 +136,7 @@ std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& x) {
   const float* xp = xc.data_ptr<float>();
   int8_t* qp = q.data_ptr<int8_t>();
   float* sp = s.data_ptr<float>();
-  at::parallel_for(0, M, 16, [&](int64_t b, int64_t e) {
+  at::parallel_for(0, M, parallel_grain(2 * K), [&](int64_t b, int64_t e) {
     for (int64_t m = b; m < e; ++m) quantize_row(xp + m * K, K, qp + m * K, sp + m);
   });
   return {q, s};
@@ -259,7 +265,7 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   const float* iw = impl_->inv_scale.data_ptr<float>();
   const float* bp = bc.defined() ? bc.data_ptr<float>() : nullptr;
   float* yp = y.data_ptr<float>();
-  at::parallel_for(0, M, 16, [&](int64_t lo, int64_t hi) {
+  at::parallel_for(0, M, parallel_grain(N), [&](int64_t lo, int64_t hi) {
     for (int64_t m = lo; m < hi; ++m) dequantize_row(ap + m * N, N, 1.f / xs[m], iw, bp, yp + m * N);
   });
   return y.view(out_sizes);

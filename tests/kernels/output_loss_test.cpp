@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/cpu_dispatch.h"
+#include "kernels/loss_rows.h"
 #include "kernels/precision.h"
 #include "nmt/train/loss.h"
 
@@ -98,6 +100,77 @@ TEST(OutputLossTest, RejectsMismatchedShapes) {
   auto c = make_case(5, 4, 10, 6);
   EXPECT_THROW(output_layer_loss(c.h, c.w.t(), c.t, 0.1, 0), c10::Error);
   EXPECT_THROW(output_layer_loss(c.h, c.w, c.t.slice(0, 0, 3), 0.1, 0), c10::Error);
+}
+
+// kernels/loss_rows: the one-kernel element work, row by row against the same formulas in fp64
+// (lse by log_softmax), over vocabularies that end inside a vector (the masked tails), with logits
+// far apart (exp underflows to 0 for most of a row); and the whole loss with and without it.
+TEST(LossRowsTest, EachRowMatchesTheFormulasInFp64) {
+  if (!smoothed_ce_rows_available()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const double eps = 0.1;
+  for (int64_t V : {1, 7, 16, 17, 33, 1000, 8000}) {
+    torch::manual_seed(V);
+    const int64_t c = 9;
+    auto z = torch::randn({c, V}) * 4.0;
+    z[2] *= 30.0;  // a row whose softmax is nearly one-hot
+    auto t = torch::randint(0, V, {c}, torch::kLong);
+    auto keep = torch::ones({c});
+    keep[4] = 0.f;
+    const double eps_i = V > 1 ? eps / (V - 1) : 0.0, w_nll = 1.0 - eps - eps_i;
+    auto z64 = z.to(torch::kDouble);
+    auto lp = torch::log_softmax(z64, 1);
+    auto nll = -lp.gather(1, t.unsqueeze(1)).squeeze(1);
+    auto loss = nll * w_nll - lp.sum(1) * eps_i;
+    auto onehot = torch::zeros_like(z64).scatter_(1, t.unsqueeze(1), 1.0);
+    auto grad = (lp.exp() - eps_i - onehot * w_nll) * keep.to(torch::kDouble).unsqueeze(1);
+    auto r = smoothed_ce_rows(z.clone(), t, keep, eps_i, w_nll, true, torch::kFloat);
+    EXPECT_TRUE(torch::allclose(r.nll.to(torch::kDouble), nll, 1e-5, 1e-5)) << V;
+    EXPECT_TRUE(torch::allclose(r.loss.to(torch::kDouble), loss, 1e-5, 1e-5)) << V;
+    EXPECT_LT((r.grad.to(torch::kDouble) - grad).abs().max().item<double>(), 1e-6) << V;
+    EXPECT_EQ(r.grad[4].abs().sum().item<double>(), 0.0) << V;  // keep 0: no gradient
+    auto no_grad = smoothed_ce_rows(z.clone(), t, keep, eps_i, w_nll, false, torch::kFloat);
+    EXPECT_FALSE(no_grad.grad.defined());
+    EXPECT_TRUE(torch::equal(no_grad.loss, r.loss)) << V;
+    if (cpu_has_avx512_bf16()) {
+      // bf16 gradient: the f32 one rounded to nearest even, as LibTorch's conversion rounds it.
+      auto b = smoothed_ce_rows(z.clone(), t, keep, eps_i, w_nll, true, torch::kBFloat16);
+      ASSERT_EQ(b.grad.scalar_type(), torch::kBFloat16);
+      EXPECT_TRUE(torch::equal(b.grad, r.grad.to(torch::kBFloat16))) << V;
+    }
+  }
+  auto z = torch::randn({3, 10});
+  EXPECT_THROW(smoothed_ce_rows(z, torch::tensor({0, 10, 2}), torch::ones({3}), 0.01, 0.9, true,
+                                torch::kFloat),
+               c10::Error);  // a target outside the vocabulary
+  EXPECT_THROW(smoothed_ce_rows(z.t(), torch::tensor({0, 1, 2}), torch::ones({3}), 0.01, 0.9,
+                                true, torch::kFloat),
+               c10::Error);  // not contiguous
+}
+
+TEST(LossRowsTest, OutputLossIsTheSameWithAndWithoutTheRowsKernel) {
+  if (!smoothed_ce_rows_available()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  auto c = make_case(300, 32, 1003, 8);
+  for (Precision p : {Precision::kFp32, Precision::kBf16}) {
+    PrecisionGuard g(p);
+    torch::Tensor loss[2], dh[2], dw[2];
+    for (int on = 0; on < 2; ++on) {
+      loss_rows_kernel_enabled() = on == 1;
+      auto h = c.h.clone().requires_grad_(), w = c.w.clone().requires_grad_();
+      auto out = output_layer_loss(h, w, c.t, 0.1, 0, 64);
+      out.loss.backward();
+      loss[on] = out.loss.detach();
+      dh[on] = h.grad();
+      dw[on] = w.grad();
+    }
+    loss_rows_kernel_enabled() = true;
+    const bool f32 = p == Precision::kFp32;
+    EXPECT_NEAR(loss[1].item<double>(), loss[0].item<double>(), 1e-5 * loss[0].item<double>());
+    // fp32: the same gradient to rounding; bf16: the gradients rounded to bf16 where an fp32
+    // difference in the last place may round the other way.
+    const double tol = f32 ? 1e-5 : 1e-2;
+    EXPECT_LT(((dh[1] - dh[0]).norm() / dh[0].norm()).item<double>(), tol) << f32;
+    EXPECT_LT(((dw[1] - dw[0]).norm() / dw[0].norm()).item<double>(), tol) << f32;
+  }
 }
 
 // Fuse Distillation's fused loss against the plain composition: two log_softmaxes,
