@@ -29,6 +29,10 @@ inline bool cpu_has_avx512bw() {
 #endif
 }
 
+// How many threads one at::parallel_for of `items` tasks runs on in kernels/ (tests: the loops
+// are compiled with OpenMP; without it at::parallel_for runs everything on the calling thread).
+int parallel_for_threads(int64_t items);
+
 // AVX512_BF16: the bf16 conversion and dot-product instructions (vcvtneps2bf16, vdpbf16ps).
 inline bool cpu_has_avx512_bf16() {
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -105,6 +105,19 @@ TEST(OutputLossTest, RejectsMismatchedShapes) {
 // kernels/loss_rows: the one-kernel element work, row by row against the same formulas in fp64
 // (lse by log_softmax), over vocabularies that end inside a vector (the masked tails), with logits
 // far apart (exp underflows to 0 for most of a row); and the whole loss with and without it.
+TEST(ParallelTest, KernelLoopsRunOnTheThreadsLibTorchIsGiven) {
+#if defined(__GNUC__) && !defined(__clang__)
+  const int before = at::get_num_threads();
+  at::set_num_threads(2);
+  EXPECT_EQ(parallel_for_threads(64), 2);  // 1 if the kernels were compiled without OpenMP
+  at::set_num_threads(1);
+  EXPECT_EQ(parallel_for_threads(64), 1);
+  at::set_num_threads(before);
+#else
+  GTEST_SKIP() << "clang builds keep the kernels' loops serial (CMakeLists.txt: OpenMP)";
+#endif
+}
+
 TEST(LossRowsTest, EachRowMatchesTheFormulasInFp64) {
   if (!smoothed_ce_rows_available()) GTEST_SKIP() << "no AVX-512 on this CPU";
   const double eps = 0.1;
