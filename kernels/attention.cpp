@@ -3,15 +3,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-// GCC 12's AVX-512 headers make their _mm512_undefined_* placeholders from themselves (GCC bug
-// 105593), which -Wuninitialized reports in every function that inlines a reduction.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/simd.h"
 
 #include "kernels/cpu_dispatch.h"
 

@@ -6,15 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-// GCC 12's AVX-512 headers make their _mm512_undefined_* placeholders from themselves (GCC bug
-// 105593), which -Wuninitialized reports in every function that inlines a reduction.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/simd.h"
 
 #include "kernels/cpu_dispatch.h"
 
@@ -53,10 +45,6 @@ STRATA_AVX512 inline __m512 exp_ps(__m512 x) {
 STRATA_AVX512 inline __mmask16 tail_mask(int64_t left) {
   return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
 }
-
-struct RowOut {
-  float loss, nll;
-};
 
 // Passes 1 and 2 of one row: its max, Σ exp(z − max) and Σz; z becomes exp(z − max).
 STRATA_AVX512 void row_stats(float* z, int64_t V, float* max, float* e_sum, float* z_sum) {
