@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "kernels/linear.h"
 #include "nmt/model/transformer.h"
 #include "nmt/util/profile.h"
 
@@ -53,6 +55,41 @@ inline nmt::Transformer make_model(const Shape& s, int64_t vocab, int experts = 
   return nmt::Transformer(nmt::TransformerOptions(vocab).d_model(s.d).heads(s.heads).ffn(s.ffn)
                               .encoder_layers(s.enc).decoder_layers(s.dec).dropout(0.0)
                               .max_positions(1024).moe(mo));
+}
+
+// The model as an int8 checkpoint loaded int8-only leaves it (nmt/model/checkpoint.cpp,
+// `strata translate -m model.int8.pt --compute-type int8`): built with its packable weights
+// deferred (kernels::PackableStorageDeferred), then each packable layer in turn gets random float32
+// weights (uniform in ±1/√fan-in), quantized and released (set_int8_weight), so at most one
+// layer's float32 weights exist at a time and none remain.
+inline nmt::Transformer make_int8_only_model(const Shape& s, int64_t vocab, int experts = 0) {
+  nmt::Transformer m{nullptr};
+  {
+    kernels::PackableStorageDeferred deferred;
+    m = make_model(s, vocab, experts);
+  }
+  torch::NoGradGuard no_grad;
+  std::vector<std::pair<std::string, kernels::PackableModule*>> packable = {{"", m.get()}};
+  for (const auto& x : m->named_modules("", /*include_self=*/false))
+    if (auto* p = dynamic_cast<kernels::PackableModule*>(x.value().get())) packable.emplace_back(x.key(), p);
+  const auto params = m->named_parameters();
+  for (const auto& [prefix, mod] : packable) {
+    for (const auto& p : params) {  // the released weights whose innermost packable owner is mod
+      if (!kernels::is_released(p.value())) continue;
+      const kernels::PackableModule* owner = nullptr;
+      size_t longest = 0;
+      for (const auto& [q, o] : packable) {
+        const bool fits = q.empty() || (p.key().size() > q.size() && p.key().compare(0, q.size(), q) == 0 &&
+                                        p.key()[q.size()] == '.');
+        if (fits && (!owner || q.size() > longest)) owner = o, longest = q.size();
+      }
+      if (owner != mod) continue;
+      const double a = 1.0 / std::sqrt(static_cast<double>(p.value().size(-1)));
+      p.value().set_data(torch::empty(p.value().sizes()).uniform_(-a, a));
+    }
+    for (const auto& [name, w] : mod->int8_weights()) mod->set_int8_weight(name, w, /*release=*/true);
+  }
+  return m;
 }
 
 inline double peak_rss_mb() {

@@ -10,6 +10,8 @@
 //   build/bench/bench_decode --no-repeat-ngram-size 3 --repetition-penalty 1.2   (with the guards)
 //   build/bench/bench_decode --one base 4 --compute-type int8 --shortlist 2400   (output layer
 //   over a vocabulary shortlist of 2,400 pieces, evenly spaced ids; the Core-8 lists: 1.7k-5.5k)
+// In the int8 types the model holds only its int8 weights, as `strata translate` of an int8
+// checkpoint does (bench::make_int8_only_model); --keep-float32 keeps the float32 ones beside them.
 #include <unistd.h>
 
 #include <chrono>
@@ -32,11 +34,15 @@ struct Args {
   kernels::ComputeType compute = kernels::ComputeType::kFloat32;  // --compute-type
   int experts = 0;  // --experts E: a Switch model, E experts every other layer
   int shortlist = 0;  // --shortlist N: the output layer over N pieces (0: the whole vocabulary)
+  bool keep_float32 = false;  // --keep-float32: int8 types keep the float32 weights too
 };
 
 // The model in the benchmark's compute type: weights packed (kernels/linear.h pack_weights).
+// In the int8 types, the model as an int8 checkpoint loaded int8-only leaves it (no float32 weights;
+// --keep-float32: packed next to its float32 weights, as from a float32 checkpoint).
 nmt::Transformer prepared_model(const bench::Shape& s, const Args& a) {
-  auto m = bench::make_model(s, a.vocab, a.experts);
+  const bool int8_only = kernels::weight_format(a.compute) == kernels::WeightFormat::kInt8 && !a.keep_float32;
+  auto m = int8_only ? bench::make_int8_only_model(s, a.vocab, a.experts) : bench::make_model(s, a.vocab, a.experts);
   m->eval();
   kernels::pack_weights(*m, a.compute);
   return m;
@@ -115,6 +121,7 @@ int main(int argc, char** argv) {
     else if (k == "--no-repeat-ngram-size") a.no_repeat_ngram_size = val();
     else if (k == "--experts") a.experts = val();
     else if (k == "--shortlist") a.shortlist = val();
+    else if (k == "--keep-float32") a.keep_float32 = true;
     else if (k == "--repetition-penalty" && i + 1 < argc) a.repetition_penalty = std::atof(argv[++i]);
     else if (k == "--compute-type" && i + 1 < argc) {
       auto t = enum_value(kernels::names_of(kernels::ComputeType{}), argv[++i]);
@@ -129,7 +136,7 @@ int main(int argc, char** argv) {
       one_beam = val();
     } else {
       std::fprintf(stderr, "usage: bench_decode [--threads N] [--steps N] [--repeat N] [--batch N] "
-                           "[--no-repeat-ngram-size N] [--repetition-penalty X] [--compute-type T] [--experts E] [--shortlist N] "
+                           "[--no-repeat-ngram-size N] [--repetition-penalty X] [--compute-type T] [--experts E] [--shortlist N] [--keep-float32] "
                            "[--one SHAPE BEAM] [--profile SHAPE BEAM]\n");
       return 2;
     }

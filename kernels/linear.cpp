@@ -143,6 +143,16 @@ Int8Weight int8_form(const torch::Tensor& weight, const PackedWeight& stored) {
   return {q, s};
 }
 
+namespace {
+thread_local bool packable_storage_deferred = false;
+}
+
+PackableStorageDeferred::PackableStorageDeferred() : previous_(packable_storage_deferred) {
+  packable_storage_deferred = true;
+}
+PackableStorageDeferred::~PackableStorageDeferred() { packable_storage_deferred = previous_; }
+bool PackableStorageDeferred::active() { return packable_storage_deferred; }
+
 torch::Tensor released_placeholder(torch::IntArrayRef sizes) {
   return torch::full({}, std::numeric_limits<float>::quiet_NaN()).expand(sizes);
 }

@@ -76,6 +76,23 @@ bool is_released(const torch::Tensor& t);
 // only, so an fp32/bf16 product (or training) on them cannot run.
 void check_not_released(std::initializer_list<const torch::Tensor*> weights);
 
+// While one is alive on this thread, the packable layers (LmsLinear, the MoE experts' w1 and w2,
+// the output layer) are built with their packable weights as released placeholders: no storage, no
+// initialisation, no random draws. For a model whose int8 weights are restored next with `release`
+// (set_int8_weight): an int8 checkpoint loaded int8-only never allocates its float32 weights
+// (nmt/model/checkpoint.cpp). Every such weight must be restored before the model is used.
+class PackableStorageDeferred {
+ public:
+  PackableStorageDeferred();
+  ~PackableStorageDeferred();
+  PackableStorageDeferred(const PackableStorageDeferred&) = delete;
+  PackableStorageDeferred& operator=(const PackableStorageDeferred&) = delete;
+  static bool active();
+
+ private:
+  bool previous_;
+};
+
 // pack_weights(weight_format(t)) on every PackableModule in root, root included. Weights on a GPU
 // are not packed (bfloat16 there = LibTorch's bf16 products; int8 is an error: CPU only).
 void pack_weights(torch::nn::Module& root, ComputeType t);

@@ -66,6 +66,13 @@ ExpertsImpl::ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn, doub
     w1.set_data(nan_placeholder({num_experts, d_model, ffn}));
     b1.set_data(nan_placeholder({num_experts, ffn}));
     w2.set_data(nan_placeholder({num_experts, ffn, d_model}));
+  } else if (kernels::PackableStorageDeferred::active()) {  // w1 and w2 restored from int8 next
+    torch::NoGradGuard no_grad;
+    w1 = register_parameter("w1", torch::empty({0}));
+    b1 = register_parameter("b1", torch::zeros({num_experts, ffn}));
+    w2 = register_parameter("w2", torch::empty({0}));
+    w1.set_data(kernels::released_placeholder({num_experts, d_model, ffn}));
+    w2.set_data(kernels::released_placeholder({num_experts, ffn, d_model}));
   } else {
     // Each expert initialised like a dense FFN of the same shape (xavier-uniform, zero bias).
     const double a1 = std::sqrt(6.0 / (d_model + ffn));

@@ -1,5 +1,7 @@
 #include "moe/sigma_router.h"
 
+#include "kernels/linear.h"
+
 #include "moe/registry.h"
 
 #include <cmath>
@@ -46,9 +48,10 @@ void sigma_experts_init(torch::Tensor& w1, torch::Tensor& b1, torch::Tensor& w2,
                         torch::Tensor& b2, double init_scale) {
   torch::NoGradGuard ng;
   const double d = static_cast<double>(w1.size(1)), eg = static_cast<double>(w2.size(0) * w2.size(1));
-  w1.normal_(0, init_scale / std::sqrt(d));
-  w2.normal_(0, init_scale / std::sqrt(eg));
-  b1.zero_();
+  // Placeholders (weights restored next from an expert file or int8) are left alone.
+  if (!kernels::is_released(w1)) w1.normal_(0, init_scale / std::sqrt(d));
+  if (!kernels::is_released(w2)) w2.normal_(0, init_scale / std::sqrt(eg));
+  if (!kernels::is_released(b1)) b1.zero_();
   b2.zero_();
 }
 
@@ -97,7 +100,8 @@ void init_sigma_experts(Experts& experts, const MoeLayerOptions& o, int64_t held
   // σ-MoE init; W2's scale uses the full E·G even when this rank holds fewer experts.
   sigma_experts_init(experts->w1, experts->b1, experts->w2, experts->b2, o.init_scale());
   torch::NoGradGuard ng;
-  experts->w2.mul_(std::sqrt(static_cast<double>(held) / static_cast<double>(o.num_experts())));
+  if (!kernels::is_released(experts->w2))
+    experts->w2.mul_(std::sqrt(static_cast<double>(held) / static_cast<double>(o.num_experts())));
 }
 
 void init_sigma_shared(torch::nn::Linear& weight, const MoeLayerOptions& o) {

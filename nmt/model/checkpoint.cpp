@@ -540,9 +540,16 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
     if (place && c.config.model.moe.num_experts % shard->world != 0)
       throw Error(path + ": model.moe.num_experts=" + std::to_string(c.config.model.moe.num_experts) +
                   " is not divisible by the shard's world size " + std::to_string(shard->world));
+    // An int8 file loaded int8-only: its packable weights are built without storage (their int8
+    // forms replace them below), so the float32 model is never allocated.
+    torch::serialize::InputArchive im;
+    const bool has_int8 = format >= 4 && ar.try_read("int8", im);
+    const bool int8_deferred = has_int8 && options.int8_only && !c.slim;
     {
       std::optional<moe::ExpertStorageDeferred> deferred;
       if (c.slim) deferred.emplace();
+      std::optional<kernels::PackableStorageDeferred> deferred_int8;
+      if (int8_deferred) deferred_int8.emplace();
       c.model = build_model(c.config.model, tok->vocab_size(), static_cast<int64_t>(c.langs.size()),
                             place);
     }
@@ -556,10 +563,13 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
     torch::serialize::InputArchive cm;
     if (format >= 3 && ar.try_read("compressed", cm)) read_compressed(cm, *c.model, path, &c.compressed);
     const CompressedModel* compressed = c.compressed.empty() ? nullptr : &c.compressed;
-    torch::serialize::InputArchive im;
     Int8Weights int8;
-    const bool has_int8 = format >= 4 && ar.try_read("int8", im);
     if (has_int8) int8 = read_int8(im, *c.model, path);
+    if (int8_deferred)
+      for (const auto& p : c.model->named_parameters())
+        if (kernels::is_released(p.value()) && !int8.count(p.key()))
+          throw Error(path + ": int8 checkpoint without an int8 form of '" + p.key() +
+                      "' (write it again with `strata quantize`)");
     if (c.slim && (compressed || has_int8)) throw Error(path + ": a slim checkpoint with compressed or int8 weights");
     const StoredElsewhere skip{compressed, has_int8 ? &int8 : nullptr, c.slim ? &external : nullptr};
     torch::serialize::InputArchive m;

@@ -78,9 +78,15 @@ void LmsLinearImpl::reset() {
   TORCH_CHECK(o.in_features() > 0 && o.out_features() > 0, "LmsLinear: features must be > 0");
   TORCH_CHECK(o.num_langs() >= 0, "LmsLinear: num_langs must be >= 0, got ", o.num_langs());
   // torch::nn::Linear's parameters and initialisation (same RNG draws, same names).
-  weight = register_parameter("weight", torch::empty({o.out_features(), o.in_features()}));
+  const bool deferred = kernels::PackableStorageDeferred::active();  // restored from int8 next
+  weight = register_parameter("weight", torch::empty({deferred ? 0 : o.out_features(), o.in_features()}));
   bias = register_parameter("bias", torch::empty({o.out_features()}));
-  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (deferred) {
+    torch::NoGradGuard no_grad;
+    weight.set_data(kernels::released_placeholder({o.out_features(), o.in_features()}));
+  } else {
+    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+  }
   const double bound = 1.0 / std::sqrt(static_cast<double>(o.in_features()));
   torch::nn::init::uniform_(bias, -bound, bound);
   if (o.num_langs() > 0) {

@@ -50,10 +50,11 @@ MultiheadAttentionImpl::MultiheadAttentionImpl(MultiheadAttentionOptions o) : op
   // initialisation.
   for (auto& p : named_parameters()) {
     const std::string& k = p.key();
-    if (k.size() >= 6 && k.compare(k.size() - 6, 6, "weight") == 0)
-      torch::nn::init::xavier_uniform_(p.value());
-    else if (k.size() >= 4 && k.compare(k.size() - 4, 4, "bias") == 0)
+    if (k.size() >= 6 && k.compare(k.size() - 6, 6, "weight") == 0) {
+      if (!kernels::is_released(p.value())) torch::nn::init::xavier_uniform_(p.value());  // else int8 next
+    } else if (k.size() >= 4 && k.compare(k.size() - 4, 4, "bias") == 0) {
       torch::nn::init::zeros_(p.value());
+    }
   }
 }
 
@@ -166,7 +167,7 @@ FeedForwardImpl::FeedForwardImpl(FeedForwardOptions o) : options(std::move(o)) {
   fc1 = register_module("fc1", linear(options.d_model(), options.ffn()));
   fc2 = register_module("fc2", linear(options.ffn(), options.d_model()));
   for (auto* l : {&fc1, &fc2}) {
-    torch::nn::init::xavier_uniform_((*l)->weight);
+    if (!kernels::is_released((*l)->weight)) torch::nn::init::xavier_uniform_((*l)->weight);  // else int8 next
     torch::nn::init::zeros_((*l)->bias);
   }
 }
@@ -316,13 +317,15 @@ void TransformerImpl::reset() {
   const auto& o = options;
   TORCH_CHECK(o.vocab_size() > 0 && o.d_model() > 0 && o.heads() > 0,
               "transformer: vocab_size, d_model and heads must be positive");
-  embed = register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(
-                                                            o.vocab_size(), o.d_model())
-                                                            .padding_idx(o.pad_id())));
-  // fairseq: N(0, d^-1/2), pad row zero.
+  auto embed_options = torch::nn::EmbeddingOptions(o.vocab_size(), o.d_model()).padding_idx(o.pad_id());
+  const bool deferred = kernels::PackableStorageDeferred::active();  // restored from int8 next
+  if (deferred) embed_options._weight(kernels::released_placeholder({o.vocab_size(), o.d_model()}));
+  embed = register_module("embed", torch::nn::Embedding(embed_options));
   torch::NoGradGuard no_grad;
-  embed->weight.normal_(0, std::pow(static_cast<double>(o.d_model()), -0.5));
-  embed->weight[o.pad_id()].zero_();
+  if (!deferred) {  // fairseq: N(0, d^-1/2), pad row zero.
+    embed->weight.normal_(0, std::pow(static_cast<double>(o.d_model()), -0.5));
+    embed->weight[o.pad_id()].zero_();
+  }
   encoder_layers = register_module("encoder_layers", torch::nn::ModuleList());
   TORCH_CHECK(!o.moe().enabled() || o.moe().every_k_layers >= 1,
               "transformer: moe.every_k_layers must be >= 1");

@@ -6,6 +6,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <c10/core/CPUAllocator.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 
@@ -44,6 +48,45 @@ torch::Tensor logits_in(nmt::Transformer& m, kernels::ComputeType t) {
   kernels::ComputeTypeGuard g(t);
   return test::fixture_logits(m, test::FixtureInputs{});
 }
+
+// LibTorch's CPU allocator with a count of the bytes its tensors hold and their peak, while
+// installed (install/uninstall); a second, independent measure of what a load allocates.
+class CountingAllocator final : public at::Allocator {
+ public:
+  at::DataPtr allocate(size_t n) const override {
+    at::DataPtr inner = c10::GetDefaultCPUAllocator()->allocate(n);
+    void* data = inner.get();
+    const auto device = inner.device();
+    const int64_t now = live_ += static_cast<int64_t>(n);
+    int64_t peak = peak_.load();
+    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {}
+    return {data, new Held{std::move(inner), static_cast<int64_t>(n), this}, &Held::release, device};
+  }
+  void install() {
+    peak_ = live_.load();
+    start_ = live_.load();
+    c10::SetCPUAllocator(this, /*priority=*/100);
+  }
+  // The peak above the bytes held when installed.
+  int64_t uninstall() {
+    c10::SetCPUAllocator(c10::GetDefaultCPUAllocator(), /*priority=*/100);
+    return peak_.load() - start_;
+  }
+
+ private:
+  struct Held {
+    at::DataPtr inner;
+    int64_t bytes;
+    const CountingAllocator* owner;
+    static void release(void* p) {
+      auto* h = static_cast<Held*>(p);
+      h->owner->live_ -= h->bytes;
+      delete h;
+    }
+  };
+  mutable std::atomic<int64_t> live_{0}, peak_{0};
+  int64_t start_ = 0;
+};
 
 class Int8CheckpointTest : public ::testing::TestWithParam<std::string> {};
 
@@ -161,6 +204,41 @@ TEST_P(Int8CheckpointTest, StoresThePerRowQuantizationAndRestoresIt) {
     b.model->embed->weight.mul_(2);
   }
   EXPECT_FALSE(torch::equal(nmt::collect_int8_weights(*b.model).at("embed.weight").scale, stored.at("embed.weight").scale));
+}
+
+// An int8 checkpoint loaded int8-only builds its layers without their float32 weights
+// (kernels::PackableStorageDeferred). The fixture's model made 8x wider (d 256, ffn 1024: its
+// packable weights then outweigh the file, which the load reads whole): the int8-only load's peak
+// of tensor memory stays below those weights' float32 bytes, which the same file loaded
+// dequantized (and the int8-only load before the deferral) exceeds.
+TEST_P(Int8CheckpointTest, Int8OnlyLoadNeverAllocatesTheFloat32Weights) {
+  test::TempDir d;
+  nmt::Checkpoint a = nmt::load_checkpoint(std::string(STRATA_FIXTURES) + "/" + GetParam() + ".pt");
+  a.config.model.d_model = 256;
+  a.config.model.ffn = 1024;
+  auto wide = nmt::build_model(a.config.model, a.model->options.vocab_size(), static_cast<int64_t>(a.langs.size()));
+  const std::string path = d / "model.int8.pt";
+  nmt::save_checkpoint(path, a.config, a.langs, a.spm_model, wide, nullptr, nullptr, nullptr, nullptr, true);
+  int64_t f32_bytes = 0;
+  auto params = wide->named_parameters();
+  for (const auto& [name, w] : nmt::collect_int8_weights(*wide)) f32_bytes += params[name].numel() * 4;
+  ASSERT_GT(f32_bytes, 2 * static_cast<int64_t>(std::filesystem::file_size(path)));
+  static CountingAllocator counter;  // outlives every tensor it made
+  nmt::LoadOptions only;
+  only.int8_only = true;
+  int64_t peak_only = 0, peak_dequantized = 0;
+  {
+    counter.install();
+    nmt::Checkpoint c = nmt::load_checkpoint(path, only);
+    peak_only = counter.uninstall();
+  }
+  {
+    counter.install();
+    nmt::Checkpoint c = nmt::load_checkpoint(path);
+    peak_dequantized = counter.uninstall();
+  }
+  EXPECT_LT(peak_only, f32_bytes) << "float32 bytes of the int8 weights " << f32_bytes;
+  EXPECT_GE(peak_dequantized, f32_bytes) << "float32 bytes of the int8 weights " << f32_bytes;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Int8CheckpointTest,
