@@ -98,23 +98,26 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
 
   // B·K decoder rows. The encoder output stays at B rows, each serving its sentence's K beams
   // (DecoderState::group); LMS models expand it to B·K rows (their keys are per decoder row).
+  // The first step runs one row per sentence (its K beams would be identical) and then expands
+  // to K (as CTranslate2); LMS models start with all K.
   DecoderState state = model->start(model->encode(src, nullptr, lms));
+  int64_t R = lms.defined() ? K : 1;  // decoder rows per active sentence at this step
   if (lms.defined())
     state.select(torch::arange(B, torch::kLong).repeat_interleave(K));  // [B·K]
   else
-    state.group = K;
+    state.group = R;
 
   std::vector<std::vector<Hypothesis>> finished(B);
-  std::vector<int64_t> active(B);  // sentence id of each active block of K rows
+  std::vector<int64_t> active(B);  // sentence id of each active block of R rows
   for (int64_t b = 0; b < B; ++b) active[b] = b;
   // Per active row: tokens so far and cumulative score.
-  std::vector<std::vector<int64_t>> seqs(B * K);
-  std::vector<double> scores(B * K, kNegInf);
-  std::vector<int64_t> input(B * K);
+  std::vector<std::vector<int64_t>> seqs(B * R);
+  std::vector<double> scores(B * R, kNegInf);
+  std::vector<int64_t> input(B * R);
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t k = 0; k < K; ++k) {
-      input[b * K + k] = first[b];
-      scores[b * K + k] = k == 0 ? 0.0 : kNegInf;  // identical beams: keep only the first
+    for (int64_t k = 0; k < R; ++k) {
+      input[b * R + k] = first[b];
+      scores[b * R + k] = k == 0 ? 0.0 : kNegInf;  // identical beams: keep only the first
     }
   // A shortlist: the step scores its pieces only; column c is token ids[c].
   Columns col;
@@ -137,7 +140,9 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
   for (int64_t t = 0; !active.empty(); ++t) {
     const int64_t A = static_cast<int64_t>(active.size());
     const auto tokens = torch::tensor(input, torch::kLong);
-    torch::Tensor lprobs;  // [A·K, V]
+    // NOTE: as fairseq, banned tokens get -inf after the log-softmax (the others' log-probabilities
+    // are not renormalised).
+    torch::Tensor lprobs;  // [A·R, V]
     if (penalize) {
       auto logits = model->step_logits(tokens, state);
       apply_repetition_penalty(logits, seqs, opt.repetition_penalty, col);
@@ -145,16 +150,23 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
     } else {
       lprobs = model->step(tokens, state);  // off: exactly the unguarded search
     }
-    // NOTE: as fairseq, banned tokens get -inf after the log-softmax (the others' log-probabilities
-    // are not renormalised).
     if (banned.defined()) lprobs.index_fill_(1, banned, -std::numeric_limits<float>::infinity());
     if (ngram > 0) ban_repeated_ngrams(lprobs, seqs, ngram, col);
     const int64_t V = lprobs.size(1);
-    auto cand = lprobs + torch::tensor(scores, torch::kDouble).to(lprobs.options()).unsqueeze(1);
-    // Top 2K per sentence so that K non-EOS continuations always exist.
-    auto top = cand.view({A, K * V}).topk(std::min<int64_t>(2 * K, K * V), 1);
-    auto top_scores = std::get<0>(top).to(torch::kDouble).cpu().contiguous();  // read here
-    auto top_idx = std::get<1>(top).cpu().contiguous();
+    // Top 2K per sentence so that K non-EOS continuations always exist: each row's top 2K
+    // log-probabilities plus the row's score, then the sentence's top 2K of those R·2K (the same
+    // candidates as the top 2K of all R·V, without adding the score to all of them).
+    const int64_t c = std::min<int64_t>(2 * K, V);
+    auto row_top = lprobs.topk(c, 1);  // [A·R, c]
+    auto cand = std::get<0>(row_top) + torch::tensor(scores, torch::kDouble).to(lprobs.options()).unsqueeze(1);
+    auto top = cand.view({A, R * c}).topk(std::min<int64_t>(2 * K, R * c), 1);
+    auto top_values = std::get<0>(top);
+    auto pick = std::get<1>(top);                    // [A, 2K] into each sentence's R·c
+    auto beam_of = pick.div(c, "floor");             // its row within the sentence
+    auto rows = beam_of + torch::arange(A, pick.options()).unsqueeze(1) * R;
+    auto top_idx = beam_of * V + std::get<1>(row_top).index({rows, pick.remainder(c)});  // beam·V + column
+    auto top_scores = top_values.to(torch::kDouble).cpu().contiguous();  // read here
+    top_idx = top_idx.cpu().contiguous();
     const double* ts = top_scores.data_ptr<double>();
     const int64_t* ti = top_idx.data_ptr<int64_t>();
     const int64_t C = top_idx.size(1);
@@ -174,7 +186,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
         double s = ts[a * C + c];
         if (s == kNegInf) break;
         int64_t beam = ti[a * C + c] / V, tok = token_of(ti[a * C + c] % V);
-        int64_t row = a * K + beam;
+        int64_t row = a * R + beam;
         if (tok == eos) {
           if (c < K) {  // only EOS among the top K candidates ends a hypothesis (as fairseq)
             Hypothesis h;
@@ -223,7 +235,8 @@ std::vector<std::vector<Hypothesis>> beam_search(Transformer& model, const torch
     const bool same_sources = next_active.size() == active.size();
     active = std::move(next_active);
     if (active.empty()) break;
-    state.select(torch::tensor(keep_rows, torch::kLong), same_sources);
+    state.select(torch::tensor(keep_rows, torch::kLong), same_sources, R == K ? 0 : K);  // R rows -> K
+    R = K;
     seqs = std::move(next_seqs);
     scores = std::move(next_scores);
     input = std::move(next_input);

@@ -270,13 +270,13 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
 
 // ---------------------------------------------------------------------------------------------
 
-void DecoderState::select(const torch::Tensor& order_in, bool same_sources) {
+void DecoderState::select(const torch::Tensor& order_in, bool same_sources, int64_t group_after) {
   const auto order = order_in.to(enc.states.device());
+  const int64_t G = group_after > 0 ? group_after : group;
+  TORCH_CHECK(order.size(0) % G == 0, "DecoderState::select: ", order.size(0), " rows are not blocks of ", G);
   if (!same_sources) {  // the encoder side (and the LMS keys) depend only on the source sentence
-    TORCH_CHECK(order.size(0) % group == 0, "DecoderState::select: ", order.size(0),
-                " rows are not blocks of ", group);
-    const auto src_order =
-        group == 1 ? order : order.slice(0, 0, order.size(0), group).div(group, "floor");
+    auto src_order = G == 1 ? order : order.slice(0, 0, order.size(0), G);  // each block's first row
+    if (group > 1) src_order = src_order.div(group, "floor");
     enc.states = enc.states.index_select(0, src_order);
     enc.pad = enc.pad.index_select(0, src_order);
     enc.lms = enc.lms.select(src_order);
@@ -293,6 +293,7 @@ void DecoderState::select(const torch::Tensor& order_in, bool same_sources) {
     }
     if (l.self.rows.defined()) l.self.rows = l.self.rows.index_select(0, order);  // keys stay put
   }
+  group = G;
 }
 
 TransformerImpl::TransformerImpl(TransformerOptions o, std::shared_ptr<moe::Communicator> comm)

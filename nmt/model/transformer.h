@@ -233,7 +233,9 @@ struct DecoderState {
   // `same_sources`: every new row i has the same source sentence as old row i (beams reordered
   // within their sentences, none removed), so the encoder output and the cross-attention caches,
   // which depend only on the source, are left as they are.
-  void select(const torch::Tensor& order, bool same_sources = false);
+  // `group_after` > 0: the rows after are in blocks of that many instead (beam search's first step
+  // runs one row per sentence, then K); same_sources then says no source row was removed.
+  void select(const torch::Tensor& order, bool same_sources = false, int64_t group_after = 0);
 };
 
 class TransformerImpl : public torch::nn::Module, public kernels::PackableModule {
