@@ -15,6 +15,7 @@
 #include <string>
 
 #include "kernels/linear.h"
+#include "nmt/model/packable.h"
 #include "nmt/model/transformer.h"
 #include "nmt/util/profile.h"
 
@@ -69,24 +70,14 @@ inline nmt::Transformer make_int8_only_model(const Shape& s, int64_t vocab, int 
     m = make_model(s, vocab, experts);
   }
   torch::NoGradGuard no_grad;
-  std::vector<std::pair<std::string, kernels::PackableModule*>> packable = {{"", m.get()}};
-  for (const auto& x : m->named_modules("", /*include_self=*/false))
-    if (auto* p = dynamic_cast<kernels::PackableModule*>(x.value().get())) packable.emplace_back(x.key(), p);
+  const auto packable = nmt::packable_modules(*m);
   const auto params = m->named_parameters();
   for (const auto& [prefix, mod] : packable) {
-    for (const auto& p : params) {  // the released weights whose innermost packable owner is mod
-      if (!kernels::is_released(p.value())) continue;
-      const kernels::PackableModule* owner = nullptr;
-      size_t longest = 0;
-      for (const auto& [q, o] : packable) {
-        const bool fits = q.empty() || (p.key().size() > q.size() && p.key().compare(0, q.size(), q) == 0 &&
-                                        p.key()[q.size()] == '.');
-        if (fits && (!owner || q.size() > longest)) owner = o, longest = q.size();
+    for (const auto& p : params)  // the released weights this layer owns get random float32 ones
+      if (kernels::is_released(p.value()) && nmt::packable_owner(packable, p.key()).first == mod) {
+        const double a = 1.0 / std::sqrt(static_cast<double>(p.value().size(-1)));
+        p.value().set_data(torch::empty(p.value().sizes()).uniform_(-a, a));
       }
-      if (owner != mod) continue;
-      const double a = 1.0 / std::sqrt(static_cast<double>(p.value().size(-1)));
-      p.value().set_data(torch::empty(p.value().sizes()).uniform_(-a, a));
-    }
     for (const auto& [name, w] : mod->int8_weights()) mod->set_int8_weight(name, w, /*release=*/true);
   }
   return m;

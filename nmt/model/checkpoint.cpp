@@ -1,4 +1,5 @@
 #include "nmt/model/checkpoint.h"
+#include "nmt/model/packable.h"
 
 #include <openssl/evp.h>
 
@@ -124,14 +125,6 @@ struct StoredElsewhere {
   }
 };
 
-// The PackableModules of `model` with their name prefixes ("" for the model itself).
-std::vector<std::pair<std::string, kernels::PackableModule*>> packable_modules(torch::nn::Module& model) {
-  std::vector<std::pair<std::string, kernels::PackableModule*>> out;
-  if (auto* p = dynamic_cast<kernels::PackableModule*>(&model)) out.emplace_back("", p);
-  for (const auto& m : model.named_modules("", /*include_self=*/false))
-    if (auto* p = dynamic_cast<kernels::PackableModule*>(m.value().get())) out.emplace_back(m.key(), p);
-  return out;
-}
 
 // CPU tensors whatever the model's device, so that every checkpoint loads on a CPU-only build.
 void write_module(torch::serialize::OutputArchive& ar, torch::nn::Module& m, const StoredElsewhere& skip) {
@@ -605,17 +598,7 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
       // The verified int8 weights into their layers (dequantized, or released: int8_only).
       auto modules = packable_modules(*c.model);
       for (const auto& [name, w] : int8) {
-        kernels::PackableModule* owner = nullptr;  // the innermost module whose prefix fits
-        std::string local;
-        size_t longest = 0;
-        for (const auto& [prefix, mod] : modules) {
-          const bool fits = prefix.empty() || (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
-                                               name[prefix.size()] == '.');
-          if (!fits || (owner && prefix.size() <= longest)) continue;
-          owner = mod;
-          longest = prefix.size();
-          local = prefix.empty() ? name : name.substr(prefix.size() + 1);
-        }
+        const auto [owner, local] = packable_owner(modules, name);
         if (!owner) throw Error(path + ": int8 weight '" + name + "' belongs to no layer of the model");
         owner->set_int8_weight(local, w, options.int8_only);
       }
@@ -760,6 +743,30 @@ Checkpoint condense_lms(const Checkpoint& lms, const std::string& name) {
 
 std::unique_ptr<data::Tokenizer> checkpoint_tokenizer(const Checkpoint& ckpt) {
   return data::Tokenizer::from_serialized(ckpt.spm_model, "checkpoint");
+}
+
+PackableModules packable_modules(torch::nn::Module& model) {
+  PackableModules out;
+  if (auto* p = dynamic_cast<kernels::PackableModule*>(&model)) out.emplace_back("", p);
+  for (const auto& m : model.named_modules("", /*include_self=*/false))
+    if (auto* p = dynamic_cast<kernels::PackableModule*>(m.value().get())) out.emplace_back(m.key(), p);
+  return out;
+}
+
+std::pair<kernels::PackableModule*, std::string> packable_owner(const PackableModules& modules,
+                                                                const std::string& name) {
+  kernels::PackableModule* owner = nullptr;
+  std::string local;
+  size_t longest = 0;
+  for (const auto& [prefix, mod] : modules) {
+    const bool fits = prefix.empty() || (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+                                         name[prefix.size()] == '.');
+    if (!fits || (owner && prefix.size() <= longest)) continue;
+    owner = mod;
+    longest = prefix.size();
+    local = prefix.empty() ? name : name.substr(prefix.size() + 1);
+  }
+  return {owner, local};
 }
 
 }  // namespace strata::nmt
