@@ -60,13 +60,13 @@ inline nmt::Transformer make_model(const Shape& s, int64_t vocab, int experts = 
 
 // The model as an int8 checkpoint loaded int8-only leaves it (nmt/model/checkpoint.cpp,
 // `strata translate -m model.int8.pt --compute-type int8`): built with its packable weights
-// deferred (kernels::PackableStorageDeferred), then each packable layer in turn gets random float32
+// deferred (kernels::DeferredStorage), then each packable layer in turn gets random float32
 // weights (uniform in ±1/√fan-in), quantized and released (set_int8_weight), so at most one
 // layer's float32 weights exist at a time and none remain.
 inline nmt::Transformer make_int8_only_model(const Shape& s, int64_t vocab, int experts = 0) {
   nmt::Transformer m{nullptr};
   {
-    kernels::PackableStorageDeferred deferred;
+    kernels::DeferredStorage deferred(kernels::Deferred::kPackable);
     m = make_model(s, vocab, experts);
   }
   torch::NoGradGuard no_grad;

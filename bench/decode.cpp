@@ -101,7 +101,9 @@ nlohmann::json run_one(const bench::Shape& s, int beam, const Args& a) {
     for (const auto& x : h) tokens += x.empty() ? 0 : static_cast<int64_t>(x[0].tokens.size());
   }
   double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return {{"tokens_per_s", tokens / dt}, {"seconds", dt}, {"peak_rss_mb", bench::peak_rss_mb()}};
+  const std::string policy = omp_wait_policy();
+  return {{"tokens_per_s", tokens / dt}, {"seconds", dt}, {"peak_rss_mb", bench::peak_rss_mb()},
+          {"omp_wait_policy", policy.empty() ? "libgomp default" : policy}};
 }
 
 }  // namespace
@@ -141,6 +143,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // As strata translate decodes (nmt/cli/options.h, spin_threads_for): in the compute types that
+  // run on oneDNN, LibTorch's OpenMP threads spin briefly between ops instead of sleeping.
+  if (kernels::weight_format(a.compute) != kernels::WeightFormat::kNone) use_spinning_threads(Spin::kBriefly);
   if (!profile_shape.empty()) return profile(bench::shape(profile_shape), one_beam, a);
   if (!one_shape.empty()) {  // child: one configuration, its own peak RSS
     std::cout << run_one(bench::shape(one_shape), one_beam, a).dump() << std::endl;

@@ -3,9 +3,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 
-#include "kernels/simd.h"
-
 #include "kernels/cpu_dispatch.h"
+#include "kernels/dot.h"
 
 #include <cmath>
 #include <limits>
@@ -14,32 +13,9 @@
 namespace strata::kernels {
 
 namespace {
-// a·b and y += p·x over n floats: plain loops, and AVX-512 intrinsics (GCC does not vectorise
-// the float reduction without fast-math).
-float dot_plain(const float* a, const float* b, int64_t n) {
-  float s = 0;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
+// y += p·x over n floats (GCC vectorises it; the dot product is kernels/dot.h's).
 STRATA_CLONES void axpy(float p, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += p * x[i];
-}
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512f"))) float dot_avx512(const float* a, const float* b, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
-  float s = _mm512_reduce_add_ps(acc);
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-#endif
-using DotFn = float (*)(const float*, const float*, int64_t);
-DotFn pick_dot() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  if (cpu_has_avx512bw()) return dot_avx512;
-#endif
-  return dot_plain;
 }
 }  // namespace
 
@@ -49,7 +25,7 @@ template <class KeyPtr, class ValuePtr, class Masked>
 void attend(const float* qp, int64_t R, int64_t H, int64_t S, int64_t D, float sc, KeyPtr key,
             ValuePtr value, Masked masked, float* cp) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  static const DotFn dot = pick_dot();
+  static const DotFn dot = pick_dot();  // kernels/dot.h
   at::parallel_for(0, R * H, parallel_grain(2 * S * D), [&](int64_t lo, int64_t hi) {
     std::vector<float> w(S);
     for (int64_t rh = lo; rh < hi; ++rh) {

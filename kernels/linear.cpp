@@ -144,14 +144,14 @@ Int8Weight int8_form(const torch::Tensor& weight, const PackedWeight& stored) {
 }
 
 namespace {
-thread_local bool packable_storage_deferred = false;
+thread_local int deferred_storage = -1;  // the innermost DeferredStorage's Deferred, or -1
 }
 
-PackableStorageDeferred::PackableStorageDeferred() : previous_(packable_storage_deferred) {
-  packable_storage_deferred = true;
+DeferredStorage::DeferredStorage(Deferred what) : previous_(deferred_storage) {
+  deferred_storage = static_cast<int>(what);
 }
-PackableStorageDeferred::~PackableStorageDeferred() { packable_storage_deferred = previous_; }
-bool PackableStorageDeferred::active() { return packable_storage_deferred; }
+DeferredStorage::~DeferredStorage() { deferred_storage = previous_; }
+bool DeferredStorage::defers(Deferred what) { return deferred_storage == static_cast<int>(what); }
 
 torch::Tensor released_placeholder(torch::IntArrayRef sizes) {
   return torch::full({}, std::numeric_limits<float>::quiet_NaN()).expand(sizes);

@@ -76,21 +76,29 @@ bool is_released(const torch::Tensor& t);
 // only, so an fp32/bf16 product (or training) on them cannot run.
 void check_not_released(std::initializer_list<const torch::Tensor*> weights);
 
-// While one is alive on this thread, the packable layers (LmsLinear, the MoE experts' w1 and w2,
-// the output layer) are built with their packable weights as released placeholders: no storage, no
-// initialisation, no random draws. For a model whose int8 weights are restored next with `release`
-// (set_int8_weight): an int8 checkpoint loaded int8-only never allocates its float32 weights
-// (nmt/model/checkpoint.cpp). Every such weight must be restored before the model is used.
-class PackableStorageDeferred {
+// Weights a model is built without, because a loader restores them next (nmt/model/checkpoint.cpp).
+enum class Deferred {
+  kExperts,   // the MoE experts' w1, b1 and w2: a slim checkpoint, its experts in an expert file
+              // (ExpertsImpl::set_source restores them on dispatch)
+  kPackable,  // every packable weight (LmsLinear's weight, the experts' w1 and w2, the embedding /
+              // output layer): an int8 checkpoint loaded int8-only (set_int8_weight with `release`)
+};
+
+// While one is alive on this thread, the layers build the weights it names as released
+// placeholders (released_placeholder): no storage, no initialisation, no random draws, so loading
+// never allocates them. Every such weight must be restored before the model is used.
+//   { kernels::DeferredStorage deferred(kernels::Deferred::kPackable); model = build(...); }
+class DeferredStorage {
  public:
-  PackableStorageDeferred();
-  ~PackableStorageDeferred();
-  PackableStorageDeferred(const PackableStorageDeferred&) = delete;
-  PackableStorageDeferred& operator=(const PackableStorageDeferred&) = delete;
-  static bool active();
+  explicit DeferredStorage(Deferred what);
+  ~DeferredStorage();
+  DeferredStorage(const DeferredStorage&) = delete;
+  DeferredStorage& operator=(const DeferredStorage&) = delete;
+  // True while the innermost DeferredStorage alive on this thread defers `what`.
+  static bool defers(Deferred what);
 
  private:
-  bool previous_;
+  int previous_;
 };
 
 // pack_weights(weight_format(t)) on every PackableModule in root, root included. Weights on a GPU

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 
 namespace strata::kernels {
@@ -76,9 +77,11 @@ struct Prim {
   dnnl::matmul matmul;
   dnnl::memory::desc weights;
 };
+// Made inside a parallel region (packed_experts_ffn's concurrent experts), a primitive is made for
+// the one thread oneDNN then runs on, so those are cached apart from the ones made outside.
 const Prim& primitive(WeightFormat f, int64_t M, int64_t K, int64_t N) {
-  thread_local std::map<std::tuple<int, int64_t, int64_t, int64_t>, Prim> cache;
-  auto key = std::make_tuple(static_cast<int>(f), M, K, N);
+  thread_local std::map<std::tuple<int, int64_t, int64_t, int64_t, bool>, Prim> cache;
+  auto key = std::make_tuple(static_cast<int>(f), M, K, N, at::in_parallel_region());
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   if (cache.size() >= 4096) cache.clear();
@@ -286,6 +289,62 @@ torch::Tensor int8_linear_reference(const torch::Tensor& x, const torch::Tensor&
   auto sizes = x.sizes().vec();
   sizes.back() = N;
   return y.view(sizes);
+}
+
+torch::Tensor packed_experts_ffn(const torch::Tensor& x, const std::vector<int64_t>& counts,
+                                 const std::vector<PackedWeight>& w1, const torch::Tensor& b1,
+                                 const std::vector<PackedWeight>& w2, const torch::Tensor& b2,
+                                 const std::function<torch::Tensor(int64_t, const torch::Tensor&)>& hidden) {
+  const int64_t E = static_cast<int64_t>(counts.size());
+  TORCH_CHECK(static_cast<int64_t>(w1.size()) == E && static_cast<int64_t>(w2.size()) == E && E > 0,
+              "packed_experts_ffn: need one packed weight pair per expert, got ", w1.size(), " and ",
+              w2.size(), " for ", E, " experts");
+  TORCH_CHECK(x.dim() == 2 && b1.dim() == 2 && b1.size(0) == E && b2.dim() == 2 && b2.size(0) == E,
+              "packed_experts_ffn: expected x [M, d], b1 [E, ffn], b2 [E, d_out], got ", x.sizes(), ", ",
+              b1.sizes(), ", ", b2.sizes());
+  std::vector<int64_t> start(E + 1, 0);
+  for (int64_t e = 0; e < E; ++e) {
+    TORCH_CHECK(counts[e] >= 0, "packed_experts_ffn: negative row count for expert ", e);
+    start[e + 1] = start[e] + counts[e];
+  }
+  TORCH_CHECK(start[E] == x.size(0), "packed_experts_ffn: counts sum to ", start[E], ", rows ", x.size(0));
+  auto out = torch::empty({x.size(0), b2.size(1)}, x.options());
+  auto one = [&](int64_t e) {
+    auto xe = x.slice(0, start[e], start[e + 1]);
+    auto h = torch::relu(w1[e].linear(xe, b1[e]));
+    if (hidden) h = hidden(e, h);
+    out.slice(0, start[e], start[e + 1]).copy_(w2[e].linear(h, b2[e]));
+  };
+  // Experts with this many rows or more keep both threads busy on their own products.
+  constexpr int64_t kOwnThreads = 64;
+  const int threads = at::get_num_threads();
+  const bool concurrent = threads > 1 && !hidden && !at::in_parallel_region();
+  std::vector<int64_t> small;  // experts run concurrently, in order
+  int64_t small_rows = 0;
+  for (int64_t e = 0; e < E; ++e) {
+    if (counts[e] == 0) continue;
+    if (concurrent && counts[e] < kOwnThreads) {
+      small.push_back(e);
+      small_rows += counts[e];
+    } else {
+      one(e);
+    }
+  }
+  if (small.empty()) return out;
+  // Contiguous runs of experts with about equal rows, one run per thread.
+  const int64_t T = std::min<int64_t>(threads, static_cast<int64_t>(small.size()));
+  std::vector<size_t> cut(T + 1, small.size());
+  cut[0] = 0;
+  int64_t acc = 0;
+  for (size_t i = 0, t = 1; i < small.size() && t < static_cast<size_t>(T); ++i) {
+    acc += counts[small[i]];
+    if (acc * T >= small_rows * static_cast<int64_t>(t)) cut[t++] = i + 1;
+  }
+  at::parallel_for(0, T, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t)
+      for (size_t i = cut[t]; i < cut[t + 1]; ++i) one(small[i]);
+  });
+  return out;
 }
 
 }  // namespace strata::kernels

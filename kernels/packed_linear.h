@@ -19,8 +19,10 @@
 // the same quantized operands), fp64 products of the dequantized operands, and fp32 LibTorch.
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "kernels/precision.h"
 
@@ -66,6 +68,19 @@ class PackedWeight {
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
+
+// The experts' FFNs over rows grouped by expert (moe/dispatch.h's x_sorted): rows
+// [start_e, start_e + counts[e]) of the result are relu(x_e·W1_eᵀ + b1[e])·W2_eᵀ + b2[e], with
+// W1_e = w1[e] [ffn, d] and W2_e = w2[e] [d_out, ffn] packed (int8 or bf16); x [M, d] f32, b1 [E, ffn],
+// b2 [E, d_out] f32. `hidden` (or null) replaces each expert's activations before the second
+// product (moe/hidden_hook.h). Experts with few rows run concurrently, one per thread, each product
+// on its thread alone (decoding's few rows per expert keep two threads of one product mostly
+// waiting); an expert with many rows (or any, with `hidden` set or one thread) runs its products over
+// all threads. Each row's result is the same either way (int8: exactly, as a batch of one).
+torch::Tensor packed_experts_ffn(const torch::Tensor& x, const std::vector<int64_t>& counts,
+                                 const std::vector<PackedWeight>& w1, const torch::Tensor& b1,
+                                 const std::vector<PackedWeight>& w2, const torch::Tensor& b2,
+                                 const std::function<torch::Tensor(int64_t, const torch::Tensor&)>& hidden = {});
 
 // The plain reference of PackedWeight::int8(w).linear(x, b): the same quantization of x and w,
 // int32 accumulation in loops, the same dequantization.

@@ -41,38 +41,27 @@ torch::Tensor expert_output_mask(const torch::Tensor& expert_out, double p, bool
 }
 
 namespace {
-thread_local bool expert_storage_deferred = false;
-
 // A NaN of `sizes` through a stride-0 view: 4 bytes whatever the shape.
 torch::Tensor nan_placeholder(torch::IntArrayRef sizes, const torch::TensorOptions& options = {}) {
   return torch::full({}, std::numeric_limits<float>::quiet_NaN(), options).expand(sizes);
 }
 }  // namespace
 
-ExpertStorageDeferred::ExpertStorageDeferred() : previous_(expert_storage_deferred) {
-  expert_storage_deferred = true;
-}
-ExpertStorageDeferred::~ExpertStorageDeferred() { expert_storage_deferred = previous_; }
-bool ExpertStorageDeferred::active() { return expert_storage_deferred; }
 
 ExpertsImpl::ExpertsImpl(int64_t num_experts, int64_t d_model, int64_t ffn, double dropout_p)
     : dropout(dropout_p), num_experts_(num_experts) {
   TORCH_CHECK(dropout >= 0 && dropout < 1, "experts: dropout must be in [0, 1), got ", dropout);
-  if (expert_storage_deferred) {
+  // Built without storage for a loader (kernels::DeferredStorage): a slim checkpoint's experts are
+  // restored on dispatch (set_source: b1 too), an int8-only load restores w1 and w2.
+  const bool slim = kernels::DeferredStorage::defers(kernels::Deferred::kExperts);
+  if (slim || kernels::DeferredStorage::defers(kernels::Deferred::kPackable)) {
     torch::NoGradGuard no_grad;
     w1 = register_parameter("w1", torch::empty({0}));
-    b1 = register_parameter("b1", torch::empty({0}));
+    b1 = register_parameter("b1", slim ? torch::empty({0}) : torch::zeros({num_experts, ffn}));
     w2 = register_parameter("w2", torch::empty({0}));
     w1.set_data(nan_placeholder({num_experts, d_model, ffn}));
-    b1.set_data(nan_placeholder({num_experts, ffn}));
+    if (slim) b1.set_data(nan_placeholder({num_experts, ffn}));
     w2.set_data(nan_placeholder({num_experts, ffn, d_model}));
-  } else if (kernels::PackableStorageDeferred::active()) {  // w1 and w2 restored from int8 next
-    torch::NoGradGuard no_grad;
-    w1 = register_parameter("w1", torch::empty({0}));
-    b1 = register_parameter("b1", torch::zeros({num_experts, ffn}));
-    w2 = register_parameter("w2", torch::empty({0}));
-    w1.set_data(kernels::released_placeholder({num_experts, d_model, ffn}));
-    w2.set_data(kernels::released_placeholder({num_experts, ffn, d_model}));
   } else {
     // Each expert initialised like a dense FFN of the same shape (xavier-uniform, zero bias).
     const double a1 = std::sqrt(6.0 / (d_model + ffn));
@@ -232,6 +221,17 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
   TORCH_CHECK(static_cast<int64_t>(counts.size()) == num_experts_, "experts: need ", num_experts_,
               " counts, got ", counts.size());
   if (source_) return forward_from_source(x_sorted, counts);
+  std::vector<torch::Tensor> outs;
+  int64_t start = 0;
+  if (!packed1_.empty() && kernels::use_packed(packed1_[0], w1) && kernels::use_packed(packed2_[0], w2)) {
+    // Inference in int8/bf16: one packed product pair per expert with rows (few-row experts
+    // concurrently, kernels/packed_linear.h).
+    std::function<torch::Tensor(int64_t, const torch::Tensor&)> hidden;
+    if (HiddenHook* k = hidden_hook())
+      hidden = [this, k](int64_t e, const torch::Tensor& h) { return k->hidden(this, e, h); };
+    return kernels::packed_experts_ffn(x_sorted, counts, packed1_, b1, packed2_, b2, hidden);
+  }
+  kernels::check_not_released({&w1, &w2});
   // NOTE: unbind once instead of indexing w1[e] per expert: the backward of unbind stacks the
   // per-expert gradients into one [E, ...] tensor, while E separate selects would each allocate
   // and add a full-size zero gradient (8x slower fwd+bwd at 512 tokens, bench/moe_layer).
@@ -242,22 +242,6 @@ torch::Tensor ExpertsImpl::forward(const torch::Tensor& x_sorted,
   if (is_training() && dropout > 0)
     keep = torch::empty({x_sorted.size(0), w1.size(2)}, x_sorted.options()).bernoulli_(1 - dropout) /
            (1 - dropout);
-  std::vector<torch::Tensor> outs;
-  int64_t start = 0;
-  if (!packed1_.empty() && kernels::use_packed(packed1_[0], w1) && kernels::use_packed(packed2_[0], w2)) {
-    // Inference in int8/bf16: one packed product pair per expert with rows.
-    for (int64_t e = 0; e < num_experts_; ++e) {
-      if (counts[e] == 0) continue;
-      auto x = x_sorted.slice(0, start, start + counts[e]);
-      auto h = hook_hidden(this, e, torch::relu(packed1_[e].linear(x, b1[e])));
-      outs.push_back(packed2_[e].linear(h, b2[e]));
-      start += counts[e];
-    }
-    TORCH_CHECK(start == x_sorted.size(0), "experts: counts sum to ", start, ", rows ", x_sorted.size(0));
-    if (outs.empty()) return torch::zeros_like(x_sorted);
-    return torch::cat(outs, 0);
-  }
-  kernels::check_not_released({&w1, &w2});
   for (int64_t e = 0; e < num_experts_; ++e) {
     if (counts[e] == 0) continue;
     auto x = x_sorted.slice(0, start, start + counts[e]);

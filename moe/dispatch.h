@@ -32,22 +32,6 @@ torch::Tensor combine(const torch::Tensor& expert_out, const Dispatch& d, int64_
 // row is scaled by (1 - p) instead. p = 0 returns the input.
 torch::Tensor expert_output_mask(const torch::Tensor& expert_out, double p, bool training);
 
-// While one is alive on this thread, ExpertsImpl's constructor gives w1, b1 and w2 no storage:
-// NaN placeholders of their shapes, as set_source leaves them, so that a model whose experts live
-// in an expert file is built without ever allocating them (nmt/model/checkpoint.cpp loading a slim
-// checkpoint). set_source must follow before the layer is used.
-class ExpertStorageDeferred {
- public:
-  ExpertStorageDeferred();
-  ~ExpertStorageDeferred();
-  ExpertStorageDeferred(const ExpertStorageDeferred&) = delete;
-  ExpertStorageDeferred& operator=(const ExpertStorageDeferred&) = delete;
-  static bool active();
-
- private:
-  bool previous_;
-};
-
 // Experts as one [E, …] parameter set: FFN_e(x) = relu(x W1_e + b1_e) W2_e + b2_e.
 class ExpertsImpl : public torch::nn::Module, public kernels::PackableModule {
  public:

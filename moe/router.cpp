@@ -2,6 +2,8 @@
 
 #include "moe/registry.h"
 
+#include "kernels/narrow_linear.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -147,7 +149,11 @@ Routing TopKRouterImpl::forward(const torch::Tensor& x, int64_t capacity, const 
   auto xr = x.to(dtype);
   if (is_training() && options.jitter() > 0)
     xr = xr * torch::empty_like(xr).uniform_(1 - options.jitter(), 1 + options.jitter());
-  auto logits = torch::nn::functional::linear(xr, wg->weight.to(dtype));
+  // Inference on CPU: kernels/narrow_linear (LibTorch's fp32 linear would wake OpenBLAS's threads).
+  auto logits = !torch::GradMode::is_enabled() && xr.is_cpu() && dtype == torch::kFloat &&
+                        wg->weight.scalar_type() == torch::kFloat
+                    ? kernels::narrow_linear(xr, wg->weight)
+                    : torch::nn::functional::linear(xr, wg->weight.to(dtype));
   return route_topk(logits, options.top_k(), capacity,
                     second_choice_noise(logits, options.top_k(), is_training(),
                                         options.second_policy()),

@@ -93,10 +93,12 @@ int score_model(const po::variables_map& vm) {
   const std::string model = vm["model"].as<std::string>();
   const kernels::ComputeType compute = read_compute_type(vm, "eval", true);
   const c10::Device device = read_device(vm);
+  spin_threads_for(compute, device);
   nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, device, compute)));
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.to(device);
   tr.set_compute_type(compute);
+  spin_threads_for(tr.compute_type(), device);
   report_compute_type(compute, tr, "eval");
   set_up_expert_prefetch(vm, tr);
   const std::string shortlist = set_up_shortlist(vm, tr, "eval", true);

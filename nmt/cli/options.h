@@ -172,6 +172,17 @@ inline kernels::ComputeType read_compute_type(const boost::program_options::vari
   return kernels::resolve_compute_type(*t);
 }
 
+// Decoding on CPU in a compute type whose products run on oneDNN (bfloat16, int8, int8_bfloat16),
+// i.e. on LibTorch's own OpenMP threads: they spin briefly between ops instead of sleeping
+// (use_spinning_threads re-executes the command once; a no-op after that, for float32, on a GPU
+// or when the user set OMP_WAIT_POLICY). Call with the given type before loading the model (auto
+// is skipped) and with the translator's type after set_compute_type (auto resolved by then).
+inline void spin_threads_for(kernels::ComputeType t, const c10::Device& device) {
+  if (device.is_cpu() && t != kernels::ComputeType::kAuto &&
+      kernels::weight_format(t) != kernels::WeightFormat::kNone)
+    use_spinning_threads(Spin::kBriefly);
+}
+
 // After tr.set_compute_type(given): "[cmd] compute type auto: ..." when `given` was auto.
 inline void report_compute_type(kernels::ComputeType given, const nmt::Translator& tr,
                                 const char* command) {

@@ -78,9 +78,11 @@ int run_serve(const std::vector<std::string>& args) {
   set_threads(vm["threads"].as<int>());
   const kernels::ComputeType compute = read_compute_type(vm, "serve", true);
   const std::string model = vm["model"].as<std::string>();
+  spin_threads_for(compute, c10::Device(c10::kCPU));
   nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, c10::Device(c10::kCPU), compute)));
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.set_compute_type(compute);
+  spin_threads_for(tr.compute_type(), c10::Device(c10::kCPU));
   report_compute_type(compute, tr, "serve");
   set_up_expert_prefetch(vm, tr);
   set_up_shortlist(vm, tr, "serve", true);

@@ -102,11 +102,13 @@ int run_translate(const std::vector<std::string>& args) {
   set_threads(vm["threads"].as<int>());
   const kernels::ComputeType compute = read_compute_type(vm, "translate", true);
   const c10::Device device = read_device(vm);
+  spin_threads_for(compute, device);
   const std::string model = vm["model"].as<std::string>();
   nmt::Translator tr(nmt::load_checkpoint(model, read_load_options(vm, device, compute)));
   check_expert_memory(vm, tr.checkpoint(), model);
   tr.to(device);
   tr.set_compute_type(compute);
+  spin_threads_for(tr.compute_type(), device);
   report_compute_type(compute, tr, "translate");
   set_up_expert_prefetch(vm, tr);
   set_up_shortlist(vm, tr, "translate", false);

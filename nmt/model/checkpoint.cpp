@@ -539,10 +539,9 @@ Checkpoint load_impl(const std::string& path, ShardInfo* shard, const LoadOption
     const bool has_int8 = format >= 4 && ar.try_read("int8", im);
     const bool int8_deferred = has_int8 && options.int8_only && !c.slim;
     {
-      std::optional<moe::ExpertStorageDeferred> deferred;
-      if (c.slim) deferred.emplace();
-      std::optional<kernels::PackableStorageDeferred> deferred_int8;
-      if (int8_deferred) deferred_int8.emplace();
+      std::optional<kernels::DeferredStorage> deferred;
+      if (c.slim) deferred.emplace(kernels::Deferred::kExperts);
+      else if (int8_deferred) deferred.emplace(kernels::Deferred::kPackable);
       c.model = build_model(c.config.model, tok->vocab_size(), static_cast<int64_t>(c.langs.size()),
                             place);
     }

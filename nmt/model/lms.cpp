@@ -78,7 +78,7 @@ void LmsLinearImpl::reset() {
   TORCH_CHECK(o.in_features() > 0 && o.out_features() > 0, "LmsLinear: features must be > 0");
   TORCH_CHECK(o.num_langs() >= 0, "LmsLinear: num_langs must be >= 0, got ", o.num_langs());
   // torch::nn::Linear's parameters and initialisation (same RNG draws, same names).
-  const bool deferred = kernels::PackableStorageDeferred::active();  // restored from int8 next
+  const bool deferred = kernels::DeferredStorage::defers(kernels::Deferred::kPackable);  // restored from int8 next
   weight = register_parameter("weight", torch::empty({deferred ? 0 : o.out_features(), o.in_features()}));
   bias = register_parameter("bias", torch::empty({o.out_features()}));
   if (deferred) {

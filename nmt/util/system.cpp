@@ -35,11 +35,12 @@ std::string omp_wait_policy() {
   return p ? p : "";
 }
 
-void use_spinning_threads() {
-  if (!saved_argv || !std::getenv("STRATA_OMP_POLICY_CHOSEN") || omp_wait_policy() == "ACTIVE")
+void use_spinning_threads(Spin how) {
+  if (!saved_argv || !std::getenv("STRATA_OMP_POLICY_CHOSEN") || omp_wait_policy() != "PASSIVE")
     return;  // the user's policy, or already spinning
   std::fflush(nullptr);
-  setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
+  if (how == Spin::kAlways) setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
+  else unsetenv("OMP_WAIT_POLICY");
   // What still runs on OpenBLAS (validation decodes in fp32) would fight the spinning threads
   // with its own: one OpenBLAS thread (validation 7 s -> 2 s on the quickstart).
   const bool blas_threads_mine = !std::getenv("OPENBLAS_NUM_THREADS");

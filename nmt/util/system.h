@@ -18,15 +18,21 @@ namespace strata {
 // Neither changes results.
 void configure_runtime(char** argv);
 
-// Re-executes the process once with OMP_WAIT_POLICY=ACTIVE when configure_runtime chose PASSIVE
-// (not when the user set a policy). For work whose products all run on LibTorch's own OpenMP
-// threads (bf16 training: oneDNN, no OpenBLAS threads to fight): there waking sleeping threads for
-// each of ~2,000 small parallel ops per update costs more than spinning (quickstart training on 2
-// cores of an AMX Xeon: 19.3 -> 15.3 minutes for 3,300 updates; fp32 with ACTIVE runs at a quarter
-// of its PASSIVE speed).
-// OpenBLAS gets one thread (unless the user set OPENBLAS_NUM_THREADS) for what still runs on it.
-// Call before any side effect: the command starts again from main().
-void use_spinning_threads();
+// How use_spinning_threads lets LibTorch's OpenMP threads wait between parallel regions.
+enum class Spin {
+  kAlways,   // OMP_WAIT_POLICY=ACTIVE: a process that computes without pause (training)
+  kBriefly,  // libgomp's default: spin a little, then sleep (decoding, which may wait for input)
+};
+
+// Re-executes the process once with the spinning policy `how` when configure_runtime chose
+// PASSIVE (not when the user set a policy). For work whose products all run on LibTorch's own
+// OpenMP threads (oneDNN: bf16 training, decoding in the bfloat16 and int8 compute types), where
+// waking sleeping threads for each of thousands of small parallel ops costs more than spinning
+// (quickstart training on 2 cores of an AMX Xeon: 19.3 -> 15.3 minutes for 3,300 updates; int8
+// decoding of Transformer-base on Zen 4: 1.2x; fp32 with ACTIVE runs at a quarter of its PASSIVE
+// speed). OpenBLAS gets one thread (unless the user set OPENBLAS_NUM_THREADS) for what still runs
+// on it. Call before any side effect: the command starts again from main().
+void use_spinning_threads(Spin how = Spin::kAlways);
 
 // OMP_WAIT_POLICY as this process runs with ("" if unset).
 std::string omp_wait_policy();

@@ -114,6 +114,65 @@ TEST(PackedLinearTest, Bf16MatchesRoundedOperandsOverTheShapeTable) {
   }
 }
 
+TEST(PackedExpertsFfnTest, EqualsEachExpertAloneWithFewRowExpertsOnTheirOwnThreads) {
+  // The grouped experts' FFN against each expert's rows through its two products alone, outside
+  // any parallel region: int8 bit for bit (rows are batch-invariant), bf16 to fp32 rounding. Two
+  // threads, so experts under 64 rows run concurrently, each product on one thread (a oneDNN
+  // primitive made for two threads and run on one would compute part of the rows: caught here).
+  const int saved = at::get_num_threads();
+  at::set_num_threads(2);
+  const int64_t E = 8, d = 96, ffn = 160;
+  std::vector<torch::Tensor> w1, w2;
+  for (int64_t e = 0; e < E; ++e) {
+    w1.push_back(data({ffn, d}, 200 + static_cast<int>(e)));
+    w2.push_back(data({d, ffn}, 300 + static_cast<int>(e)));
+  }
+  auto b1 = data({E, ffn}, 401), b2 = data({E, d}, 402);
+  const std::vector<std::vector<int64_t>> patterns = {
+      {0, 3, 1, 0, 7, 2, 5, 4}, {100, 2, 0, 70, 1, 5, 0, 3}, {0, 0, 0, 0, 0, 0, 0, 0},
+      {0, 0, 0, 0, 0, 1, 0, 0}, {1, 1, 1, 1, 1, 1, 1, 200}, {63, 64, 0, 0, 0, 0, 0, 0}};
+  for (auto format : {WeightFormat::kInt8, WeightFormat::kBf16}) {
+    std::vector<PackedWeight> p1, p2;
+    for (int64_t e = 0; e < E; ++e) {
+      p1.push_back(PackedWeight::make(format, w1[e]));
+      p2.push_back(PackedWeight::make(format, w2[e]));
+    }
+    int seed = 500;
+    for (const auto& counts : patterns) {
+      int64_t M = 0;
+      for (auto c : counts) M += c;
+      auto x = data({M, d}, seed++);
+      auto got = packed_experts_ffn(x, counts, p1, b1, p2, b2);
+      ASSERT_EQ(got.sizes(), (std::vector<int64_t>{M, d}));
+      int64_t start = 0;
+      for (int64_t e = 0; e < E; ++e) {
+        auto xe = x.slice(0, start, start + counts[e]);
+        auto want = p2[e].linear(torch::relu(p1[e].linear(xe, b1[e])), b2[e]);
+        auto have = got.slice(0, start, start + counts[e]);
+        const bool same = format == WeightFormat::kInt8 ? torch::equal(have, want)
+                                                         : torch::allclose(have, want, 1e-5, 1e-5);
+        EXPECT_TRUE(same) << "format " << static_cast<int>(format) << " expert " << e << " of pattern "
+                          << seed - 500;
+        start += counts[e];
+      }
+    }
+    // A hidden-activation hook sees every expert with rows once, with its rows' activations.
+    std::vector<int64_t> counts = {2, 0, 5, 1, 0, 0, 9, 3}, seen;
+    auto x = data({20, d}, 600);
+    auto doubled = packed_experts_ffn(x, counts, p1, b1, p2, b2, [&](int64_t e, const torch::Tensor& h) {
+      seen.push_back(e);
+      EXPECT_EQ(h.size(0), counts[e]);
+      return h * 2;
+    });
+    EXPECT_EQ(seen, (std::vector<int64_t>{0, 2, 3, 6, 7}));
+    auto x6 = x.slice(0, 8, 17);
+    auto want6 = p2[6].linear(torch::relu(p1[6].linear(x6, b1[6])) * 2, b2[6]);
+    EXPECT_TRUE(torch::allclose(doubled.slice(0, 8, 17), want6, 1e-5, 1e-5));
+  }
+  EXPECT_THROW(packed_experts_ffn(data({5, d}, 1), {1, 1, 1, 1, 0, 0, 0, 0}, {}, b1, {}, b2), c10::Error);
+  at::set_num_threads(saved);
+}
+
 TEST(PackedLinearTest, StoredInt8RoundTripsAndStaleWeightsAreNotUsed) {
   auto w = data({24, 40}, 90), x = data({3, 40}, 91);
   auto p = PackedWeight::int8(w);

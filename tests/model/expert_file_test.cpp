@@ -188,18 +188,18 @@ TEST(ExpertFileTest, ExpertsReadOnDispatchTranslateExactlyLikeResidentExperts) {
 }
 
 // A slim checkpoint (save_slim_checkpoint) holds everything but the experts' w1/b1/w2; loaded
-// with its expert file, the model never allocates them (ExpertStorageDeferred) and translates
+// with its expert file, the model never allocates them (kernels::DeferredStorage) and translates
 // token for token and score for score like the whole checkpoint; without it, or with another
 // checkpoint's expert file, it is refused.
 TEST(ExpertFileTest, SlimCheckpointNeverAllocatesItsExpertsAndTranslatesLikeTheWholeOne) {
   {
-    moe::ExpertStorageDeferred deferred;
+    kernels::DeferredStorage deferred(kernels::Deferred::kExperts);
     moe::Experts x(8, 16, 32);
     for (const auto* t : {&x->w1, &x->b1, &x->w2}) EXPECT_LE(t->storage().nbytes(), 4u);
     EXPECT_EQ(x->w1.sizes(), torch::IntArrayRef({8, 16, 32}));
     EXPECT_EQ(x->b2.storage().nbytes(), 8u * 16 * 4);  // b2 is not in the expert file
   }
-  EXPECT_FALSE(moe::ExpertStorageDeferred::active());
+  EXPECT_FALSE(kernels::DeferredStorage::defers(kernels::Deferred::kExperts));
   EXPECT_EQ(moe::Experts(8, 16, 32)->w1.storage().nbytes(), 8u * 16 * 32 * 4);
 
   test::TempDir d;

@@ -15,6 +15,7 @@
 
 #include "kernels/linear.h"
 #include "kernels/precision.h"
+#include "nmt/config.h"
 #include "nmt/model/checkpoint.h"
 #include "nmt/util/error.h"
 #include "tests/fixtures/fixture_inputs.h"
@@ -207,7 +208,7 @@ TEST_P(Int8CheckpointTest, StoresThePerRowQuantizationAndRestoresIt) {
 }
 
 // An int8 checkpoint loaded int8-only builds its layers without their float32 weights
-// (kernels::PackableStorageDeferred). The fixture's model made 8x wider (d 256, ffn 1024: its
+// (kernels::DeferredStorage, Deferred::kPackable). The fixture's model made 8x wider (d 256, ffn 1024: its
 // packable weights then outweigh the file, which the load reads whole): the int8-only load's peak
 // of tensor memory stays below those weights' float32 bytes, which the same file loaded
 // dequantized (and the int8-only load before the deferral) exceeds.
@@ -261,6 +262,44 @@ TEST(Int8CheckpointFileTest, BadInt8MembersAreOneLineErrorsNamingTheFile) {
     const std::string what = e.what();
     EXPECT_EQ(what.rfind(bad + ": corrupt", 0), 0u) << what;
     EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+}
+
+TEST(Int8CheckpointFileTest, AnInt8OnlyLoadNamesAWeightWithoutItsInt8Form) {
+  // An int8 file whose index lacks one packable weight: loaded int8-only, that weight was built
+  // without storage and nothing would restore it, so the load stops and names it. The file holds
+  // the members read before the int8 weights (the loader stops before "model" and the digest).
+  test::TempDir d;
+  nmt::Checkpoint a = nmt::load_checkpoint(std::string(STRATA_FIXTURES) + "/dense.pt");
+  auto int8 = nmt::collect_int8_weights(*a.model);
+  ASSERT_GT(int8.size(), 1u);
+  const std::string dropped = std::next(int8.begin())->first;
+  int8.erase(dropped);
+  torch::serialize::OutputArchive ar, q;
+  ar.write("strata_format", torch::tensor(int64_t{4}));
+  ar.write("config", c10::IValue(nmt::to_yaml(a.config)));
+  std::string langs;
+  for (const auto& l : a.langs) langs += l + " ";
+  ar.write("langs", c10::IValue(langs));
+  ar.write("spm_model", c10::IValue(a.spm_model));
+  std::string index;
+  for (const auto& [name, w] : int8) {
+    index += name + "\n";
+    q.write(name + ".q", w.q);
+    q.write(name + ".scale", w.scale);
+  }
+  q.write("index", c10::IValue(index));
+  ar.write("int8", q);
+  const std::string path = d / "partial.int8.pt";
+  ar.save_to(path);
+  nmt::LoadOptions int8_only;
+  int8_only.int8_only = true;
+  try {
+    nmt::load_checkpoint(path, int8_only);
+    ADD_FAILURE() << "an int8-only load without the int8 form of " << dropped << " must fail";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": int8 checkpoint without an int8 form of '" + dropped +
+                                         "' (write it again with `strata quantize`)");
   }
 }
 
